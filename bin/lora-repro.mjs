@@ -3,5 +3,12 @@
 // works straight after `npm ci` with no build step.
 import { register } from 'tsx/esm/api';
 register();
-const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+try {
+  const { main } = await import('../src/cli/main.ts');
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  // Print here: the wasm runtime installs an uncaughtException handler that would
+  // otherwise dump its whole minified source before the error.
+  console.error(err instanceof Error ? err.stack : String(err));
+  process.exitCode = 1;
+}

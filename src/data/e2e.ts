@@ -1,0 +1,244 @@
+/**
+ * E2E NLG Challenge data (Novikova et al., 2017) in its two on-disk forms:
+ *
+ * (a) the challenge CSVs `mr,ref` (trainset.csv, devset.csv, testset_w_refs.csv): RFC 4180, quoted fields
+ *     contain commas, CRLF (train/dev) or LF (test) line ends, and two train references contain a quoted
+ *     CRLF line break. Parsed with the small RFC 4180 reader below.
+ * (b) the LoRA repository's line format (microsoft/LoRA examples/NLG/data/e2e/{valid,test}.txt):
+ *     `name : X | Type : Y | ...||tokenized reference ` one pair per line. Read as
+ *     examples/NLG/src/format_converting_e2e.py does: `line.strip().split('||')`, context = part 0,
+ *     completion = part 1.
+ *
+ * Pairs are grouped into instances {mr, refs[]} by consecutive identical MRs, as e2e-metrics'
+ * `measure_scores.py` (read_and_group_tsv) does for scoring. On dev/test this equals grouping by distinct
+ * MR (547 / 630 instances); trainset.csv is not sorted by MR, so consecutive grouping there gives 42057
+ * groups for 4862 distinct MRs (training uses pairs, never instances).
+ */
+import { UserError } from '../util/errors.ts';
+import { dataFile, readDataText } from './data-dir.ts';
+
+export interface E2ePair {
+  /** CSV: the original MR (`name[X], eatType[Y]`); LoRA txt: the linearised context (`name : X | Type : Y`). */
+  mr: string;
+  /** CSV: the original reference text; LoRA txt: the tokenized completion. */
+  ref: string;
+  /** 1-based line in the source file where the record starts. */
+  line: number;
+}
+
+export interface E2eInstance {
+  mr: string;
+  refs: string[];
+}
+
+export type E2eSplit = 'train' | 'dev' | 'test';
+export type E2eFormat = 'csv' | 'lora';
+
+/** File of each split, relative to the data directory (MANIFEST.md). */
+export const E2E_FILES: Readonly<Record<E2eFormat, Readonly<Record<E2eSplit, string>>>> = {
+  csv: { train: 'e2e/trainset.csv', dev: 'e2e/devset.csv', test: 'e2e/testset_w_refs.csv' },
+  lora: { train: 'e2e/train.txt', dev: 'e2e/valid.txt', test: 'e2e/test.txt' },
+};
+
+/**
+ * Official sizes: MR-reference pairs of the challenge release, and instances (consecutive-MR groups, as
+ * e2e-metrics counts them) for the scored splits.
+ */
+export const E2E_OFFICIAL_COUNTS: Readonly<Record<E2eSplit, { pairs: number; instances?: number }>> = {
+  train: { pairs: 42061 },
+  dev: { pairs: 4672, instances: 547 },
+  test: { pairs: 4693, instances: 630 },
+};
+
+export interface CsvRecord {
+  fields: string[];
+  /** 1-based line where the record starts. */
+  line: number;
+}
+
+/**
+ * RFC 4180 reader: `,` separates fields; CRLF or LF ends a record (a missing final line end is fine);
+ * a field that starts with `"` is quoted, may contain `,`, `"` written as `""`, and line breaks. A quote
+ * inside an unquoted field is kept as text (as Python's csv module does). Malformed quoting is a UserError
+ * naming `file:line`.
+ */
+export function parseCsv(text: string, file: string): CsvRecord[] {
+  const records: CsvRecord[] = [];
+  let fields: string[] = [];
+  let field = '';
+  // True until the current field has content or a quoted part; only there does `"` open quoting.
+  let atFieldStart = true;
+  let line = 1;
+  let recordLine = 1;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i] as string;
+    if (atFieldStart && c === '"') {
+      const openLine = line;
+      i++;
+      for (;;) {
+        if (i >= n) {
+          throw new UserError(`${file}:${openLine}: quoted field is never closed: add the closing " or write inner quotes as ""`);
+        }
+        const q = text[i] as string;
+        if (q === '"') {
+          if (text[i + 1] !== '"') break;
+          field += '"';
+          i += 2;
+          continue;
+        }
+        if (q === '\n') line++;
+        field += q;
+        i++;
+      }
+      i++; // the closing quote
+      const next = text[i];
+      if (next !== undefined && next !== ',' && next !== '\n' && !(next === '\r' && text[i + 1] === '\n')) {
+        throw new UserError(`${file}:${line}: text after a closing quote: write quotes inside a quoted field as ""`);
+      }
+      atFieldStart = false;
+    } else if (c === ',') {
+      fields.push(field);
+      field = '';
+      atFieldStart = true;
+      i++;
+    } else if (c === '\n' || (c === '\r' && text[i + 1] === '\n')) {
+      fields.push(field);
+      records.push({ fields, line: recordLine });
+      fields = [];
+      field = '';
+      atFieldStart = true;
+      i += c === '\r' ? 2 : 1;
+      line++;
+      recordLine = line;
+    } else {
+      field += c;
+      atFieldStart = false;
+      i++;
+    }
+  }
+  if (!atFieldStart || fields.length > 0) {
+    fields.push(field);
+    records.push({ fields, line: recordLine });
+  }
+  return records;
+}
+
+/** Parses an E2E challenge CSV (header `mr,ref`). */
+export function parseE2eCsv(text: string, file: string): E2ePair[] {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const records = parseCsv(body, file);
+  const header = records[0];
+  if (header === undefined || header.fields.length !== 2 || header.fields[0] !== 'mr' || header.fields[1] !== 'ref') {
+    const got = header === undefined ? 'an empty file' : `"${header.fields.join(',')}"`;
+    throw new UserError(`${file}:1: expected the header "mr,ref", got ${got}: pass an E2E challenge CSV`);
+  }
+  const pairs: E2ePair[] = [];
+  for (const rec of records.slice(1)) {
+    // A blank line is no record (Python's csv.reader yields [] for it, pandas skips it).
+    if (rec.fields.length === 1 && rec.fields[0] === '') continue;
+    if (rec.fields.length !== 2) {
+      throw new UserError(`${file}:${rec.line}: expected 2 fields, got ${rec.fields.length}: quote fields that contain commas`);
+    }
+    pairs.push({ mr: rec.fields[0] as string, ref: rec.fields[1] as string, line: rec.line });
+  }
+  return pairs;
+}
+
+/**
+ * Parses the LoRA line format. Like format_converting_e2e.py: each line is stripped of surrounding
+ * whitespace (so the reference's trailing space goes), then split at `||`.
+ */
+export function parseLoraE2e(text: string, file: string): E2ePair[] {
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines.map((raw, i) => {
+    const parts = raw.trim().split('||');
+    if (parts.length !== 2) {
+      throw new UserError(
+        `${file}:${i + 1}: expected one "||" between context and reference, found ${parts.length - 1}: use the format "name : X | Type : Y||reference"`,
+      );
+    }
+    return { mr: parts[0] as string, ref: parts[1] as string, line: i + 1 };
+  });
+}
+
+/** Groups references of consecutive identical MRs into instances (e2e-metrics read_and_group_tsv). */
+export function groupConsecutive(pairs: readonly E2ePair[]): E2eInstance[] {
+  const out: E2eInstance[] = [];
+  let last: E2eInstance | undefined;
+  for (const p of pairs) {
+    if (last === undefined || last.mr !== p.mr) {
+      last = { mr: p.mr, refs: [] };
+      out.push(last);
+    }
+    last.refs.push(p.ref);
+  }
+  return out;
+}
+
+/**
+ * Attribute names of the challenge MRs as the LoRA line format spells them (checked against every line
+ * of valid.txt/test.txt: they are the same MRs in the same attribute order, only renamed and re-joined).
+ */
+const LORA_ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
+  name: 'name',
+  eatType: 'Type',
+  food: 'food',
+  priceRange: 'price',
+  'customer rating': 'customer rating',
+  area: 'area',
+  familyFriendly: 'family friendly',
+  near: 'near',
+};
+
+const MR_ITEM = /^([A-Za-z ]+)\[([^\]]*)\]$/;
+
+/**
+ * Converts a challenge MR (`name[The Eagle], eatType[coffee shop]`) to the LoRA context string
+ * (`name : The Eagle | Type : coffee shop`). Needed for training from trainset.csv, because the LoRA
+ * repository's train.txt is not in the shared data (MANIFEST.md). Only the MR is converted: LoRA's
+ * references are additionally tokenized (`family - friendly`), which is not reproduced here.
+ */
+export function mrToLoraContext(mr: string, where = 'MR'): string {
+  const items = mr.split(', ').map((item) => {
+    const m = MR_ITEM.exec(item);
+    const key = m?.[1];
+    const lora = key === undefined ? undefined : LORA_ATTRIBUTE_NAMES[key];
+    if (m === undefined || m === null || lora === undefined) {
+      throw new UserError(`${where}: cannot read MR item "${item}": expected attribute[value] with a known E2E attribute`);
+    }
+    return `${lora} : ${m[2] as string}`;
+  });
+  return items.join(' | ');
+}
+
+export interface E2eData {
+  file: string;
+  pairs: E2ePair[];
+  instances: E2eInstance[];
+}
+
+/** Reads a split in the given format from the data directory. */
+export function readE2eSplit(dataDir: string, split: E2eSplit, format: E2eFormat): E2eData {
+  const file = dataFile(dataDir, E2E_FILES[format][split]);
+  return readE2eFile(file, format);
+}
+
+export function readE2eFile(file: string, format: E2eFormat): E2eData {
+  const text = readDataText(file);
+  const pairs = format === 'csv' ? parseE2eCsv(text, file) : parseLoraE2e(text, file);
+  return { file, pairs, instances: groupConsecutive(pairs) };
+}
+
+/** Differences between `data` and the official counts of `split`, one message each (empty when it matches). */
+export function e2eCountMismatches(split: E2eSplit, data: E2eData): string[] {
+  const want = E2E_OFFICIAL_COUNTS[split];
+  const out: string[] = [];
+  if (data.pairs.length !== want.pairs) out.push(`${data.file}: ${data.pairs.length} pairs, official ${split} has ${want.pairs}`);
+  if (want.instances !== undefined && data.instances.length !== want.instances) {
+    out.push(`${data.file}: ${data.instances.length} instances, official ${split} has ${want.instances}`);
+  }
+  return out;
+}

@@ -1,0 +1,228 @@
+/**
+ * Model configurations: Hugging Face `config.json` files (validated at the boundary) and the
+ * built-in configs of the paper's models (roberta-base/large, gpt2-medium/large) and of the
+ * small `mini-*` models used for CPU runs and benchmarks.
+ */
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../util/errors.ts';
+
+const robertaSchema = z.object({
+  model_type: z.literal('roberta'),
+  vocab_size: z.number().int().positive(),
+  hidden_size: z.number().int().positive(),
+  num_hidden_layers: z.number().int().positive(),
+  num_attention_heads: z.number().int().positive(),
+  intermediate_size: z.number().int().positive(),
+  hidden_act: z.enum(['gelu', 'gelu_new']).default('gelu'),
+  hidden_dropout_prob: z.number().min(0).max(1).default(0.1),
+  attention_probs_dropout_prob: z.number().min(0).max(1).default(0.1),
+  max_position_embeddings: z.number().int().positive(),
+  type_vocab_size: z.number().int().positive().default(1),
+  layer_norm_eps: z.number().positive().default(1e-5),
+  initializer_range: z.number().positive().default(0.02),
+  pad_token_id: z.number().int().nonnegative().default(1),
+  bos_token_id: z.number().int().nonnegative().default(0),
+  eos_token_id: z.number().int().nonnegative().default(2),
+  num_labels: z.number().int().positive().optional(),
+  id2label: z.record(z.string(), z.string()).optional(),
+  problem_type: z.string().optional(),
+});
+
+const gpt2Schema = z.object({
+  model_type: z.literal('gpt2'),
+  vocab_size: z.number().int().positive(),
+  n_embd: z.number().int().positive(),
+  n_layer: z.number().int().positive(),
+  n_head: z.number().int().positive(),
+  n_inner: z.number().int().positive().nullable().optional(),
+  n_positions: z.number().int().positive(),
+  activation_function: z.enum(['gelu_new', 'gelu']).default('gelu_new'),
+  layer_norm_epsilon: z.number().positive().default(1e-5),
+  initializer_range: z.number().positive().default(0.02),
+  resid_pdrop: z.number().min(0).max(1).default(0.1),
+  embd_pdrop: z.number().min(0).max(1).default(0.1),
+  attn_pdrop: z.number().min(0).max(1).default(0.1),
+  bos_token_id: z.number().int().nonnegative().default(50256),
+  eos_token_id: z.number().int().nonnegative().default(50256),
+  pad_token_id: z.number().int().nonnegative().nullable().optional(),
+});
+
+export type RobertaConfigJson = z.infer<typeof robertaSchema>;
+export type Gpt2ConfigJson = z.infer<typeof gpt2Schema>;
+
+export interface RobertaConfig {
+  modelType: 'roberta';
+  vocabSize: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  intermediate: number;
+  hiddenAct: 'gelu' | 'gelu_new';
+  hiddenDropout: number;
+  attentionDropout: number;
+  maxPositions: number;
+  typeVocabSize: number;
+  layerNormEps: number;
+  initializerRange: number;
+  padTokenId: number;
+  bosTokenId: number;
+  eosTokenId: number;
+  /** Classification labels; 1 means regression (MSE), as in Hugging Face. */
+  numLabels: number;
+}
+
+export interface Gpt2Config {
+  modelType: 'gpt2';
+  vocabSize: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  intermediate: number;
+  activation: 'gelu_new' | 'gelu';
+  maxPositions: number;
+  layerNormEps: number;
+  initializerRange: number;
+  residDropout: number;
+  embdDropout: number;
+  attnDropout: number;
+  bosTokenId: number;
+  eosTokenId: number;
+}
+
+export type ModelConfig = RobertaConfig | Gpt2Config;
+
+function fromRoberta(j: RobertaConfigJson): RobertaConfig {
+  const numLabels = j.num_labels ?? (j.id2label ? Object.keys(j.id2label).length : 2);
+  return {
+    modelType: 'roberta',
+    vocabSize: j.vocab_size,
+    hidden: j.hidden_size,
+    layers: j.num_hidden_layers,
+    heads: j.num_attention_heads,
+    intermediate: j.intermediate_size,
+    hiddenAct: j.hidden_act,
+    hiddenDropout: j.hidden_dropout_prob,
+    attentionDropout: j.attention_probs_dropout_prob,
+    maxPositions: j.max_position_embeddings,
+    typeVocabSize: j.type_vocab_size,
+    layerNormEps: j.layer_norm_eps,
+    initializerRange: j.initializer_range,
+    padTokenId: j.pad_token_id,
+    bosTokenId: j.bos_token_id,
+    eosTokenId: j.eos_token_id,
+    numLabels: j.problem_type === 'regression' ? 1 : numLabels,
+  };
+}
+
+function fromGpt2(j: Gpt2ConfigJson): Gpt2Config {
+  return {
+    modelType: 'gpt2',
+    vocabSize: j.vocab_size,
+    hidden: j.n_embd,
+    layers: j.n_layer,
+    heads: j.n_head,
+    intermediate: j.n_inner ?? 4 * j.n_embd,
+    activation: j.activation_function,
+    maxPositions: j.n_positions,
+    layerNormEps: j.layer_norm_epsilon,
+    initializerRange: j.initializer_range,
+    residDropout: j.resid_pdrop,
+    embdDropout: j.embd_pdrop,
+    attnDropout: j.attn_pdrop,
+    bosTokenId: j.bos_token_id,
+    eosTokenId: j.eos_token_id,
+  };
+}
+
+function formatIssues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/** Parses a Hugging Face config object; `label` names its file in errors. */
+export function parseHfConfig(json: unknown, label: string): ModelConfig {
+  const type = (json as { model_type?: unknown } | null)?.model_type;
+  if (type === 'roberta') {
+    const r = robertaSchema.safeParse(json);
+    if (!r.success) throw new UserError(`${label}: invalid RoBERTa config: ${formatIssues(r.error)}`);
+    return fromRoberta(r.data);
+  }
+  if (type === 'gpt2') {
+    const r = gpt2Schema.safeParse(json);
+    if (!r.success) throw new UserError(`${label}: invalid GPT-2 config: ${formatIssues(r.error)}`);
+    return fromGpt2(r.data);
+  }
+  throw new UserError(`${label}: model_type must be 'roberta' or 'gpt2', got ${JSON.stringify(type)}`);
+}
+
+export function readHfConfig(path: string): ModelConfig {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'config.json') : path;
+  if (!existsSync(file)) throw new UserError(`${file}: config file not found (expected a Hugging Face config.json)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UserError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  return parseHfConfig(json, file);
+}
+
+const roberta = (hidden: number, layers: number, heads: number, vocab = 50265, maxPos = 514): RobertaConfig => ({
+  modelType: 'roberta',
+  vocabSize: vocab,
+  hidden,
+  layers,
+  heads,
+  intermediate: 4 * hidden,
+  hiddenAct: 'gelu',
+  hiddenDropout: 0.1,
+  attentionDropout: 0.1,
+  maxPositions: maxPos,
+  typeVocabSize: 1,
+  layerNormEps: 1e-5,
+  initializerRange: 0.02,
+  padTokenId: 1,
+  bosTokenId: 0,
+  eosTokenId: 2,
+  numLabels: 2,
+});
+
+const gpt2 = (hidden: number, layers: number, heads: number, vocab = 50257, maxPos = 1024): Gpt2Config => ({
+  modelType: 'gpt2',
+  vocabSize: vocab,
+  hidden,
+  layers,
+  heads,
+  intermediate: 4 * hidden,
+  activation: 'gelu_new',
+  maxPositions: maxPos,
+  layerNormEps: 1e-5,
+  initializerRange: 0.02,
+  residDropout: 0.1,
+  embdDropout: 0.1,
+  attnDropout: 0.1,
+  bosTokenId: 50256,
+  eosTokenId: 50256,
+});
+
+/**
+ * Built-in configs. The paper's models are the Hugging Face ones; `mini-*` is the benchmark
+ * and CPU profile size: 4 layers, d_model 256, 4 heads, FFN 1024, vocab 8000.
+ */
+export const BUILTIN_CONFIGS: Record<string, ModelConfig> = {
+  'roberta-base': roberta(768, 12, 12),
+  'roberta-large': roberta(1024, 24, 16),
+  'gpt2-medium': gpt2(1024, 24, 16),
+  'gpt2-large': gpt2(1280, 36, 20),
+  'mini-roberta': roberta(256, 4, 4, 8000, 514),
+  'mini-gpt2': gpt2(256, 4, 4, 8000, 1024),
+};
+
+export function builtinConfig(name: string): ModelConfig {
+  const c = BUILTIN_CONFIGS[name];
+  if (c === undefined) {
+    throw new UserError(`unknown model '${name}' (built in: ${Object.keys(BUILTIN_CONFIGS).join(', ')}; or a directory with config.json)`);
+  }
+  return structuredClone(c);
+}

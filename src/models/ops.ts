@@ -1,0 +1,69 @@
+/**
+ * The elementwise building blocks shared by RoBERTa and GPT-2, written to match PyTorch exactly.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ForwardContext } from './context.ts';
+
+/** LayerNorm over the last axis with biased variance and eps inside the sqrt (torch.nn.LayerNorm). */
+export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const mean = tf.mean(x, -1, true);
+    const centered = tf.sub(x, mean);
+    const variance = tf.mean(tf.mul(centered, centered), -1, true);
+    const normed = tf.mul(centered, tf.rsqrt(tf.add(variance, eps)));
+    return tf.add(tf.mul(normed, weight), bias);
+  });
+}
+
+/** Exact GELU, x·Φ(x) with Φ via erf: RoBERTa's `gelu` (torch.nn.functional.gelu). */
+export function geluErf(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/**
+ * GPT-2's `gelu_new`, the tanh approximation 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+ * x·x·x rather than pow: pow's gradient is slow on wasm and involves log(x) for negative x.
+ */
+export function geluTanh(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const cube = tf.mul(tf.mul(x, x), x);
+    const inner = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), SQRT_2_OVER_PI);
+    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  });
+}
+
+export function activation(name: 'gelu' | 'gelu_new', x: tf.Tensor): tf.Tensor {
+  return name === 'gelu' ? geluErf(x) : geluTanh(x);
+}
+
+/** Inverted dropout (as torch): active only in training mode with a seeded rng. */
+export function dropout(x: tf.Tensor, rate: number, ctx: ForwardContext): tf.Tensor {
+  if (!ctx.training || rate <= 0 || ctx.rng === undefined) return x;
+  return tf.dropout(x, rate, undefined, ctx.rng.nextSeed());
+}
+
+/** x [..., in] @ w [in, out] as one 2-D matmul (batched matmuls are slow and buggy on wasm). */
+export function matmulLastAxis(x: tf.Tensor, w: tf.Tensor, transposeW = false): tf.Tensor {
+  const inDim = x.shape[x.shape.length - 1];
+  const [rows, cols] = w.shape as number[];
+  const outDim = transposeW ? rows : cols;
+  const flat = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
+  const y = tf.matMul(flat, w as tf.Tensor2D, false, transposeW);
+  return tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
+}
+
+/** [B, L, H] → [B·heads, L, H/heads]: heads folded into the batch for 3-D batched matmuls. */
+export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor3D {
+  const [b, l, h] = x.shape;
+  const t = tf.transpose(tf.reshape(x, [b, l, heads, h / heads]), [0, 2, 1, 3]);
+  return tf.reshape(t, [b * heads, l, h / heads]);
+}
+
+/** Inverse of splitHeads. */
+export function mergeHeads(x: tf.Tensor, batch: number, heads: number): tf.Tensor3D {
+  const [, l, d] = x.shape;
+  const t = tf.transpose(tf.reshape(x, [batch, heads, l, d]), [0, 2, 1, 3]);
+  return tf.reshape(t, [batch, l, heads * d]);
+}

@@ -1,0 +1,58 @@
+/**
+ * Errors of the MLflow client. Every message is one line (the CLI prints it as is).
+ *
+ * MLflow's REST error body is `{"error_code": "...", "message": "..."}` (mlflow/exceptions.py,
+ * serialize_as_json); the HTTP status comes from ERROR_CODE_TO_HTTP_STATUS, e.g.
+ * RESOURCE_DOES_NOT_EXIST -> 404, RESOURCE_ALREADY_EXISTS / INVALID_PARAMETER_VALUE -> 400,
+ * REQUEST_LIMIT_EXCEEDED -> 429, INTERNAL_ERROR -> 500, TEMPORARILY_UNAVAILABLE -> 503.
+ */
+
+/** Collapses whitespace (server messages may contain multi-line hints) and bounds the length. */
+export function oneLine(s: string, max = 400): string {
+  const flat = s.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
+}
+
+/** The server answered with a non-retryable error (any 4xx except 408/429, or a bad 2xx body). */
+export class MlflowApiError extends Error {
+  readonly status: number;
+  readonly errorCode: string;
+  readonly endpoint: string;
+  constructor(endpoint: string, status: number, errorCode: string, serverMessage: string) {
+    super(oneLine(`MLflow ${endpoint} failed: HTTP ${status} ${errorCode}: ${serverMessage}`));
+    this.name = 'MlflowApiError';
+    this.status = status;
+    this.errorCode = errorCode;
+    this.endpoint = endpoint;
+  }
+}
+
+/** A failure worth retrying: a retryable status or a connection-level error. Internal to the retry loop. */
+export class TransientError extends Error {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs?: number) {
+    super(oneLine(message));
+    this.name = 'TransientError';
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Retries were exhausted (attempts or time budget); the caller should spool instead. */
+export class MlflowUnreachableError extends Error {
+  readonly attempts: number;
+  readonly elapsedMs: number;
+  constructor(what: string, attempts: number, elapsedMs: number, last: string) {
+    super(
+      oneLine(
+        `MLflow ${what} unreachable after ${attempts} attempt${attempts === 1 ? '' : 's'} in ${(elapsedMs / 1000).toFixed(1)}s (last error: ${last})`,
+      ),
+    );
+    this.name = 'MlflowUnreachableError';
+    this.attempts = attempts;
+    this.elapsedMs = elapsedMs;
+  }
+}
+
+export function isUnreachable(err: unknown): err is MlflowUnreachableError {
+  return err instanceof MlflowUnreachableError;
+}
