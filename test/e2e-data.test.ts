@@ -183,8 +183,9 @@ describe('E2E parsing rules and errors', () => {
   it('mrToLoraContext: renamed attributes; unknown attribute is a UserError', () => {
     assert.equal(
       mrToLoraContext('name[The Eagle], eatType[coffee shop], priceRange[£20-25], customer rating[3 out of 5], familyFriendly[yes], near[Burger King]'),
-      'name : The Eagle | Type : coffee shop | price : £20-25 | customer rating : 3 out of 5 | family friendly : yes | near : Burger King',
+      'name : The Eagle | Type : coffee shop | price : £ 20 - 25 | customer rating : 3 out of 5 | family friendly : yes | near : Burger King',
     );
     userError(() => mrToLoraContext('name[X], colour[red]', 'trainset.csv:7'), /^trainset\.csv:7: cannot read MR item "colour\[red\]"/);
+    assert.throws(() => mrToLoraContext('constructor[x]'), UserError);
   });
 });

@@ -53,7 +53,11 @@ async function tryNodePackage(name: 'tensorflow-gpu' | 'tensorflow'): Promise<st
 async function activate(name: BackendName): Promise<void> {
   const tfjsName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
   if (name === 'wasm') registerSegmentSum('wasm');
-  if (name === 'cpu') registerSegmentSum('cpu');
+  if (name === 'cpu') {
+    registerSegmentSum('cpu');
+    // PROD silences the cpu backend's "install tfjs-node" banner (it only affects debug warnings).
+    tf.env().set('PROD', true);
+  }
   const ok = await tf.setBackend(tfjsName);
   if (!ok) throw new UserError(`backend '${name}' failed to initialise`);
   await tf.ready();

@@ -196,20 +196,30 @@ const LORA_ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
 const MR_ITEM = /^([A-Za-z ]+)\[([^\]]*)\]$/;
 
 /**
+ * The LoRA files also tokenize values: of the whole E2E value vocabulary only the three price ranges
+ * change (`£20-25` -> `£ 20 - 25`, `less than £20` -> `less than £ 20`, `more than £30` -> `more than £ 30`),
+ * found by comparing every aligned line of devset.csv/valid.txt and testset_w_refs.csv/test.txt.
+ */
+function loraValue(value: string): string {
+  return value.replace(/£(?=\d)/g, '£ ').replace(/(\d)-(\d)/g, '$1 - $2');
+}
+
+/**
  * Converts a challenge MR (`name[The Eagle], eatType[coffee shop]`) to the LoRA context string
- * (`name : The Eagle | Type : coffee shop`). Needed for training from trainset.csv, because the LoRA
- * repository's train.txt is not in the shared data (MANIFEST.md). Only the MR is converted: LoRA's
- * references are additionally tokenized (`family - friendly`), which is not reproduced here.
+ * (`name : The Eagle | Type : coffee shop`), byte-identical to the contexts of valid.txt/test.txt.
+ * Needed for training from trainset.csv, because the LoRA repository's train.txt is not in the shared data
+ * (MANIFEST.md). Only the MR is converted: LoRA's references are additionally tokenized
+ * (`family - friendly`, `isn 't`), which is not reproduced here.
  */
 export function mrToLoraContext(mr: string, where = 'MR'): string {
   const items = mr.split(', ').map((item) => {
     const m = MR_ITEM.exec(item);
     const key = m?.[1];
-    const lora = key === undefined ? undefined : LORA_ATTRIBUTE_NAMES[key];
-    if (m === undefined || m === null || lora === undefined) {
+    const lora = key !== undefined && Object.hasOwn(LORA_ATTRIBUTE_NAMES, key) ? LORA_ATTRIBUTE_NAMES[key] : undefined;
+    if (m === null || lora === undefined) {
       throw new UserError(`${where}: cannot read MR item "${item}": expected attribute[value] with a known E2E attribute`);
     }
-    return `${lora} : ${m[2] as string}`;
+    return `${lora} : ${loraValue(m[2] as string)}`;
   });
   return items.join(' | ');
 }

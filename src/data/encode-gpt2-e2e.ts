@@ -17,6 +17,7 @@
  * values on every real position (causal attention, masked loss), so both are offered.
  * The fixture /work/shared/fixtures/parity/gpt2-tiny/inputs.json was made by FT_Dataset and is the test.
  */
+import { gpt2SpecialTokens } from '../tokenizers/special-tokens.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -25,17 +26,8 @@ export interface E2eTokenPair {
   completion: number[];
 }
 
-export const GPT2_END_OF_TEXT = '<|endoftext|>';
-
-/** Id of `<|endoftext|>` in the tokenizer's vocabulary (50256 for GPT-2). */
-export function gpt2EndOfTextId(tokenizer: TextTokenizer): number {
-  const id = tokenizer.tokenToId(GPT2_END_OF_TEXT);
-  if (id === undefined) throw new UserError(`tokenizer has no ${GPT2_END_OF_TEXT} token: use the GPT-2 tokenizer.json`);
-  return id;
-}
-
 /** gpt2_encode.py with --add_bos --add_eos: note the space put before the completion. */
-export function encodeE2ePair(tokenizer: TextTokenizer, context: string, completion: string, eos: number = gpt2EndOfTextId(tokenizer)): E2eTokenPair {
+export function encodeE2ePair(tokenizer: TextTokenizer, context: string, completion: string, eos: number = gpt2SpecialTokens(tokenizer).endOfText): E2eTokenPair {
   return {
     context: [...tokenizer.encode(context), eos],
     completion: [...tokenizer.encode(' ' + completion), eos],

@@ -15,27 +15,15 @@
  *
  * Output batches are plain typed arrays, row-major [batch, seqLen]; no TensorFlow here.
  */
+import { ROBERTA_BASE_SPECIAL_IDS, robertaInputIds, type RobertaSpecialTokens } from '../tokenizers/special-tokens.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { UserError } from '../util/errors.ts';
 
-export interface RobertaSpecialTokens {
-  bos: number;
-  eos: number;
-  pad: number;
-}
-
-/** roberta-base / roberta-large vocabulary ids. */
-export const ROBERTA_SPECIAL_TOKENS: Readonly<RobertaSpecialTokens> = { bos: 0, eos: 2, pad: 1 };
-
-/** Special-token ids from the tokenizer's own vocabulary (`<s>`, `</s>`, `<pad>`). */
-export function robertaSpecialTokens(tokenizer: TextTokenizer): RobertaSpecialTokens {
-  const get = (token: string): number => {
-    const id = tokenizer.tokenToId(token);
-    if (id === undefined) throw new UserError(`tokenizer has no ${token} token: use a RoBERTa tokenizer.json`);
-    return id;
-  };
-  return { bos: get('<s>'), eos: get('</s>'), pad: get('<pad>') };
-}
+/**
+ * The special ids the encoder needs. Get them from the tokenizer with robertaSpecialTokens(tok) in
+ * src/tokenizers/special-tokens.ts; the default is roberta-base's (<s>=0, <pad>=1, </s>=2).
+ */
+export type RobertaLayoutIds = Pick<RobertaSpecialTokens, 'bos' | 'eos' | 'pad'>;
 
 /**
  * Longest-first truncation so that `a.length + b.length <= maxTokens` (special tokens already excluded
@@ -63,7 +51,7 @@ export function buildRobertaInput(
   a: readonly number[],
   b: readonly number[] | undefined,
   maxLength: number,
-  special: RobertaSpecialTokens = ROBERTA_SPECIAL_TOKENS,
+  special: RobertaLayoutIds = ROBERTA_BASE_SPECIAL_IDS,
 ): number[] {
   const budget = maxLength - robertaSpecialCount(b !== undefined);
   const minimum = b === undefined ? 1 : 2;
@@ -73,9 +61,7 @@ export function buildRobertaInput(
     );
   }
   const [ta, tb] = truncateLongestFirst(a, b, budget);
-  const ids = [special.bos, ...ta, special.eos];
-  if (tb !== undefined) ids.push(special.eos, ...tb, special.eos);
-  return ids;
+  return robertaInputIds({ ...ROBERTA_BASE_SPECIAL_IDS, ...special }, ta, tb);
 }
 
 export interface EncodedClassificationExample {
@@ -92,7 +78,7 @@ export interface TextPairExample {
 
 export interface RobertaEncodeOptions {
   maxLength: number;
-  special?: RobertaSpecialTokens;
+  special?: RobertaLayoutIds;
 }
 
 /** Tokenizes one example (each text separately, without special tokens) and builds its input ids. */
@@ -124,7 +110,7 @@ export interface CollateOptions {
 
 /** Right-pads a batch of encoded examples into typed arrays. */
 export function collateRoberta(examples: readonly EncodedClassificationExample[], options: CollateOptions = {}): RobertaBatch {
-  const pad = options.pad ?? ROBERTA_SPECIAL_TOKENS.pad;
+  const pad = options.pad ?? ROBERTA_BASE_SPECIAL_IDS.pad;
   const batch = examples.length;
   const longest = examples.reduce((m, e) => Math.max(m, e.inputIds.length), 0);
   if (options.padTo !== undefined && options.padTo < longest) {

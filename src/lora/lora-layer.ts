@@ -8,6 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardContext } from '../models/context.ts';
 import type { Linear, LinearAdapter } from '../models/linear.ts';
 import { dropout } from '../models/ops.ts';
+import { init } from '../models/param-store.ts';
+import { makeVariable } from '../models/shape-only.ts';
+import { matMul } from '../models/matmul.ts';
 import type { Rng } from '../util/rng.ts';
 
 export interface LoraOptions {
@@ -41,8 +44,9 @@ export class LoraAdapter implements LinearAdapter {
     const outDim = this.outEnd - this.outStart;
     // loralib: kaiming_uniform_(A, a=√5) = U(−1/√in, 1/√in); B = 0.
     const bound = 1 / Math.sqrt(inDim);
-    this.A = tf.variable(tf.randomUniform([r, inDim], -bound, bound, 'float32', rng.nextSeed()), false);
-    this.B = tf.variable(tf.zeros([outDim, r]), false);
+    // Through `init` + makeVariable so that shapes-only builds (lora-repro params) get stand-ins.
+    this.A = makeVariable(init.uniform([r, inDim], -bound, bound, rng));
+    this.B = makeVariable(init.zeros([outDim, r]));
     this.scaling = alpha / r;
   }
 
@@ -58,8 +62,8 @@ export class LoraAdapter implements LinearAdapter {
   delta(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
     return tf.tidy(() => {
       const xd = dropout(x, this.options.dropout, ctx) as tf.Tensor2D;
-      const down = tf.matMul(xd, this.A as tf.Tensor2D, false, true);
-      return tf.mul(tf.matMul(down, this.B as tf.Tensor2D, false, true), this.scaling) as tf.Tensor2D;
+      const down = matMul(xd, this.A, true);
+      return tf.mul(matMul(down, this.B, true), this.scaling) as tf.Tensor2D;
     });
   }
 

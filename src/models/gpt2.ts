@@ -9,8 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Gpt2Config } from './config.ts';
 import type { ForwardContext } from './context.ts';
 import type { TokenBatch } from './batch.ts';
-import { type BlockHooks, type EmbeddingOutput, runHooks } from './hooks.ts';
+import { type BlockHooks, type EmbeddingOutput, positionShift, runHooks } from './hooks.ts';
 import { Linear } from './linear.ts';
+import { matMul } from './matmul.ts';
 import { ParamStore, init } from './param-store.ts';
 import { activation, dropout, layerNorm, matmulLastAxis } from './ops.ts';
 import type { Rng } from '../util/rng.ts';
@@ -110,7 +111,11 @@ export class Gpt2Model {
   /** Token + position embeddings; positions continue after the cached prefix. */
   embed(batch: TokenBatch, past: number, ctx: ForwardContext): EmbeddingOutput {
     const ids = tf.tensor2d(batch.inputIds, [batch.batch, batch.seqLen], 'int32');
-    const pos = tf.range(past, past + batch.seqLen, 1, 'int32');
+    // Prefix/infix tuning inserts positions: real tokens count them (hooks.ts positionShift).
+    const shift = positionShift(this.hooks, batch, past);
+    let pos: tf.Tensor;
+    if (shift === undefined) pos = tf.range(past, past + batch.seqLen, 1, 'int32');
+    else pos = tf.tensor2d(shift.map((s, i) => past + (i % batch.seqLen) + s), [batch.batch, batch.seqLen], 'int32');
     const h = tf.add(tf.gather(this.params.get('transformer.wte.weight'), ids), tf.gather(this.params.get('transformer.wpe.weight'), pos));
     const mask = tf.tensor2d(Float32Array.from(batch.attentionMask), [batch.batch, batch.seqLen]);
     return { hidden: dropout(h, this.config.embdDropout, ctx) as tf.Tensor3D, attentionMask: mask };
@@ -135,12 +140,12 @@ export class Gpt2Model {
     const q3 = tf.reshape(q, [b * c.heads, len, dh]) as tf.Tensor3D;
     const k3 = tf.reshape(kAll, [b * c.heads, total, dh]) as tf.Tensor3D;
     const v3 = tf.reshape(vAll, [b * c.heads, total, dh]) as tf.Tensor3D;
-    let w = tf.div(tf.matMul(q3, k3, false, true), Math.sqrt(dh));
+    let w = tf.div(matMul(q3, k3, true), Math.sqrt(dh));
     const bMask = causalMask(len, pastLen);
     w = tf.sub(tf.mul(w, bMask), tf.mul(tf.sub(1, bMask), 1e10));
     let probs = tf.softmax(w, -1);
     probs = dropout(probs, c.attnDropout, ctx);
-    const out = tf.matMul(probs as tf.Tensor3D, v3);
+    const out = matMul(probs, v3);
     const merged = tf.reshape(tf.transpose(tf.reshape(out, [b, c.heads, len, dh]), [0, 2, 1, 3]), [b, len, c.hidden]);
     return this.lin(`${l}.c_proj`).apply(merged, ctx) as tf.Tensor3D;
   }
@@ -170,6 +175,8 @@ export class Gpt2Model {
       }
       return this.ln('transformer.ln_f', h) as tf.Tensor3D;
     });
+    // Hooks may insert positions (prefix tuning): the cache holds as many as the keys really have.
+    if (newCache !== undefined && newCache.keys.length > 0) newCache.length = newCache.keys[0].shape[2];
     return { hidden, cache: newCache };
   }
 

@@ -8,8 +8,12 @@
  * - afterBlock: the block's output hidden states: prefix-layer tuning (Li & Liang 2021).
  * - afterEmbeddings: the embedding output (prefix-embedding tuning may insert positions here and
  *   must then return the widened attention mask).
+ * - positionShift: a hook that inserts positions says, before the embedding lookup, how many of
+ *   them precede each real token, so that position ids count the inserted tokens (a prefix of
+ *   l_p tokens moves the input to positions l_p, l_p + 1, …, as in Li & Liang's GPT-2 prefix).
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { TokenBatch } from './batch.ts';
 import type { ForwardContext } from './context.ts';
 
 export interface EmbeddingOutput {
@@ -19,6 +23,11 @@ export interface EmbeddingOutput {
 }
 
 export interface BlockHooks {
+  /**
+   * Per token of `batch` (row-major [batch · seqLen]), the number of inserted positions before it;
+   * `past` is the KV-cache length (GPT-2 decoding). Undefined when this forward inserts nothing.
+   */
+  positionShift?(batch: TokenBatch, past: number): Int32Array | undefined;
   afterEmbeddings?(out: EmbeddingOutput, ctx: ForwardContext): EmbeddingOutput;
   afterAttention?(layer: number, h: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D;
   afterFfn?(layer: number, h: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D;
@@ -39,4 +48,16 @@ export function runHooks(
     if (f !== undefined) out = f.call(hk, layer, out, ctx);
   }
   return out;
+}
+
+/** The summed position shifts of every hook, or undefined when no hook inserts positions. */
+export function positionShift(hooks: BlockHooks[], batch: TokenBatch, past: number): Int32Array | undefined {
+  let total: Int32Array | undefined;
+  for (const hk of hooks) {
+    const s = hk.positionShift?.(batch, past);
+    if (s === undefined) continue;
+    if (total === undefined) total = Int32Array.from(s);
+    else for (let i = 0; i < total.length; i++) total[i] += s[i];
+  }
+  return total;
 }

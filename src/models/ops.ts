@@ -3,6 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardContext } from './context.ts';
+import { matMul } from './matmul.ts';
 
 /** LayerNorm over the last axis with biased variance and eps inside the sqrt (torch.nn.LayerNorm). */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
@@ -50,7 +51,7 @@ export function matmulLastAxis(x: tf.Tensor, w: tf.Tensor, transposeW = false): 
   const [rows, cols] = w.shape as number[];
   const outDim = transposeW ? rows : cols;
   const flat = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-  const y = tf.matMul(flat, w as tf.Tensor2D, false, transposeW);
+  const y = matMul(flat, w, transposeW);
   return tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
 }
 

@@ -9,8 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RobertaConfig } from './config.ts';
 import type { ForwardContext } from './context.ts';
 import type { TokenBatch } from './batch.ts';
-import { type BlockHooks, type EmbeddingOutput, runHooks } from './hooks.ts';
+import { type BlockHooks, type EmbeddingOutput, positionShift, runHooks } from './hooks.ts';
 import { Linear } from './linear.ts';
+import { matMul } from './matmul.ts';
 import { ParamStore, init } from './param-store.ts';
 import { activation, dropout, layerNorm, mergeHeads, splitHeads, matmulLastAxis } from './ops.ts';
 import type { Rng } from '../util/rng.ts';
@@ -108,7 +109,11 @@ export class RobertaModel {
   embed(batch: TokenBatch, ctx: ForwardContext): EmbeddingOutput {
     const c = this.config;
     const ids = tf.tensor2d(batch.inputIds, [batch.batch, batch.seqLen], 'int32');
-    const pos = tf.tensor2d(robertaPositionIds(batch, c.padTokenId), [batch.batch, batch.seqLen], 'int32');
+    const posIds = robertaPositionIds(batch, c.padTokenId);
+    // Prefix/infix tuning inserts positions: real (non-pad) tokens count them (hooks.ts positionShift).
+    const shift = positionShift(this.hooks, batch, 0);
+    if (shift !== undefined) for (let i = 0; i < posIds.length; i++) if (batch.inputIds[i] !== c.padTokenId) posIds[i] += shift[i];
+    const pos = tf.tensor2d(posIds, [batch.batch, batch.seqLen], 'int32');
     const words = tf.gather(this.params.get('roberta.embeddings.word_embeddings.weight'), ids);
     const positions = tf.gather(this.params.get('roberta.embeddings.position_embeddings.weight'), pos);
     // Every token has type 0; row 0 of token_type_embeddings is added (it is not zero in roberta-base).
@@ -127,11 +132,11 @@ export class RobertaModel {
     const q = splitHeads(this.lin(`${l}.query`).apply(h, ctx), c.heads);
     const k = splitHeads(this.lin(`${l}.key`).apply(h, ctx), c.heads);
     const v = splitHeads(this.lin(`${l}.value`).apply(h, ctx), c.heads);
-    let scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(dh));
+    let scores = tf.div(matMul(q, k, true), Math.sqrt(dh));
     scores = tf.add(tf.reshape(scores, [b, c.heads, len, len]), additiveMask);
     let probs = tf.softmax(scores, -1);
     probs = dropout(probs, c.attentionDropout, ctx);
-    const out = tf.matMul(tf.reshape(probs, [b * c.heads, len, len]) as tf.Tensor3D, v);
+    const out = matMul(tf.reshape(probs, [b * c.heads, len, len]), v);
     return mergeHeads(out, b, c.heads);
   }
 

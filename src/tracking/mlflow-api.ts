@@ -12,6 +12,7 @@ import { MlflowApiError } from './errors.ts';
 import { chunkBatch, type WireBatch, type WireKV } from './limits.ts';
 import type { RestClient } from './rest-client.ts';
 import { withRetry } from './retry.ts';
+import { RUN_KEY_TAG } from './system-tags.ts';
 import {
   CreateExperimentResponse,
   EmptyResponse,
@@ -27,8 +28,7 @@ import {
   type RunInfo,
 } from './schemas.ts';
 
-/** The tag that makes run creation idempotent. */
-export const RUN_KEY_TAG = 'lora_repro.run_key';
+export { RUN_KEY_TAG };
 
 export type EndStatus = 'FINISHED' | 'FAILED' | 'KILLED';
 

@@ -99,7 +99,7 @@ export class RestClient {
     const url = method === 'GET' ? withQuery(base, payload as Query) : base;
     const body = method === 'POST' ? JSON.stringify(payload) : undefined;
     const headers = { ...this.headers, 'content-type': 'application/json' };
-    return this.run(`${method} ${endpoint}`, opts, () => this.once(method, url, body, headers, endpoint, schema));
+    return this.run(`${method} ${endpoint}`, opts, () => this.once(method, url, body, headers, `${method} ${endpoint}`, schema));
   }
 
   /** GET of an absolute URL returning JSON (the mlflow-artifacts list endpoint). */

@@ -2,9 +2,9 @@
  * Loaders for the official E2E NLG Challenge plain-text files, reading them exactly as
  * `read_lines` / `load_data` in tuetschek/e2e-metrics `measure_scores.py` do:
  *
- * - the file is decoded as UTF-8 (strict) and split into lines the way Python's
- *   `codecs` reader does, i.e. with `str.splitlines()` line boundaries (\n, \r, \r\n,
- *   \v, \f, \x1c-\x1e, \x85, \u2028, \u2029);
+ * - the file is decoded as UTF-8 (strict; a byte-order mark is kept, not stripped) and
+ *   split into lines the way Python's `codecs` reader does, i.e. with `str.splitlines()`
+ *   line boundaries (\n, \r, \r\n, \v, \f, \x1c-\x1e, \x85, \u2028, \u2029);
  * - every line is stripped with Python `str.strip()` semantics;
  * - references (`multi_ref=True`): one reference per line, an empty line starts a new
  *   instance, a trailing empty instance is dropped; a file that yields a single instance
@@ -39,7 +39,8 @@ function readUtf8(path: string, what: string): string {
     throw new UserError(`cannot read ${what} file '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path`);
   }
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    // ignoreBOM: keep a leading U+FEFF, as Python's codecs 'UTF-8' reader does
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     throw new UserError(`${what} file '${path}' is not valid UTF-8; re-save it as UTF-8 text`);
   }

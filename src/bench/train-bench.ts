@@ -1,0 +1,105 @@
+/**
+ * Training-step benchmark on a model built from a config (random weights, random tokens): the
+ * same step that training runs (forward, loss, gradients of the trainable variables, AdamW).
+ * Reports the median step time after warm-up, tokens/s and peak RSS.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { activeBackend } from '../backend/select.ts';
+import { tokenBatch } from '../models/batch.ts';
+import { builtinConfig } from '../models/config.ts';
+import { createModel } from '../models/factory.ts';
+import { lmLoss, sequenceClassificationLoss } from '../models/losses.ts';
+import { injectLora, loraVariables } from '../lora/inject.ts';
+import { AdamW } from '../train/adamw.ts';
+import { trainStep } from '../train/step.ts';
+import { Rng } from '../util/rng.ts';
+
+export interface TrainBenchOptions {
+  model: string;
+  method: 'lora' | 'ft';
+  batch: number;
+  seq: number;
+  steps: number;
+  warmup: number;
+  seed: number;
+}
+
+export interface TrainBenchResult {
+  model: string;
+  method: string;
+  batch: number;
+  seq: number;
+  steps: number;
+  msPerStep: number;
+  stepTimesMs: number[];
+  tokensPerSecond: number;
+  peakRssMiB: number;
+  trainableParams: number;
+  backend: string;
+  threads: number;
+  simd: boolean;
+  tensorsAfterFirstStep: number;
+  tensorsAtEnd: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function runTrainBench(o: TrainBenchOptions): TrainBenchResult {
+  const config = builtinConfig(o.model);
+  const rng = new Rng(o.seed);
+  const model = createModel(config, { seed: o.seed });
+  let trainable: tf.Variable[];
+  if (o.method === 'lora') {
+    const inj = injectLora(model, { r: 8, alpha: 16, dropout: 0, targets: ['q', 'v'] }, rng);
+    trainable = [...loraVariables(inj), ...model.headParamNames().map((n) => model.params.get(n))];
+  } else {
+    trainable = [...model.params.vars.values()];
+  }
+  const rows = Array.from({ length: o.batch }, () => Array.from({ length: o.seq }, () => 3 + rng.int(config.vocabSize - 3)));
+  const batch = tokenBatch(rows);
+  const ctx = { training: true, rng };
+  const lossFn =
+    model.modelType === 'roberta'
+      ? () => sequenceClassificationLoss(model.classify(batch, ctx), Int32Array.from(rows.map((_, i) => i % 2)))
+      : () => {
+          const labels = Int32Array.from(rows.flatMap((r) => [...r.slice(1), 0]));
+          return lmLoss(model.logits(batch, ctx), labels, new Float32Array(labels.length).fill(1), 0.1);
+        };
+  const opt = new AdamW({ weightDecay: 0.01 });
+  const times: number[] = [];
+  let afterFirst = 0;
+  for (let i = 0; i < o.warmup + o.steps; i++) {
+    const t0 = performance.now();
+    trainStep(lossFn, trainable, opt, 1e-4, 1.0);
+    const dt = performance.now() - t0;
+    if (i === 0) afterFirst = tf.memory().numTensors;
+    if (i >= o.warmup) times.push(dt);
+  }
+  const tensorsAtEnd = tf.memory().numTensors;
+  const trainableParams = trainable.reduce((s, v) => s + v.size, 0);
+  opt.dispose();
+  model.dispose();
+  const ms = median(times);
+  const b = activeBackend();
+  return {
+    model: o.model,
+    method: o.method,
+    batch: o.batch,
+    seq: o.seq,
+    steps: o.steps,
+    msPerStep: ms,
+    stepTimesMs: times,
+    tokensPerSecond: (o.batch * o.seq * 1000) / ms,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    trainableParams,
+    backend: b?.name ?? 'unknown',
+    threads: b?.threads ?? 1,
+    simd: b?.simd ?? false,
+    tensorsAfterFirstStep: afterFirst,
+    tensorsAtEnd,
+  };
+}

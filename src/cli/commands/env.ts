@@ -1,0 +1,45 @@
+/** `lora-repro env`: the tensor backend and machine this process would train on. */
+import os from 'node:os';
+import { initBackend } from '../../backend/select.ts';
+import { readPackageVersion } from '../../util/provenance.ts';
+import { parseCommandArgs } from '../args.ts';
+import type { Command } from '../command.ts';
+
+export const envCommand: Command = {
+  name: 'env',
+  summary: 'print the tensor backend (name, version, threads, SIMD) and the machine',
+  usage: 'Usage: lora-repro env [--backend B] [--json]\n\nBackends are tried in the order tensorflow-gpu, tensorflow, wasm, cpu unless --backend or LORA_REPRO_BACKEND names one.',
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { backend: { type: 'string' }, json: { type: 'boolean', default: false } }, false);
+    const b = await initBackend(values.backend);
+    const info = {
+      loraRepro: readPackageVersion(),
+      backend: b.name,
+      tfjsBackend: b.tfjsName,
+      tfjsVersion: b.tfjsVersion,
+      threads: b.threads,
+      simd: b.simd,
+      skipped: b.skipped,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    };
+    if (values.json) {
+      console.log(JSON.stringify(info, null, 2));
+      return 0;
+    }
+    const rows: [string, string][] = [
+      ['lora-repro', info.loraRepro],
+      ['backend', `${info.backend} (tfjs ${info.tfjsBackend} ${info.tfjsVersion})`],
+      ['threads', String(info.threads)],
+      ['SIMD', info.simd ? 'yes' : 'no'],
+      ['node', info.node],
+      ['machine', `${info.platform}, ${info.cpus} × ${info.cpuModel}, ${info.memoryGiB} GiB`],
+      ...info.skipped.map((s): [string, string] => ['skipped', s]),
+    ];
+    for (const [k, v] of rows) console.log(`${k.padEnd(11)}${v}`);
+    return 0;
+  },
+};

@@ -1,0 +1,54 @@
+/** Public interfaces of the experiment tracker (see index.ts for the overview). */
+import type { MetricInput, ParamValue } from './limits.ts';
+
+export type { MetricInput, ParamValue };
+
+/** Terminal run statuses of service.proto's RunStatus that a client may set. */
+export type RunEndStatus = 'FINISHED' | 'FAILED' | 'KILLED';
+
+export type Params = Record<string, ParamValue>;
+export type Tags = Record<string, string>;
+
+/** One MLflow run as the runner sees it. Calls on one run are applied in call order. */
+export interface TrackedRun {
+  /** Client-generated idempotency key, also the run's `lora_repro.run_key` tag. */
+  readonly runKey: string;
+  /** The MLflow run id, or undefined while the run exists only in the spool (or locally). */
+  readonly runId: string | undefined;
+  /** Per-step metrics; a missing timestamp is fixed to now (ms) at call time. NaN/±Infinity allowed. */
+  logMetrics(points: MetricInput[]): Promise<void>;
+  /** Params are immutable in MLflow: re-logging a key with a different value rejects (INVALID_PARAMETER_VALUE). */
+  logParams(params: Params): Promise<void>;
+  setTags(tags: Tags): Promise<void>;
+  /** Uploads `localPath` as `<artifactDir>/<basename(localPath)>` (artifactDir optional), like mlflow.log_artifact. */
+  logArtifact(localPath: string, artifactDir?: string): Promise<void>;
+  /** Ends the run; further calls on it reject. */
+  end(status: RunEndStatus): Promise<void>;
+}
+
+export type SeedRun = TrackedRun;
+
+/** The parent run of one results-table cell; one child run per seed. */
+export interface CellRun extends TrackedRun {
+  startSeedRun(seedKey: string, params?: Params, tags?: Tags): Promise<SeedRun>;
+}
+
+export interface TrackerSummary {
+  /** 'mlflow' when MLFLOW_TRACKING_URI is set, 'local' (no-op) otherwise. */
+  kind: 'mlflow' | 'local';
+  runsStarted: number;
+  /** Runs with at least one op in the spool (they need `lora-repro mlflow sync`). */
+  runsSpooled: number;
+  spoolDir: string | undefined;
+  /** Why the tracker went offline, if it did. */
+  offlineReason: string | undefined;
+}
+
+export interface Tracker {
+  readonly kind: 'mlflow' | 'local';
+  /** True once the server was found unreachable; from then on everything goes to the spool. */
+  readonly offline: boolean;
+  startCell(experimentName: string, cellKey: string, params?: Params, tags?: Tags): Promise<CellRun>;
+  /** Waits for every pending call and releases connections. */
+  close(): Promise<TrackerSummary>;
+}
