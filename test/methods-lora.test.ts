@@ -11,6 +11,7 @@ import { initBackend } from '../src/backend/select.ts';
 import { f32, readSafetensors, toFloat32, writeSafetensors } from '../src/io/safetensors.ts';
 import { AppliedLora } from '../src/methods/lora.ts';
 import { configureMethod } from '../src/methods/registry.ts';
+import { restoreMethod } from '../src/methods/restore.ts';
 import type { ModelConfig } from '../src/models/config.ts';
 import type { TransformerModel } from '../src/models/model.ts';
 import { UserError } from '../src/util/errors.ts';
@@ -188,6 +189,59 @@ describe('lora method', () => {
     throwsUserError(() => lora.load(out), /c_attn\.lora_B\.weight: 1 non-zero entries outside the blocks/);
     lora.remove();
     model.dispose();
+  });
+
+  it('restoreMethod applies and loads an artifact from the directory alone', () => {
+    for (const [cfg, name, raw] of [
+      [ROBERTA_TINY, 'adapter-l', { r: 3, ln: true }],
+      [GPT2_TINY, 'prefix-layer', { prefixLength: 2, infixLength: 1 }],
+      [GPT2_TINY, 'lora', { r: 2, targets: ['q', 'v', 'ffn2'], layers: [1] }],
+    ] as const) {
+      const model = build(cfg);
+      const applied = configureMethod(name, raw).apply(model, new Rng(1));
+      for (const v of applied.trainable) v.assign(tf.randomNormal(v.shape, 0, 0.1, 'float32', 5));
+      const out = join(dir, `restore-${name}`);
+      applied.save(out);
+      const want = values(() => outputs(model, batchFor(model)));
+      const fresh = build(cfg);
+      const restored = restoreMethod(fresh, out, new Rng(2));
+      assert.equal(restored.name, name);
+      assert.deepEqual(restored.config, applied.config);
+      assert.equal(maxDiff(values(() => outputs(fresh, batchFor(fresh))), want), 0, `${name} restored`);
+      restored.remove();
+      applied.remove();
+      fresh.dispose();
+      model.dispose();
+    }
+  });
+
+  it('a LoRA adapter_config.json as Python PEFT writes it (no lora-repro metadata) restores', () => {
+    const { model, lora } = loraOn(ROBERTA_TINY);
+    const out = join(dir, 'peft-native');
+    lora.save(out);
+    const path = join(out, 'adapter_model.safetensors');
+    writeSafetensors(path, readSafetensors(path).tensors, { format: 'pt' });
+    const peft = { peft_type: 'LORA', task_type: 'SEQ_CLS', r: R, lora_alpha: ALPHA, lora_dropout: 0.1, target_modules: ['value', 'query'], bias: 'none', fan_in_fan_out: false, modules_to_save: ['classifier'], auto_mapping: null, layers_to_transform: null };
+    writeFileSync(join(out, 'adapter_config.json'), JSON.stringify(peft));
+    const want = values(() => outputs(model, batchFor(model)));
+    const fresh = build(ROBERTA_TINY);
+    const restored = restoreMethod(fresh, out, new Rng(3));
+    assert.deepEqual(restored.config, { r: R, alpha: ALPHA, dropout: 0.1, targets: ['q', 'v'] });
+    assert.equal(maxDiff(values(() => outputs(fresh, batchFor(fresh))), want), 0);
+    restored.remove();
+    fresh.dispose();
+    // GPT-2: PEFT's LoRA on the whole fused c_attn cannot become per-slice adapters.
+    const g = loraOn(GPT2_TINY);
+    const gOut = join(dir, 'peft-native-gpt2');
+    g.lora.save(gOut);
+    writeFileSync(join(gOut, 'adapter_config.json'), JSON.stringify({ ...peft, task_type: 'CAUSAL_LM', target_modules: ['c_attn'], fan_in_fan_out: true, modules_to_save: null }));
+    const gPath = join(gOut, 'adapter_model.safetensors');
+    writeSafetensors(gPath, readSafetensors(gPath).tensors, { format: 'pt' });
+    const gFresh = build(GPT2_TINY);
+    throwsUserError(() => restoreMethod(gFresh, gOut, new Rng(4)), /fused c_attn has no per-slice equivalent/);
+    assert.equal(gFresh.hooks.length + [...gFresh.linears.values()].reduce((s, l) => s + l.adapters.length, 0), 0, 'nothing left applied');
+    for (const m of [gFresh, g.model, model]) m.dispose();
+    lora.remove();
   });
 
   it('bad configs are rejected with one line before the model is touched', () => {

@@ -1,0 +1,63 @@
+/**
+ * Everything one training run needs, fully resolved (no defaults left to guess): what the runner
+ * expands a spec cell × seed into, what `lora-repro train` builds from its flags, and what the
+ * trainer consumes. Its canonical JSON (sorted keys) hashed with the seed is the run id.
+ */
+import { z } from 'zod';
+
+export const taskNames = ['mnli', 'sst2', 'mrpc', 'cola', 'qnli', 'qqp', 'rte', 'stsb', 'e2e'] as const;
+
+export const trainRunConfigSchema = z.object({
+  /** Experiment name (a spec file's name, e.g. table2) and profile (paper, mini). */
+  experiment: z.string().default('adhoc'),
+  profile: z.string().default('adhoc'),
+  /**
+   * A built-in config name (roberta-base, mini-gpt2, …; random init) or a directory with
+   * config.json + model.safetensors (+ tokenizer.json) of a pretrained model.
+   */
+  model: z.string().min(1),
+  /** Tokenizer file or directory; defaults to the model directory's tokenizer.json. */
+  tokenizer: z.string().optional(),
+  /**
+   * A GLUE task, `e2e`, or a synthetic stand-in (`synthetic-<name>`, used when no data directory
+   * exists; never presented as GLUE/E2E).
+   */
+  task: z.string().min(1),
+  method: z.string().min(1),
+  /** The method's own options (validated by the method's schema): r, alpha, targets, … */
+  methodConfig: z.record(z.string(), z.unknown()).default({}),
+  /** A label telling apart rows of one (model, method), e.g. "r=8" or "0.8M". */
+  variant: z.string().default(''),
+  seed: z.number().int().nonnegative(),
+  epochs: z.number().int().positive(),
+  batchSize: z.number().int().positive(),
+  gradAccumulation: z.number().int().positive().default(1),
+  learningRate: z.number().positive(),
+  weightDecay: z.number().nonnegative().default(0),
+  adamEps: z.number().positive().default(1e-6),
+  adamBetas: z.tuple([z.number(), z.number()]).default([0.9, 0.999]),
+  /** Linear warm-up: a ratio of all steps, or a number of steps (steps wins when both are set). */
+  warmupRatio: z.number().min(0).max(1).default(0),
+  warmupSteps: z.number().int().nonnegative().optional(),
+  maxGradNorm: z.number().nonnegative().default(1),
+  labelSmoothing: z.number().min(0).max(1).default(0),
+  maxSeqLength: z.number().int().positive(),
+  /** Subsample sizes for CPU profiles (absent = the whole split). */
+  trainLimit: z.number().int().positive().optional(),
+  evalLimit: z.number().int().positive().optional(),
+  /** Evaluate after every epoch (the paper reports each run's best epoch). */
+  evalEveryEpoch: z.boolean().default(true),
+  /** E2E decoding (paper App. D.3 / Table 11). */
+  decoding: z
+    .object({
+      beam: z.number().int().positive().default(10),
+      lengthPenalty: z.number().default(0.9),
+      noRepeatNgramSize: z.number().int().nonnegative().default(4),
+      repetitionPenalty: z.number().positive().default(1),
+      maxNewTokens: z.number().int().positive().default(64),
+    })
+    .optional(),
+  dataDir: z.string().optional(),
+});
+
+export type TrainRunConfig = z.infer<typeof trainRunConfigSchema>;
