@@ -42,14 +42,17 @@ function sameJson(a: unknown, b: unknown): boolean {
 export abstract class AppliedBase implements AppliedMethod {
   readonly head: tf.Variable[];
   readonly headNames: string[];
+  /** The config as plain JSON (what artifacts record; undefined options dropped). */
+  readonly config: MethodConfig;
   private on = true;
   private removed = false;
 
   constructor(
     readonly model: TransformerModel,
     readonly name: string,
-    readonly config: MethodConfig,
+    config: object,
   ) {
+    this.config = JSON.parse(JSON.stringify(config)) as MethodConfig;
     this.headNames = model.headParamNames();
     this.head = this.headNames.map((n) => model.params.get(n));
   }

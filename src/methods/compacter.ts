@@ -115,7 +115,7 @@ class AppliedCompacter extends AppliedBase {
   private readonly rule: tf.Variable;
 
   constructor(model: TransformerModel, config: Config, rng: Rng) {
-    super(model, 'compacter', config as MethodConfig);
+    super(model, 'compacter', config);
     const n = config.phmDim;
     this.rule = makeVariable(init.normal([n, n, n], 1 / Math.sqrt(n), rng));
     const placements: AdapterPlacement[] = [];

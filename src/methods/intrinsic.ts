@@ -69,7 +69,7 @@ class AppliedIntrinsic extends AppliedBase {
   private readonly deltas: SubspaceDelta[] = [];
 
   constructor(model: TransformerModel, config: Config) {
-    super(model, 'intrinsic', config as MethodConfig);
+    super(model, 'intrinsic', config);
     const zVar = makeVariable(init.zeros([config.dim]));
     this.trainable = [zVar];
     const linears = new Set<Linear>();

@@ -63,7 +63,7 @@ export class AppliedLora extends AppliedBase {
     readonly loraConfig: LoraMethodConfig,
     rng: Rng,
   ) {
-    super(model, 'lora', loraConfig as MethodConfig);
+    super(model, 'lora', loraConfig);
     this.injection = injectLora(model, { r: loraConfig.r, alpha: loraConfig.alpha, dropout: loraConfig.dropout, targets: loraConfig.targets, layers: loraConfig.layers }, rng);
     this.trainable = loraVariables(this.injection);
     this.names = [...this.injection.adapters.keys()].flatMap((k) => {
