@@ -17,7 +17,7 @@ import type { ModelConfig } from '../src/models/config.ts';
 import { AdamW } from '../src/train/adamw.ts';
 import { trainStep } from '../src/train/step.ts';
 import { Rng } from '../src/util/rng.ts';
-import { GPT2_TINY, ROBERTA_TINY, backbone, batchFor, build, changed, loss, maxAbsDiff, maxDiff, outputs, snapshot, values } from './helpers/methods.ts';
+import { GPT2_TINY, ROBERTA_TINY, backbone, batchFor, build, changed, loss, maxDiff, outputs, snapshot, values } from './helpers/methods.ts';
 
 interface Case {
   method: string;

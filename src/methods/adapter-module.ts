@@ -21,7 +21,6 @@ import { init } from '../models/param-store.ts';
 import { makeVariable } from '../models/shape-only.ts';
 import type { Rng } from '../util/rng.ts';
 import { AppliedBase } from './applied.ts';
-import type { MethodConfig } from './method.ts';
 
 export const ADAPTER_ACTIVATIONS = ['relu', 'swish', 'gelu', 'tanh'] as const;
 export type AdapterActivation = (typeof ADAPTER_ACTIVATIONS)[number];
@@ -162,7 +161,7 @@ export class AppliedAdapters extends AppliedBase {
   readonly adapters: BottleneckAdapter[];
   private readonly hooks: SiteHooks;
 
-  constructor(model: TransformerModel, name: string, config: MethodConfig, placements: AdapterPlacement[], options: AdapterOptions, rng: Rng) {
+  constructor(model: TransformerModel, name: string, config: object, placements: AdapterPlacement[], options: AdapterOptions, rng: Rng) {
     super(model, name, config);
     const at = new Map<string, BottleneckAdapter>();
     const eps = model.config.layerNormEps;

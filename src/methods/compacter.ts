@@ -21,7 +21,7 @@ import { UserError } from '../util/errors.ts';
 import type { Rng } from '../util/rng.ts';
 import { ADAPTER_ACTIVATIONS, SiteHooks, adapterModuleName, siteKey, type AdapterActivation, type AdapterPlacement, type SiteModule } from './adapter-module.ts';
 import { AppliedBase } from './applied.ts';
-import { defineMethod, fmt, type MethodConfig } from './method.ts';
+import { defineMethod, fmt } from './method.ts';
 
 const schema = z
   .object({

@@ -9,7 +9,6 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { TransformerModel } from '../models/model.ts';
 import { copyOf, makeVariable } from '../models/shape-only.ts';
 import { AppliedBase } from './applied.ts';
-import type { MethodConfig } from './method.ts';
 
 export class DirectParams extends AppliedBase {
   readonly trainable: tf.Variable[];
@@ -17,7 +16,7 @@ export class DirectParams extends AppliedBase {
   /** The other set of values: the originals while enabled, the trained values while disabled. */
   private readonly stash: tf.Variable[];
 
-  constructor(model: TransformerModel, name: string, config: MethodConfig, paramNames: string[]) {
+  constructor(model: TransformerModel, name: string, config: object, paramNames: string[]) {
     super(model, name, config);
     const head = new Set(this.headNames);
     this.names = paramNames.filter((n) => !head.has(n));

@@ -20,7 +20,7 @@ import { init } from '../models/param-store.ts';
 import { makeVariable } from '../models/shape-only.ts';
 import { Rng } from '../util/rng.ts';
 import { AppliedBase } from './applied.ts';
-import { defineMethod, fmt, type MethodConfig } from './method.ts';
+import { defineMethod, fmt } from './method.ts';
 
 const schema = z
   .object({

@@ -17,7 +17,7 @@ import { UserError } from '../util/errors.ts';
 import type { Rng } from '../util/rng.ts';
 import { AppliedBase } from './applied.ts';
 import type { ArtifactFiles, ArtifactTensor } from './artifact.ts';
-import { checkLayers, defineMethod, fmt, type MethodConfig, type SaveOptions } from './method.ts';
+import { checkLayers, defineMethod, fmt, type SaveOptions } from './method.ts';
 import { loraConfigFromPeft, loraModulePath, peftLoraConfig, peftLoraTensors } from './lora-peft.ts';
 
 const unique = <T>(xs: T[]): boolean => new Set(xs).size === xs.length;

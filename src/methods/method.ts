@@ -79,6 +79,9 @@ export interface Method {
   readonly configKeys: string[];
   /** Validates `raw` (undefined: all defaults); `label` names the source in errors. */
   configure(raw: unknown, label?: string): ConfiguredMethod;
+  /** The closed-form trainable count for a model and a (raw) method config. */
+  formula(model: ModelConfig, config?: unknown): number;
+  formulaText(model: ModelConfig, config?: unknown): string;
 }
 
 function formatIssues(err: z.ZodError): string {
@@ -93,6 +96,12 @@ export function defineMethod<C extends object>(def: MethodDefinition<C>): Method
     name: def.name,
     summary: def.summary,
     configKeys: shape,
+    formula(model, config) {
+      return this.configure(config).formula(model);
+    },
+    formulaText(model, config) {
+      return this.configure(config).formulaText(model);
+    },
     configure(raw: unknown, label = `method '${def.name}'`): ConfiguredMethod {
       const parsed = def.schema.safeParse(raw ?? {});
       if (!parsed.success) throw new UserError(`${label}: invalid config: ${formatIssues(parsed.error)}`);

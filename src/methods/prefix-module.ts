@@ -29,7 +29,6 @@ import { makeVariable } from '../models/shape-only.ts';
 import { UserError } from '../util/errors.ts';
 import type { Rng } from '../util/rng.ts';
 import { AppliedBase } from './applied.ts';
-import type { MethodConfig } from './method.ts';
 
 interface Layout {
   batch: number;
@@ -152,7 +151,7 @@ export class AppliedPrefix extends AppliedBase {
   readonly names: string[];
   private readonly hooks: PrefixHooks;
 
-  constructor(model: TransformerModel, name: string, config: MethodConfig, opts: PrefixOptions, rng: Rng) {
+  constructor(model: TransformerModel, name: string, config: object, opts: PrefixOptions, rng: Rng) {
     super(model, name, config);
     const n = opts.prefixLength + opts.infixLength;
     const count = opts.layerwise ? model.config.layers : 1;

@@ -46,7 +46,8 @@ export class AdamW {
       const g = grads[i];
       let slot = this.slots.get(p);
       if (slot === undefined) {
-        slot = { m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) };
+        const zeros = () => tf.tidy(() => tf.variable(tf.zerosLike(p), false));
+        slot = { m: zeros(), v: zeros() };
         this.slots.set(p, slot);
       }
       const s = slot;
