@@ -2,7 +2,7 @@
 SHARED ?= ../shared
 FIXTURES := $(wildcard $(SHARED)/fixtures/parity/*/)
 
-.PHONY: setup build lint test test-long parity bench ci
+.PHONY: setup build lint test test-long parity bench ci table2 table3 charts report analyze-real
 
 setup:            ## install the exact dependency versions of package-lock.json
 	npm ci
@@ -26,3 +26,23 @@ bench:            ## training-step benchmark of the mini models (LoRA and full f
 
 ci:
 	bash .ci/run
+
+# Reports (issue 6). PROFILE=<name> picks $(RESULTS)/<name>/ (default: the only profile there).
+RESULTS ?= results
+PROFILE ?=
+PROFILE_FLAG = --results $(RESULTS) $(if $(PROFILE),--profile $(PROFILE))
+
+table2:           ## Table 2 (GLUE) from results/: prints Markdown, writes results/<profile>/table2.{md,tex,csv,json}
+	@node bin/lora-repro.mjs table 2 $(PROFILE_FLAG)
+
+table3:           ## Table 3 (E2E) from results/: prints Markdown, writes results/<profile>/table3.{md,tex,csv,json}
+	@node bin/lora-repro.mjs table 3 $(PROFILE_FLAG)
+
+charts:           ## every chart of results/<profile>/ as SVG + PNG (results/<profile>/charts/)
+	@node bin/lora-repro.mjs charts $(PROFILE_FLAG)
+
+report:           ## results/<profile>/report.html: tables, charts, subspace analyses, MLflow links
+	@node bin/lora-repro.mjs report $(PROFILE_FLAG)
+
+analyze-real:     ## subspace analysis of the real roberta-base MNLI LoRA (results/reference/analysis/)
+	@node bin/lora-repro.mjs analyze subspace --a $(SHARED)/fixtures/real-lora/roberta-base-mnli-lora.safetensors --alpha 16 --name real-roberta-base-mnli

@@ -13,6 +13,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../util/errors.ts';
 import { registerSegmentSum } from './segment-sum-kernel.ts';
+import { registerZeroCopyIdentity } from './wasm-identity.ts';
+import { registerRowGather } from './wasm-gather.ts';
+import { loadNative, type NativeStatus } from './native.ts';
+import { registerNativeKernels } from './native-kernels.ts';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -32,6 +36,10 @@ export interface BackendInfo {
   simd: boolean;
   /** Why the preferred backends before this one were not used. */
   skipped: string[];
+  /** Which kernels run the heavy ops: 'tfjs' (the backend's own) or 'native-blas' (native/, wasm only). */
+  kernels: 'tfjs' | 'native-blas';
+  /** One line: the native library in use, or why the backend's own kernels are used. */
+  kernelsDetail: string;
 }
 
 let active: BackendInfo | undefined;
@@ -52,7 +60,11 @@ async function tryNodePackage(name: 'tensorflow-gpu' | 'tensorflow'): Promise<st
 
 async function activate(name: BackendName): Promise<void> {
   const tfjsName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
-  if (name === 'wasm') registerSegmentSum('wasm');
+  if (name === 'wasm') {
+    registerSegmentSum('wasm');
+    registerZeroCopyIdentity();
+    registerRowGather();
+  }
   if (name === 'cpu') {
     registerSegmentSum('cpu');
     // PROD silences the cpu backend's "install tfjs-node" banner (it only affects debug warnings).
@@ -61,6 +73,18 @@ async function activate(name: BackendName): Promise<void> {
   const ok = await tf.setBackend(tfjsName);
   if (!ok) throw new UserError(`backend '${name}' failed to initialise`);
   await tf.ready();
+  if (name === 'wasm') activateNative();
+}
+
+/**
+ * The native kernels (native.ts) for wasm, when they load. LORA_REPRO_NATIVE=0 keeps tfjs's own
+ * kernels; LORA_REPRO_NATIVE=1 makes their absence an error (CI checks that they are really used).
+ */
+function activateNative(): NativeStatus {
+  const { addon, status } = loadNative();
+  if (addon !== undefined && status.active) registerNativeKernels(addon);
+  else if (process.env.LORA_REPRO_NATIVE === '1') throw new UserError(`LORA_REPRO_NATIVE=1 but ${status.summary}`);
+  return status;
 }
 
 function describe(name: BackendName, skipped: string[]): BackendInfo {
@@ -74,7 +98,14 @@ function describe(name: BackendName, skipped: string[]): BackendInfo {
     threads: threadsSupported ? e.getNumber('WASM_NUM_THREADS' as never) || 1 : 1,
     simd,
     skipped,
+    ...kernelInfo(name),
   };
+}
+
+function kernelInfo(name: BackendName): Pick<BackendInfo, 'kernels' | 'kernelsDetail'> {
+  if (name !== 'wasm') return { kernels: 'tfjs', kernelsDetail: `tfjs ${name} kernels` };
+  const { status } = loadNative();
+  return status.active ? { kernels: 'native-blas', kernelsDetail: status.summary } : { kernels: 'tfjs', kernelsDetail: `tfjs wasm kernels; ${status.summary}` };
 }
 
 /**

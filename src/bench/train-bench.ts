@@ -38,6 +38,8 @@ export interface TrainBenchResult {
   backend: string;
   threads: number;
   simd: boolean;
+  /** Which kernels ran the step (BackendInfo.kernelsDetail). */
+  kernels: string;
   tensorsAfterFirstStep: number;
   tensorsAtEnd: number;
 }
@@ -99,6 +101,7 @@ export function runTrainBench(o: TrainBenchOptions): TrainBenchResult {
     backend: b?.name ?? 'unknown',
     threads: b?.threads ?? 1,
     simd: b?.simd ?? false,
+    kernels: b?.kernelsDetail ?? 'unknown',
     tensorsAfterFirstStep: afterFirst,
     tensorsAtEnd,
   };

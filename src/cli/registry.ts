@@ -6,5 +6,14 @@ import { paramsCommand } from './commands/params.ts';
 import { parityCommand } from './commands/parity.ts';
 import { mlflowCommand } from './commands/mlflow.ts';
 import { metricsCommand } from './commands/metrics.ts';
+import { downloadCommand } from './commands/download.ts';
+import { trainCommand } from './commands/train.ts';
+import { evalCommand } from './commands/eval.ts';
+import { generateCommand } from './commands/generate.ts';
+import { runCommand } from './commands/run.ts';
+import { tableCommand } from './commands/table.ts';
+import { chartsCommand } from './commands/charts.ts';
+import { analyzeCommand } from './commands/analyze.ts';
+import { reportCommand } from './commands/report.ts';
 
-export const commands: Command[] = [envCommand, parityCommand, benchCommand, mlflowCommand, metricsCommand, paramsCommand];
+export const commands: Command[] = [envCommand, parityCommand, benchCommand, mlflowCommand, metricsCommand, paramsCommand, downloadCommand, trainCommand, evalCommand, generateCommand, runCommand, tableCommand, chartsCommand, analyzeCommand, reportCommand];

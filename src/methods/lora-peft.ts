@@ -128,7 +128,13 @@ function fusedTensors(prefix: string, slices: LoraAdapter[], d: number): Artifac
   const a: ArtifactTensor = {
     key: `${prefix}.lora_A.weight`,
     shape: [k * r, d],
-    read: () => Float32Array.from(tf.tidy(() => tf.concat(slices.map((s) => s.A), 0)).dataSync() as Float32Array),
+    read() {
+      // The concatenation outlives tidy (it is its result): dispose it once read.
+      const t = tf.concat(slices.map((s) => s.A), 0);
+      const data = Float32Array.from(t.dataSync() as Float32Array);
+      t.dispose();
+      return data;
+    },
     write(data) {
       slices.forEach((s, j) => {
         const t = tf.tensor2d(data.subarray(j * r * d, (j + 1) * r * d), [r, d]);

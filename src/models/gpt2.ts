@@ -14,6 +14,8 @@ import { Linear } from './linear.ts';
 import { matMul } from './matmul.ts';
 import { ParamStore, init } from './param-store.ts';
 import { activation, dropout, layerNorm, matmulLastAxis } from './ops.ts';
+import { nativeKernelsActive } from '../backend/native-kernels.ts';
+import { nativeAttention } from './native-ops.ts';
 import type { Rng } from '../util/rng.ts';
 
 /** Keys and values of every layer, [batch, heads, length, headDim] each. */
@@ -127,8 +129,16 @@ export class Gpt2Model {
     const [b, len] = x.shape;
     const dh = c.hidden / c.heads;
     const qkv = this.lin(`${l}.c_attn`).apply(x, ctx);
+    const native = nativeKernelsActive();
+    if (native && past === undefined && newCache === undefined) {
+      // Training: one fused kernel reads q, k and v in place from c_attn's output.
+      const merged = nativeAttention({ heads: c.heads, qkv, causal: true, dropout: c.attnDropout, ctx });
+      return this.lin(`${l}.c_proj`).apply(merged, ctx) as tf.Tensor3D;
+    }
     // c_attn output columns are [q | k | v], each n_embd wide, split into heads.
-    const [q, k, v] = tf.split(qkv, 3, -1).map((t) => tf.transpose(tf.reshape(t, [b, len, c.heads, dh]), [0, 2, 1, 3]) as tf.Tensor4D);
+    const [qFlat, kFlat, vFlat] = tf.split(qkv, 3, -1);
+    const toHeads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, len, c.heads, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
+    const [k, v] = [kFlat, vFlat].map(toHeads);
     const pastLen = past?.length ?? 0;
     const kAll = past ? tf.concat([past.keys[i], k], 2) : k;
     const vAll = past ? tf.concat([past.values[i], v], 2) : v;
@@ -136,6 +146,12 @@ export class Gpt2Model {
       newCache.keys.push(tf.keep(kAll) as tf.Tensor4D);
       newCache.values.push(tf.keep(vAll) as tf.Tensor4D);
     }
+    if (native) {
+      // Decoding: the kernel reads the cache's [B, heads, T, dh] layout in place.
+      const merged = nativeAttention({ heads: c.heads, q: qFlat, k: kAll, v: vAll, kvLayout: 'bhld', causal: true, past: pastLen, dropout: c.attnDropout, ctx });
+      return this.lin(`${l}.c_proj`).apply(merged, ctx) as tf.Tensor3D;
+    }
+    const q = toHeads(qFlat);
     const total = pastLen + len;
     const q3 = tf.reshape(q, [b * c.heads, len, dh]) as tf.Tensor3D;
     const k3 = tf.reshape(kAll, [b * c.heads, total, dh]) as tf.Tensor3D;

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardContext } from './context.ts';
-import { matmulLastAxis } from './ops.ts';
+import { linear } from './ops.ts';
 
 export type WeightLayout = 'out_in' | 'in_out';
 
@@ -44,8 +44,7 @@ export class Linear {
 
   apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
     return tf.tidy(() => {
-      let y = matmulLastAxis(x, this.weight, this.layout === 'out_in');
-      if (this.bias !== undefined) y = tf.add(y, this.bias);
+      const y = linear(x, this.weight, this.bias, this.layout === 'out_in');
       const active = this.adapters.filter((a) => a.isActive());
       if (active.length === 0) return y;
       const flat = tf.reshape(x, [-1, this.inFeatures]) as tf.Tensor2D;

@@ -8,6 +8,7 @@
  * float32 products, only computed faster.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeKernelsActive } from '../backend/native-kernels.ts';
 
 function t(x: tf.Tensor): tf.Tensor {
   const perm = x.shape.map((_, i) => i);
@@ -16,8 +17,13 @@ function t(x: tf.Tensor): tf.Tensor {
   return tf.transpose(x, perm);
 }
 
-/** a · b (b transposed first when transposeB), for rank-2 or equal-batch rank-3 operands. */
+/**
+ * a · b (b transposed first when transposeB), for rank-2 or equal-batch rank-3 operands.
+ * With the native kernels (BLAS reads transposed operands in place) this is plain tf.matMul, whose
+ * registered gradient is also lazy: no gradient is computed for a frozen weight.
+ */
 export const matMul = (a: tf.Tensor, b: tf.Tensor, transposeB = false): tf.Tensor => {
+  if (nativeKernelsActive()) return tf.matMul(a, b, false, transposeB);
   const f = tf.customGrad(((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x, y]);
     const value = tf.matMul(x as tf.Tensor3D, (transposeB ? t(y) : y) as tf.Tensor3D);

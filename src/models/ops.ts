@@ -1,12 +1,18 @@
 /**
  * The elementwise building blocks shared by RoBERTa and GPT-2, written to match PyTorch exactly.
+ * With the native kernels active (src/backend/native.ts), LayerNorm and GELU are single fused
+ * kernels (native-ops.ts); otherwise they are composed from tfjs ops, as below.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { NATIVE_KERNELS, nativeKernelsActive } from '../backend/native-kernels.ts';
+import { dropoutMaskValues } from './dropout-mask.ts';
 import type { ForwardContext } from './context.ts';
 import { matMul } from './matmul.ts';
+import { nativeGelu, nativeLayerNorm } from './native-ops.ts';
 
 /** LayerNorm over the last axis with biased variance and eps inside the sqrt (torch.nn.LayerNorm). */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  if (nativeKernelsActive() && weight.rank === 1 && bias.rank === 1) return nativeLayerNorm(x, weight, bias, eps);
   return tf.tidy(() => {
     const mean = tf.mean(x, -1, true);
     const centered = tf.sub(x, mean);
@@ -36,13 +42,26 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
 }
 
 export function activation(name: 'gelu' | 'gelu_new', x: tf.Tensor): tf.Tensor {
+  if (nativeKernelsActive()) return nativeGelu(x, name === 'gelu_new');
   return name === 'gelu' ? geluErf(x) : geluTanh(x);
 }
 
-/** Inverted dropout (as torch): active only in training mode with a seeded rng. */
+/**
+ * Inverted dropout (as torch): active only in training mode with a seeded rng. The mask comes from
+ * a counter-based hash of (seed, element index) (dropout-mask.ts), so the native kernels draw the
+ * same masks without storing them.
+ */
 export function dropout(x: tf.Tensor, rate: number, ctx: ForwardContext): tf.Tensor {
   if (!ctx.training || rate <= 0 || ctx.rng === undefined) return x;
-  return tf.dropout(x, rate, undefined, ctx.rng.nextSeed());
+  if (rate >= 1) throw new Error(`dropout rate must be in [0, 1), got ${rate}`);
+  const seed = ctx.rng.nextSeed();
+  return tf.tidy(() => tf.mul(x, dropoutMultiplier(x.shape, rate, seed)));
+}
+
+/** The multiplier tensor (0 or 1/(1 − rate) per element) of the dropout mask drawn with `seed`. */
+export function dropoutMultiplier(shape: number[], rate: number, seed: number): tf.Tensor {
+  if (nativeKernelsActive()) return tf.engine().runKernel(NATIVE_KERNELS.dropoutMask, {}, { shape, rate, seed } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  return tf.tensor(dropoutMaskValues(seed, rate, shape.reduce((a, b) => a * b, 1)), shape, 'float32');
 }
 
 /** x [..., in] @ w [in, out] as one 2-D matmul (batched matmuls are slow and buggy on wasm). */
@@ -53,6 +72,25 @@ export function matmulLastAxis(x: tf.Tensor, w: tf.Tensor, transposeW = false): 
   const flat = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
   const y = matMul(flat, w, transposeW);
   return tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
+}
+
+/**
+ * x [..., in] · w (+ bias): the projection of models/linear.ts. With the native kernels one kernel
+ * adds the bias inside the GEMM, and its gradients are lazy (no dW for a frozen weight).
+ */
+export function linear(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor | undefined, transposeW: boolean): tf.Tensor {
+  if (!nativeKernelsActive() || w.rank !== 2 || (bias !== undefined && bias.rank !== 1)) {
+    const y = matmulLastAxis(x, w, transposeW);
+    return bias === undefined ? y : tf.add(y, bias);
+  }
+  return tf.tidy(() => {
+    const inDim = x.shape[x.shape.length - 1];
+    const outDim = transposeW ? w.shape[0] : w.shape[1];
+    const inputs: tf.NamedTensorMap = { x: tf.reshape(x, [-1, inDim]), w };
+    if (bias !== undefined) inputs.b = bias;
+    const y = tf.engine().runKernel(NATIVE_KERNELS.linear, inputs, { transposeW } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
+  });
 }
 
 /** [B, L, H] → [B·heads, L, H/heads]: heads folded into the batch for 3-D batched matmuls. */

@@ -14,6 +14,8 @@ import { Linear } from './linear.ts';
 import { matMul } from './matmul.ts';
 import { ParamStore, init } from './param-store.ts';
 import { activation, dropout, layerNorm, mergeHeads, splitHeads, matmulLastAxis } from './ops.ts';
+import { nativeKernelsActive } from '../backend/native-kernels.ts';
+import { nativeAttention } from './native-ops.ts';
 import type { Rng } from '../util/rng.ts';
 
 export type RobertaHead = 'classification' | 'mlm';
@@ -129,6 +131,12 @@ export class RobertaModel {
     const l = `roberta.encoder.layer.${i}.attention.self`;
     const [b, len] = h.shape;
     const dh = c.hidden / c.heads;
+    if (nativeKernelsActive()) {
+      // One fused kernel reads the heads in place: no 4-D transposes, no batched tfjs matmuls.
+      const [q, k, v] = ['query', 'key', 'value'].map((n) => this.lin(`${l}.${n}`).apply(h, ctx));
+      const mask = tf.reshape(additiveMask, [b, additiveMask.shape[3]!]);
+      return nativeAttention({ heads: c.heads, q, k, v, mask, dropout: c.attentionDropout, ctx });
+    }
     const q = splitHeads(this.lin(`${l}.query`).apply(h, ctx), c.heads);
     const k = splitHeads(this.lin(`${l}.key`).apply(h, ctx), c.heads);
     const v = splitHeads(this.lin(`${l}.value`).apply(h, ctx), c.heads);

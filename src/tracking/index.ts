@@ -38,7 +38,7 @@ import type { SystemInfo } from './system-tags.ts';
 import { MlflowTracker } from './tracker.ts';
 import type { Tracker } from './types.ts';
 
-export type { CellRun, MetricInput, Params, RunEndStatus, SeedRun, Tags, TrackedRun, Tracker, TrackerSummary } from './types.ts';
+export type { CellRun, MetricInput, Params, RunEndStatus, SeedRun, StartRunOptions, Tags, TrackedRun, Tracker, TrackerSummary } from './types.ts';
 export { MlflowApiError, MlflowUnreachableError } from './errors.ts';
 export { syncSpool, type SyncReport } from './sync.ts';
 

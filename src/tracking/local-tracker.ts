@@ -6,9 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { UserError } from '../util/errors.ts';
 import { checkExperimentName, toWireMetrics, toWireParams, toWireTags } from './limits.ts';
+import { checkRunKey } from './mlflow-api.ts';
 import { checkNotReserved } from './system-tags.ts';
 import { artifactDestination } from './tracker.ts';
-import type { CellRun, MetricInput, Params, RunEndStatus, SeedRun, Tags, Tracker, TrackerSummary } from './types.ts';
+import type { CellRun, MetricInput, Params, RunEndStatus, SeedRun, StartRunOptions, Tags, Tracker, TrackerSummary } from './types.ts';
 
 class LocalRun implements CellRun {
   readonly runKey = randomUUID();
@@ -20,9 +21,10 @@ class LocalRun implements CellRun {
     private readonly isCell: boolean,
   ) {}
 
-  async startSeedRun(seedKey: string, params: Params = {}, tags: Tags = {}): Promise<SeedRun> {
+  async startSeedRun(seedKey: string, params: Params = {}, tags: Tags = {}, opts: StartRunOptions = {}): Promise<SeedRun> {
     this.checkOpen();
     if (!this.isCell) throw new UserError('seed runs can only be started from a cell run');
+    if (opts.runKey !== undefined) checkRunKey(opts.runKey);
     return this.tracker.newRun(seedKey, params, tags, false);
   }
   async logMetrics(points: MetricInput[]): Promise<void> {
@@ -56,8 +58,9 @@ export class LocalTracker implements Tracker {
   readonly offline = false;
   private started = 0;
 
-  async startCell(experimentName: string, cellKey: string, params: Params = {}, tags: Tags = {}): Promise<CellRun> {
+  async startCell(experimentName: string, cellKey: string, params: Params = {}, tags: Tags = {}, opts: StartRunOptions = {}): Promise<CellRun> {
     checkExperimentName(experimentName);
+    if (opts.runKey !== undefined) checkRunKey(opts.runKey);
     return this.newRun(cellKey, params, tags, true);
   }
 

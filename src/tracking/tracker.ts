@@ -26,7 +26,7 @@ import {
   type WireBatch,
   type WireKV,
 } from './limits.ts';
-import { MlflowApi } from './mlflow-api.ts';
+import { checkRunKey, MlflowApi } from './mlflow-api.ts';
 import { RestClient } from './rest-client.ts';
 import type { RetryHooks, RetryPolicy } from './retry.ts';
 import { RunSpool } from './spool.ts';
@@ -40,7 +40,7 @@ import {
   systemTags,
   type SystemInfo,
 } from './system-tags.ts';
-import type { CellRun, MetricInput, Params, RunEndStatus, SeedRun, Tags, Tracker, TrackerSummary } from './types.ts';
+import type { CellRun, MetricInput, Params, RunEndStatus, SeedRun, StartRunOptions, Tags, Tracker, TrackerSummary } from './types.ts';
 
 export interface MlflowTrackerOptions {
   trackingUri: string;
@@ -132,17 +132,17 @@ export class MlflowTracker implements Tracker {
     }
   }
 
-  async startCell(experimentName: string, cellKey: string, params: Params = {}, tags: Tags = {}): Promise<CellRun> {
+  async startCell(experimentName: string, cellKey: string, params: Params = {}, tags: Tags = {}, opts: StartRunOptions = {}): Promise<CellRun> {
     checkExperimentName(experimentName);
-    const run = new MlflowRun(this, experimentName, cellKey, undefined);
+    const run = new MlflowRun(this, experimentName, cellKey, undefined, opts.runKey);
     this.runs.push(run);
     await run.start(params, tags);
     return run;
   }
 
   /** @internal used by MlflowRun.startSeedRun */
-  async startChild(parent: MlflowRun, seedKey: string, params: Params, tags: Tags): Promise<SeedRun> {
-    const run = new MlflowRun(this, parent.experimentName, seedKey, parent);
+  async startChild(parent: MlflowRun, seedKey: string, params: Params, tags: Tags, opts: StartRunOptions = {}): Promise<SeedRun> {
+    const run = new MlflowRun(this, parent.experimentName, seedKey, parent, opts.runKey);
     this.runs.push(run);
     await run.start(params, tags);
     return run;
@@ -160,7 +160,9 @@ export class MlflowTracker implements Tracker {
 }
 
 class MlflowRun implements CellRun {
-  readonly runKey = randomUUID();
+  readonly runKey: string;
+  /** A caller-given key may name a run created earlier (by a killed process): search before creating. */
+  private readonly mayExist: boolean;
   runId: string | undefined;
   experimentId: string | undefined;
   artifactUri: string | undefined;
@@ -175,7 +177,12 @@ class MlflowRun implements CellRun {
     readonly experimentName: string,
     readonly runName: string,
     private readonly parent: MlflowRun | undefined,
-  ) {}
+    runKey?: string,
+  ) {
+    if (runKey !== undefined) checkRunKey(runKey);
+    this.runKey = runKey ?? randomUUID();
+    this.mayExist = runKey !== undefined;
+  }
 
   get spooled(): boolean {
     return this.spool !== undefined;
@@ -204,7 +211,7 @@ class MlflowRun implements CellRun {
           if (experimentId !== undefined) {
             const tags = this.parent?.runId ? [...this.createTags, { key: TAG_PARENT_RUN_ID, value: this.parent.runId }] : this.createTags;
             const req = { experimentId, runName: this.runName, startTime: this.startTime, userId: this.tracker.system.user, tags };
-            const info = await this.tracker.api.createRunOnce(req, this.runKey, false);
+            const info = await this.tracker.api.createRunOnce(req, this.runKey, this.mayExist);
             this.runId = info.run_id;
             this.experimentId = info.experiment_id;
             this.artifactUri = info.artifact_uri;
@@ -220,10 +227,10 @@ class MlflowRun implements CellRun {
     if (wireParams.length > 0) await this.logWire({ metrics: [], params: wireParams, tags: [] });
   }
 
-  async startSeedRun(seedKey: string, params: Params = {}, tags: Tags = {}): Promise<SeedRun> {
+  async startSeedRun(seedKey: string, params: Params = {}, tags: Tags = {}, opts: StartRunOptions = {}): Promise<SeedRun> {
     this.checkOpen();
     if (this.parent !== undefined) throw new UserError('seed runs can only be started from a cell run');
-    return this.tracker.startChild(this, seedKey, params, tags);
+    return this.tracker.startChild(this, seedKey, params, tags, opts);
   }
 
   async logMetrics(points: MetricInput[]): Promise<void> {
@@ -329,7 +336,9 @@ class MlflowRun implements CellRun {
 
   private async ensureSpool(): Promise<RunSpool> {
     if (this.spool !== undefined) return this.spool;
-    const spool = new RunSpool(this.tracker.spoolDir, this.runKey);
+    // A stable key can be spooled by several processes (killed and restarted while offline):
+    // each gets its own file; sync finds them all by the header's run key.
+    const spool = new RunSpool(this.tracker.spoolDir, this.mayExist ? `${this.runKey}.${randomUUID().slice(0, 8)}` : this.runKey);
     await spool.writeHeader({
       runKey: this.runKey,
       experimentName: this.experimentName,

@@ -28,9 +28,20 @@ export interface TrackedRun {
 
 export type SeedRun = TrackedRun;
 
+/** Options of startCell / startSeedRun. */
+export interface StartRunOptions {
+  /**
+   * A stable idempotency key (letters, digits, '.', '_', ':', '-'; at most 128): a run started again
+   * with the same key, by any process, is the same MLflow run (found by its `lora_repro.run_key`
+   * tag) instead of a new one. This is what lets a killed and restarted runner avoid duplicate
+   * runs. Default: a random UUID (every call creates a new run).
+   */
+  runKey?: string;
+}
+
 /** The parent run of one results-table cell; one child run per seed. */
 export interface CellRun extends TrackedRun {
-  startSeedRun(seedKey: string, params?: Params, tags?: Tags): Promise<SeedRun>;
+  startSeedRun(seedKey: string, params?: Params, tags?: Tags, opts?: StartRunOptions): Promise<SeedRun>;
 }
 
 export interface TrackerSummary {
@@ -48,7 +59,7 @@ export interface Tracker {
   readonly kind: 'mlflow' | 'local';
   /** True once the server was found unreachable; from then on everything goes to the spool. */
   readonly offline: boolean;
-  startCell(experimentName: string, cellKey: string, params?: Params, tags?: Tags): Promise<CellRun>;
+  startCell(experimentName: string, cellKey: string, params?: Params, tags?: Tags, opts?: StartRunOptions): Promise<CellRun>;
   /** Waits for every pending call and releases connections. */
   close(): Promise<TrackerSummary>;
 }

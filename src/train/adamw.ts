@@ -5,6 +5,7 @@
  * as the reference run_glue.py groups them.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adamwInPlace } from '../backend/native-kernels.ts';
 
 export interface AdamWOptions {
   beta1: number;
@@ -51,12 +52,14 @@ export class AdamW {
         this.slots.set(p, slot);
       }
       const s = slot;
+      const decay = weightDecay > 0 && !this.noDecay.has(p) ? 1 - lr * weightDecay : 1;
+      // The native kernels do the same float32 arithmetic in one in-place pass (src/backend/native-kernels.ts).
+      if (adamwInPlace(p, g, s.m, s.v, { beta1, beta2, eps, decay, sqrtBc2: Math.sqrt(bc2), step: lr / bc1 })) return;
       tf.tidy(() => {
         const m = tf.add(tf.mul(s.m, beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(s.v, beta2), tf.mul(tf.mul(g, g), 1 - beta2));
         s.m.assign(m);
         s.v.assign(v);
-        const decay = weightDecay > 0 && !this.noDecay.has(p) ? 1 - lr * weightDecay : 1;
         const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), eps);
         const update = tf.div(m, denom);
         p.assign(tf.sub(tf.mul(p, decay), tf.mul(update, lr / bc1)));

@@ -11,6 +11,25 @@ export interface StepResult {
   gradNorm: number;
 }
 
+/**
+ * Clips `grads` to global norm `maxGradNorm` (0: no clipping) and applies them; returns the norm
+ * before clipping. The caller still owns (and disposes) `grads`.
+ */
+export function applyGradients(grads: tf.Tensor[], trainable: tf.Variable[], optimizer: AdamW, lr: number, maxGradNorm = 0): number {
+  const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.mul(g, g))))));
+  const gradNorm = norm.dataSync()[0];
+  norm.dispose();
+  let used = grads;
+  if (maxGradNorm > 0 && gradNorm > maxGradNorm) {
+    // torch.nn.utils.clip_grad_norm_: scale by max_norm / (total_norm + 1e-6).
+    const scale = maxGradNorm / (gradNorm + 1e-6);
+    used = grads.map((g) => tf.mul(g, scale));
+  }
+  optimizer.apply(trainable, used, lr);
+  if (used !== grads) tf.dispose(used);
+  return gradNorm;
+}
+
 export function trainStep(
   lossFn: () => tf.Scalar,
   trainable: tf.Variable[],
@@ -20,17 +39,7 @@ export function trainStep(
 ): StepResult {
   const { value, grads } = tf.valueAndGrads(lossFn)(trainable);
   try {
-    const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.mul(g, g))))));
-    const gradNorm = norm.dataSync()[0];
-    norm.dispose();
-    let used = grads;
-    if (maxGradNorm > 0 && gradNorm > maxGradNorm) {
-      // torch.nn.utils.clip_grad_norm_: scale by max_norm / (total_norm + 1e-6).
-      const scale = maxGradNorm / (gradNorm + 1e-6);
-      used = grads.map((g) => tf.mul(g, scale));
-    }
-    optimizer.apply(trainable, used, lr);
-    if (used !== grads) tf.dispose(used);
+    const gradNorm = applyGradients(grads, trainable, optimizer, lr, maxGradNorm);
     return { loss: value.dataSync()[0], gradNorm };
   } finally {
     value.dispose();

@@ -1,22 +1,77 @@
-/** `lora-repro bench train`: median training-step time of a mini model on this machine. */
+/**
+ * `lora-repro bench train`: median training-step time of a mini model on this machine.
+ * `lora-repro bench compare`: the same step, ours and PyTorch's, side by side (src/bench/compare.ts).
+ */
 import { initBackend } from '../../backend/select.ts';
+import { formatCompare, runCompare } from '../../bench/compare.ts';
 import { runTrainBench } from '../../bench/train-bench.ts';
 import { UserError } from '../../util/errors.ts';
 import { intFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 
+const MODELS = ['mini-roberta', 'mini-gpt2'];
+
+function listFlag(name: string, value: string | undefined, fallback: string): string[] {
+  const items = (value ?? fallback).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new UserError(`--${name} expects a comma-separated list`);
+  return items;
+}
+
+async function compare(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    models: { type: 'string' },
+    methods: { type: 'string' },
+    seqs: { type: 'string' },
+    batch: { type: 'string' },
+    steps: { type: 'string' },
+    warmup: { type: 'string' },
+    threads: { type: 'string' },
+    python: { type: 'string' },
+    backend: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  }, false);
+  const models = listFlag('models', values.models, 'mini-roberta');
+  for (const m of models) if (!MODELS.includes(m)) throw new UserError(`--models: '${m}' has no PyTorch reference (choose from ${MODELS.join(', ')})`);
+  const methods = listFlag('methods', values.methods, 'lora,ft');
+  for (const m of methods) if (m !== 'lora' && m !== 'ft') throw new UserError(`--methods: '${m}' is not lora or ft`);
+  const seqs = listFlag('seqs', values.seqs, '64,128,256').map((s) => intFlag('seqs', s, 0));
+  const result = runCompare({
+    models,
+    methods: methods as ('lora' | 'ft')[],
+    seqs,
+    batch: intFlag('batch', values.batch, 16),
+    steps: Math.max(1, intFlag('steps', values.steps, 5)),
+    warmup: intFlag('warmup', values.warmup, 1),
+    threads: Math.max(1, intFlag('threads', values.threads, 1)),
+    python: values.python,
+    backend: values.backend,
+    log: values.json ? undefined : (l) => process.stderr.write(`${l}\n`),
+  });
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else console.log(formatCompare(result));
+  return 0;
+}
+
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'benchmark a training step (bench train --model mini-roberta|mini-gpt2 --method lora|ft)',
+  summary: 'benchmark a training step (bench train …), or ours against PyTorch (bench compare …)',
   usage: [
     'Usage: lora-repro bench train --model mini-roberta|mini-gpt2 --method lora|ft',
     '                              [--batch 16] [--seq 128] [--steps 10] [--warmup 2] [--json] [--backend B]',
+    '       lora-repro bench compare [--models mini-roberta[,mini-gpt2]] [--methods lora,ft] [--seqs 64,128,256]',
+    '                              [--batch 16] [--steps 5] [--warmup 1] [--threads 1] [--python PY] [--json]',
     '',
-    'Builds the model with random weights (mini-* = 4 layers, d_model 256, 4 heads, FFN 1024, vocab 8000),',
-    'runs warm-up steps, then prints the median ms/step, tokens/s, peak RSS, backend and threads.',
+    'train: builds the model with random weights (mini-* = 4 layers, d_model 256, 4 heads, FFN 1024, vocab 8000),',
+    'runs warm-up steps, then prints the median ms/step, tokens/s, peak RSS, backend, threads and kernels.',
     'LoRA: r = 8, alpha = 16 on W_q and W_v (+ the classification head); ft: every weight.',
+    '',
+    'compare: runs `bench train` and bench/pytorch_reference.py (same model, init and step) one after the other',
+    'for every model × method × seq, each in its own process, and prints both with the ratio PyTorch-time / our-time',
+    '(1.0 = as fast as PyTorch). PyTorch uses --threads BLAS threads (default 1) and must run on OpenBLAS;',
+    'without PyTorch the reason is one line and only our numbers are printed. LORA_REPRO_PYTHON picks the interpreter.',
   ].join('\n'),
   async run(argv) {
+    if (argv[0] === 'compare') return compare(argv.slice(1));
     const { values, positionals } = parseCommandArgs(argv, {
       model: { type: 'string', default: 'mini-roberta' },
       method: { type: 'string', default: 'lora' },
@@ -28,7 +83,7 @@ export const benchCommand: Command = {
       json: { type: 'boolean', default: false },
       backend: { type: 'string' },
     });
-    if (positionals[0] !== 'train') throw new UserError("only 'bench train' exists (see --help)");
+    if (positionals[0] !== 'train') throw new UserError("choose 'bench train' or 'bench compare' (see --help)");
     if (values.method !== 'lora' && values.method !== 'ft') throw new UserError(`--method must be lora or ft, got '${values.method}'`);
     await initBackend(values.backend);
     const r = runTrainBench({

@@ -7,7 +7,7 @@ import type { Command } from '../command.ts';
 
 export const envCommand: Command = {
   name: 'env',
-  summary: 'print the tensor backend (name, version, threads, SIMD) and the machine',
+  summary: 'print the tensor backend (name, version, threads, SIMD, native kernels) and the machine',
   usage: 'Usage: lora-repro env [--backend B] [--json]\n\nBackends are tried in the order tensorflow-gpu, tensorflow, wasm, cpu unless --backend or LORA_REPRO_BACKEND names one.',
   async run(argv) {
     const { values } = parseCommandArgs(argv, { backend: { type: 'string' }, json: { type: 'boolean', default: false } }, false);
@@ -19,6 +19,8 @@ export const envCommand: Command = {
       tfjsVersion: b.tfjsVersion,
       threads: b.threads,
       simd: b.simd,
+      kernels: b.kernels,
+      kernelsDetail: b.kernelsDetail,
       skipped: b.skipped,
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
@@ -35,6 +37,7 @@ export const envCommand: Command = {
       ['backend', `${info.backend} (tfjs ${info.tfjsBackend} ${info.tfjsVersion})`],
       ['threads', String(info.threads)],
       ['SIMD', info.simd ? 'yes' : 'no'],
+      ['kernels', `${info.kernels}: ${info.kernelsDetail}`],
       ['node', info.node],
       ['machine', `${info.platform}, ${info.cpus} × ${info.cpuModel}, ${info.memoryGiB} GiB`],
       ...info.skipped.map((s): [string, string] => ['skipped', s]),

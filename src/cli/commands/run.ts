@@ -1,0 +1,103 @@
+/** `lora-repro run <spec>`: expand an experiment spec and run what is not finished yet. */
+import { availableParallelism } from 'node:os';
+import { applyFilters } from '../../spec/filter.ts';
+import { expandSpec } from '../../spec/expand.ts';
+import { loadSpecFile } from '../../spec/load.ts';
+import { resolveExecutorModule } from '../../runner/executor.ts';
+import { buildPlan, formatPlan } from '../../runner/plan.ts';
+import { runExperiment } from '../../runner/runner.ts';
+import { UserError } from '../../util/errors.ts';
+import { intFlag, numberFlag, parseCommandArgs } from '../args.ts';
+import type { Command } from '../command.ts';
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run an experiment spec (experiments/*.yaml): resumable, multi-seed, tracked',
+  usage: [
+    'Usage: lora-repro run <spec.yaml> [--profile P] [--filter EXPR]... [--workers N] [--dry-run] [--results DIR]',
+    '                      [--ms-per-token X] [--executor MODULE] [--backend B]',
+    '',
+    'Expands the spec (grid × profile) into runs keyed by a hash of their resolved config, skips runs whose',
+    'result is already in results/<profile>/runs/<runId>.json (status finished), and runs the rest in worker',
+    'processes. Each result is written atomically and added to results/<profile>/runs.csv exactly once;',
+    'kill it at any moment and run the same command again to resume. Failed runs are recorded as failed,',
+    'do not stop the others, and are retried by the next invocation.',
+    '',
+    '  --profile P        a profile of the spec (paper, mini, …); default: the spec\'s defaultProfile, else paper',
+    '  --filter EXPR      select runs: key=value[,key=value…] (AND), value alternatives with |, * and ? globs,',
+    '                     key!=value negates. Keys: row, label, model, method, variant, task, seed, any config',
+    '                     field, methodConfig.<k>, decoding.<k>. Repeatable (AND). E.g. task=rte,method=lora',
+    '  --workers N        parallel worker processes (default: the number of cores)',
+    '  --dry-run          print the plan (counts per row, finished / to run) and a cost estimate; runs nothing',
+    '  --results DIR      parent of the per-profile result directories (default: results)',
+    '  --ms-per-token X   cost model override for --dry-run (ms per padded training token)',
+    '  --executor MODULE  module exporting runTraining(config, opts) (default src/train/trainer.ts;',
+    '                     also LORA_REPRO_EXECUTOR; src/runner/fake-executor.ts exercises the bookkeeping)',
+    '  --backend B        tensor backend of the workers (sets LORA_REPRO_BACKEND for them)',
+    '',
+    'MLflow: with MLFLOW_TRACKING_URI set, each table cell is a parent run and each seed a child run',
+    '(see docs/mlflow.md); without it nothing is sent and nothing fails.',
+    'Exit code: 0 when every selected run is finished, 1 if any failed, 2 for bad input, 130 if interrupted.',
+  ].join('\n'),
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, {
+      profile: { type: 'string' },
+      filter: { type: 'string', multiple: true },
+      workers: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      results: { type: 'string', default: 'results' },
+      'ms-per-token': { type: 'string' },
+      executor: { type: 'string' },
+      backend: { type: 'string' },
+    });
+    if (positionals.length !== 1) throw new UserError(`expected exactly one spec file, got ${positionals.length} (see --help)`);
+    const workers = intFlag('workers', values.workers, availableParallelism());
+    if (workers < 1) throw new UserError('--workers expects at least 1');
+    const msPerToken = values['ms-per-token'] === undefined ? undefined : numberFlag('ms-per-token', values['ms-per-token'], 0);
+    if (msPerToken !== undefined && !(msPerToken > 0)) throw new UserError('--ms-per-token expects a positive number');
+
+    const loaded = loadSpecFile(positionals[0]);
+    const expansion = expandSpec(loaded, { profile: values.profile });
+    const filters = values.filter ?? [];
+    const selected = applyFilters(expansion.runs, filters);
+    if (selected.length === 0) {
+      throw new UserError(`--filter ${filters.map((f) => `'${f}'`).join(' ')} matches none of the ${expansion.runs.length} runs of ${expansion.file} (profile ${expansion.profile})`);
+    }
+    if (values['dry-run']) {
+      const plan = buildPlan(expansion, selected, { resultsRoot: values.results!, workers, msPerToken });
+      console.log(formatPlan(expansion, plan, filters));
+      return 0;
+    }
+
+    const executorModule = resolveExecutorModule(values.executor);
+    const env = { ...process.env, ...(values.backend !== undefined ? { LORA_REPRO_BACKEND: values.backend } : {}) };
+    const controller = new AbortController();
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) process.exit(130);
+      console.error(`lora-repro run: ${sig}: stopping the workers; unfinished runs restart on the next run (press again to quit now)`);
+      controller.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const summary = await runExperiment(expansion, selected, {
+        resultsRoot: values.results!,
+        workers,
+        executorModule,
+        env,
+        signal: controller.signal,
+      });
+      console.log(
+        `done: ${summary.finished} finished, ${summary.failed} failed, ${summary.skipped} were already finished` +
+          `${summary.interrupted ? ' (interrupted)' : ''} → ${summary.resultsDir}/runs.csv`,
+      );
+      if (summary.interrupted) return 130;
+      return summary.failed > 0 ? 1 : 0;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};

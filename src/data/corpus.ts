@@ -1,0 +1,169 @@
+/**
+ * The pretraining corpus of the offline `mini` profile (issue 7): the text the small tokenizer and
+ * the small RoBERTa / GPT-2 are trained on from scratch.
+ *
+ * With a data directory: the sentences of the GLUE *train* splits of CoLA, SST-2, MRPC, STS-B and RTE
+ * (both sentences of pair tasks) and the references of E2E trainset.csv. Dev and test splits are never
+ * read: they are what the fine-tuned models are evaluated on. Without one: unlabelled text from the
+ * synthetic stand-in generators (./synthetic.ts).
+ *
+ * Subsampling to a byte budget is deterministic: each source is de-duplicated, shuffled with a fixed
+ * seed and cut; the budget is split equally between sources, and what a small source cannot use goes
+ * to the others (water-filling), so the ~4 MB of E2E references do not crowd out CoLA's 0.3 MB. The
+ * chosen documents are then shuffled together, so packed pretraining sequences mix sources.
+ *
+ * `hash` is the SHA-256 of the documents (JSON array), the corpus part of pretraining cache keys.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { Rng } from '../util/rng.ts';
+import { UserError } from '../util/errors.ts';
+import { DATA_DIR_ENV, defaultDataDir, resolveDataDir } from './data-dir.ts';
+import { readGlueSplit } from './glue-tsv.ts';
+import { GLUE_TASKS, type GlueTaskName } from './glue-tasks.ts';
+import { E2E_FILES, readE2eSplit } from './e2e.ts';
+import { syntheticCorpusDocuments } from './synthetic.ts';
+
+/** 2 MiB: enough text for an 8000-token BPE and a few hundred pretraining steps, seconds to tokenize. */
+export const DEFAULT_CORPUS_BYTES = 2 * 1024 * 1024;
+
+export const CORPUS_GLUE_TASKS: readonly GlueTaskName[] = ['cola', 'sst2', 'mrpc', 'stsb', 'rte'];
+
+export interface CorpusSourceInfo {
+  /** 'glue/CoLA/train.tsv', 'e2e/trainset.csv (refs)' or 'synthetic generators'. */
+  name: string;
+  /** Distinct documents and their UTF-8 bytes available in the source. */
+  availableDocuments: number;
+  availableBytes: number;
+  usedDocuments: number;
+  usedBytes: number;
+}
+
+export interface Corpus {
+  kind: 'data' | 'synthetic';
+  /** The data directory the text came from (kind 'data'). */
+  dataDir?: string;
+  /** One line for logs and captions, e.g. "GLUE train (CoLA, SST-2, …) + E2E train refs, 2.0 MB". */
+  description: string;
+  /** One sentence or reference per document, no newlines inside. */
+  documents: string[];
+  bytes: number;
+  sources: CorpusSourceInfo[];
+  /** SHA-256 hex of JSON.stringify(documents). */
+  hash: string;
+}
+
+export interface CorpusOptions {
+  /** A data directory, or undefined for the synthetic corpus (see locateDataDir). */
+  dataDir?: string;
+  budgetBytes?: number;
+  /** Subsampling seed (fixed by default: the corpus is not a per-run choice). */
+  seed?: number;
+}
+
+/**
+ * The data directory the mini profile uses, or undefined for synthetic data. An explicit --data-dir
+ * or LORA_REPRO_DATA must exist (a typo must not silently switch to synthetic data); the default
+ * ../shared/data is used only when present.
+ */
+export function locateDataDir(opts: { flag?: string; env?: Readonly<Record<string, string | undefined>> } = {}): string | undefined {
+  const env = opts.env ?? process.env;
+  const explicit = (opts.flag !== undefined && opts.flag !== '') || (env[DATA_DIR_ENV] !== undefined && env[DATA_DIR_ENV] !== '');
+  if (explicit) return resolveDataDir({ flag: opts.flag, env }).dir;
+  const dflt = defaultDataDir();
+  return existsSync(dflt) && statSync(dflt).isDirectory() ? dflt : undefined;
+}
+
+const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/** Collapses line breaks (two E2E references contain one) so a document is one line. */
+const oneLine = (s: string): string => s.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+
+function distinct(texts: Iterable<string>): string[] {
+  const seen = new Set<string>();
+  for (const t of texts) {
+    const doc = oneLine(t);
+    if (doc !== '') seen.add(doc);
+  }
+  return [...seen];
+}
+
+interface Source {
+  name: string;
+  documents: string[];
+}
+
+function dataSources(dataDir: string): Source[] {
+  const sources: Source[] = CORPUS_GLUE_TASKS.map((task) => {
+    const examples = readGlueSplit(dataDir, task, 'train');
+    return {
+      name: GLUE_TASKS[task].trainFile,
+      documents: distinct(examples.flatMap((e) => (e.text_b === undefined ? [e.text_a] : [e.text_a, e.text_b]))),
+    };
+  });
+  const e2e = readE2eSplit(dataDir, 'train', 'csv');
+  sources.push({ name: `${E2E_FILES.csv.train} (refs)`, documents: distinct(e2e.pairs.map((p) => p.ref)) });
+  return sources;
+}
+
+/** Budget per source: equal shares, leftovers of small sources redistributed to the rest. */
+export function waterFill(available: readonly number[], budget: number): number[] {
+  const out = new Array<number>(available.length).fill(0);
+  let left = budget;
+  const order = available.map((a, i) => i).sort((x, y) => (available[x] as number) - (available[y] as number) || x - y);
+  order.forEach((i, k) => {
+    const share = left / (order.length - k);
+    out[i] = Math.min(available[i] as number, share);
+    left -= out[i] as number;
+  });
+  return out;
+}
+
+function take(documents: string[], budget: number, rng: Rng): string[] {
+  const shuffled = rng.shuffle(documents.slice());
+  const out: string[] = [];
+  let used = 0;
+  for (const d of shuffled) {
+    const b = utf8Bytes(d) + 1;
+    if (used + b > budget) break;
+    out.push(d);
+    used += b;
+  }
+  return out;
+}
+
+/** Builds the corpus (see the file comment). */
+export function buildCorpus(opts: CorpusOptions = {}): Corpus {
+  const budget = opts.budgetBytes ?? DEFAULT_CORPUS_BYTES;
+  if (!(budget > 0)) throw new UserError(`corpus budget must be a positive number of bytes, got ${budget}`);
+  const rng = new Rng(opts.seed ?? 0);
+  const sources: Source[] =
+    opts.dataDir === undefined
+      ? [{ name: 'synthetic generators', documents: distinct(syntheticCorpusDocuments(budget, (opts.seed ?? 0) + 7)) }]
+      : dataSources(opts.dataDir);
+  // Each document counts its bytes plus one separator.
+  const sizes = sources.map((s) => s.documents.reduce((n, d) => n + utf8Bytes(d) + 1, 0));
+  const shares = waterFill(sizes, budget);
+  const info: CorpusSourceInfo[] = [];
+  const chosen: string[] = [];
+  sources.forEach((s, i) => {
+    const docs = take(s.documents, shares[i] as number, rng);
+    chosen.push(...docs);
+    info.push({
+      name: s.name,
+      availableDocuments: s.documents.length,
+      availableBytes: sizes[i] as number,
+      usedDocuments: docs.length,
+      usedBytes: docs.reduce((n, d) => n + utf8Bytes(d) + 1, 0),
+    });
+  });
+  const documents = rng.shuffle(chosen);
+  const bytes = info.reduce((n, s) => n + s.usedBytes, 0);
+  const mb = (bytes / 1e6).toFixed(2);
+  const description =
+    opts.dataDir === undefined
+      ? `SYNTHETIC generated text (no data directory), ${mb} MB`
+      : `GLUE train sentences (CoLA, SST-2, MRPC, STS-B, RTE) + E2E train references, ${mb} MB subsample`;
+  const hash = createHash('sha256').update(JSON.stringify(documents)).digest('hex');
+  return { kind: opts.dataDir === undefined ? 'synthetic' : 'data', dataDir: opts.dataDir, description, documents, bytes, sources: info, hash };
+}

@@ -1,0 +1,68 @@
+/**
+ * The on-disk form of a pretrained mini model, a Hugging Face-style directory:
+ *   config.json          HF config (readHfConfig / loadPretrained read it)
+ *   model.safetensors    the base model under HF names (`roberta.*` / `transformer.*`); for RoBERTa
+ *                        without the MLM head, so loadPretrained(dir) builds a classification model
+ *                        from it and the classifier keeps its seeded initialisation (the loader is
+ *                        strict about unexpected tensors, and a fine-tuning run never needs the head)
+ *   mlm_head.safetensors RoBERTa only: the `lm_head.*` tensors (tied decoder not repeated), for
+ *                        loadPretrainedMlm below
+ *   tokenizer.json       the byte-level BPE tokenizer (loadTokenizer(dir) finds it)
+ *   pretrain.json        what produced it: corpus, settings, seed, loss curve, timings (written last,
+ *                        so its presence marks a complete directory)
+ */
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { f32, readSafetensors, writeSafetensors, type TensorEntry } from '../io/safetensors.ts';
+import { loadHfWeights } from '../models/load-weights.ts';
+import { loadPretrained } from '../models/factory.ts';
+import type { TransformerModel } from '../models/model.ts';
+import type { RobertaModel } from '../models/roberta.ts';
+import { UserError } from '../util/errors.ts';
+import { hfConfigJson } from './pretrain-config.ts';
+
+export const PRETRAIN_FILES = {
+  config: 'config.json',
+  weights: 'model.safetensors',
+  mlmHead: 'mlm_head.safetensors',
+  tokenizer: 'tokenizer.json',
+  meta: 'pretrain.json',
+} as const;
+
+const isMlmHead = (name: string): boolean => name.startsWith('lm_head.');
+
+function entries(model: TransformerModel, keep: (name: string) => boolean): Map<string, TensorEntry> {
+  const out = new Map<string, TensorEntry>();
+  for (const [name, v] of model.params.vars) {
+    if (keep(name)) out.set(name, f32(v.shape.slice(), v.dataSync() as Float32Array));
+  }
+  return out;
+}
+
+/** Writes every file but pretrain.json into `dir` (which must exist). */
+export function writeModelFiles(dir: string, model: TransformerModel, tokenizerPath: string): void {
+  writeFileSync(join(dir, PRETRAIN_FILES.config), `${JSON.stringify(hfConfigJson(model.config), null, 2)}\n`);
+  const meta = { format: 'pt' };
+  writeSafetensors(join(dir, PRETRAIN_FILES.weights), entries(model, (n) => !isMlmHead(n)), meta);
+  if (model.modelType === 'roberta') writeSafetensors(join(dir, PRETRAIN_FILES.mlmHead), entries(model, isMlmHead), meta);
+  copyFileSync(tokenizerPath, join(dir, PRETRAIN_FILES.tokenizer));
+}
+
+/** A RoBERTa with its pretrained MLM head (e.g. to score masked-LM loss after reloading). */
+export function loadPretrainedMlm(dir: string, seed = 0): RobertaModel {
+  const headFile = join(dir, PRETRAIN_FILES.mlmHead);
+  if (!existsSync(headFile)) throw new UserError(`${headFile}: not found (only pretrained RoBERTa directories have an MLM head)`);
+  const { model } = loadPretrained(dir, { seed, robertaHeads: ['mlm'] });
+  if (model.modelType !== 'roberta') {
+    model.dispose();
+    throw new UserError(`${dir}: not a RoBERTa model`);
+  }
+  try {
+    // Only the head tensors: everything else is already loaded and may not be reported missing.
+    loadHfWeights(model, readSafetensors(headFile), headFile, { allowMissing: (n) => !isMlmHead(n) });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return model;
+}

@@ -1,0 +1,188 @@
+/**
+ * Pretrained mini models, built once and reused: `ensurePretrained` returns the directory of a
+ * tokenizer + model pretrained on the mini corpus, training them only when the cache lacks them.
+ *
+ * Layout under the cache root (LORA_REPRO_CACHE, default `.cache/lora-repro/` in the repository,
+ * which .gitignore excludes):
+ *   tokenizers/<family>-<key>.json   keyed by corpus hash, family, vocab size (shared by every seed)
+ *   pretrained/<family>-<key>/       keyed by corpus hash, settings and seed (artifacts.ts)
+ * Entries are built in a temporary sibling and renamed into place, so an interrupted run never leaves
+ * a half-written entry, and of two processes racing on one key the second simply uses the first's.
+ * Bump PRETRAIN_FORMAT when the pretraining code changes what a key produces.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initBackend } from '../backend/select.ts';
+import { buildCorpus, type Corpus } from '../data/corpus.ts';
+import { loadTokenizer } from '../tokenizers/hf-tokenizer.ts';
+import { gpt2SpecialTokens, robertaSpecialTokens } from '../tokenizers/special-tokens.ts';
+import { trainByteLevelBpe, writeTokenizerJson } from '../tokenizers/bpe-trainer.ts';
+import { PRETRAIN_FILES, writeModelFiles } from './artifacts.ts';
+import { packDocuments } from './packing.ts';
+import { pretrainModel } from './pretrain.ts';
+import { MINI_PRETRAIN, pretrainModelConfig, type PretrainFamily, type PretrainSettings, type SpecialIds } from './pretrain-config.ts';
+
+export const CACHE_ENV = 'LORA_REPRO_CACHE';
+export const PRETRAIN_FORMAT = 1;
+
+/** `--cache`, else LORA_REPRO_CACHE, else `.cache/lora-repro` at the repository root. */
+export function cacheRoot(flag?: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  if (flag !== undefined && flag !== '') return resolve(flag);
+  const fromEnv = env[CACHE_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return resolve(fromEnv);
+  return fileURLToPath(new URL('../../.cache/lora-repro', import.meta.url));
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** JSON with object keys sorted, so equal values always hash equally. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+export interface PretrainMeta {
+  format: number;
+  key: string;
+  family: PretrainFamily;
+  seed: number;
+  settings: PretrainSettings;
+  corpus: Omit<Corpus, 'documents'>;
+  tokenizer: { file: string; vocabSize: number; trainSeconds: number; reused: boolean };
+  /** Model config vocab size equals the tokenizer's. */
+  training: {
+    tokens: number;
+    trainBlocks: number;
+    evalBlocks: number;
+    msPerStep: number;
+    trainSeconds: number;
+    /** Held-out loss before/after, and ln(vocab) for scale. */
+    evalLoss: { before: number; after: number; lnVocab: number };
+    lossCurve: number[];
+  };
+  totalSeconds: number;
+  createdAt: string;
+}
+
+export interface EnsurePretrainedOptions {
+  family: PretrainFamily;
+  /** A data directory (see ../data/corpus.ts locateDataDir), or undefined for the synthetic corpus. */
+  dataDir?: string;
+  seed: number;
+  /** Overrides of MINI_PRETRAIN (e.g. steps); every field enters the cache key. */
+  settings?: Partial<Omit<PretrainSettings, 'family'>>;
+  cacheDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface PretrainedModelDir {
+  dir: string;
+  reused: boolean;
+  meta: PretrainMeta;
+}
+
+/** Builds `target` through a temporary sibling; returns false when another process created it first. */
+function publish(target: string, build: (tmp: string) => void): boolean {
+  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
+  mkdirSync(tmp, { recursive: true });
+  try {
+    build(tmp);
+    renameSync(tmp, target);
+    return true;
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (existsSync(join(target, PRETRAIN_FILES.meta))) return false;
+    throw err;
+  }
+}
+
+function ensureTokenizer(root: string, family: PretrainFamily, vocabSize: number, corpus: Corpus, log: (l: string) => void) {
+  const key = sha256(canonical({ format: PRETRAIN_FORMAT, family, vocabSize, corpus: corpus.hash })).slice(0, 16);
+  const dir = join(root, 'tokenizers');
+  const file = join(dir, `${family}-${key}.json`);
+  if (existsSync(file)) return { file, trainSeconds: 0, reused: true };
+  mkdirSync(dir, { recursive: true });
+  const t0 = performance.now();
+  const trained = trainByteLevelBpe(corpus.documents, { vocabSize, family, allowSmaller: true });
+  const trainSeconds = (performance.now() - t0) / 1000;
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeTokenizerJson(tmp, trained);
+  renameSync(tmp, file);
+  log(`tokenizer: ${trained.vocab.size} tokens trained in ${trainSeconds.toFixed(2)} s → ${file}`);
+  return { file, trainSeconds, reused: false };
+}
+
+/** The pretrained model directory for these options, trained now if the cache lacks it. */
+export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<PretrainedModelDir> {
+  const log = opts.log ?? (() => {});
+  const t0 = performance.now();
+  const settings: PretrainSettings = { ...MINI_PRETRAIN[opts.family], ...(opts.settings ?? {}), family: opts.family };
+  const corpus = buildCorpus({ dataDir: opts.dataDir, budgetBytes: settings.corpusBytes });
+  const key = sha256(canonical({ format: PRETRAIN_FORMAT, settings, corpus: corpus.hash, seed: opts.seed })).slice(0, 16);
+  const root = cacheRoot(opts.cacheDir);
+  const dir = join(root, 'pretrained', `${opts.family}-${key}`);
+  const metaFile = join(dir, PRETRAIN_FILES.meta);
+  if (existsSync(metaFile)) {
+    return { dir, reused: true, meta: JSON.parse(readFileSync(metaFile, 'utf8')) as PretrainMeta };
+  }
+  log(`corpus: ${corpus.description} (sha256 ${corpus.hash.slice(0, 12)})`);
+  const tok = ensureTokenizer(root, opts.family, settings.vocabSize, corpus, log);
+  const tokenizer = loadTokenizer(tok.file);
+  let ids: SpecialIds;
+  let packing: { before?: number; after: number };
+  let masking;
+  if (opts.family === 'roberta') {
+    const sp = robertaSpecialTokens(tokenizer);
+    ids = { pad: sp.pad, bos: sp.bos, eos: sp.eos };
+    packing = { before: sp.bos, after: sp.eos };
+    masking = { maskTokenId: sp.mask, vocabSize: tokenizer.vocabSize, specialIds: new Set([sp.bos, sp.pad, sp.eos, sp.unk, sp.mask]) };
+  } else {
+    const eot = gpt2SpecialTokens(tokenizer).endOfText;
+    ids = { pad: eot, bos: eot, eos: eot };
+    packing = { after: eot };
+  }
+  const blocks = packDocuments(corpus.documents.map((d) => tokenizer.encode(d)), { blockSize: settings.seqLen, ...packing });
+  log(`${blocks.length} blocks of ${settings.seqLen} tokens`);
+
+  await initBackend();
+  const config = pretrainModelConfig(settings, tokenizer.vocabSize, ids);
+  const out = pretrainModel({ settings, config, blocks, masking, seed: opts.seed, log });
+  const corpusInfo: Omit<Corpus, 'documents'> = { ...corpus };
+  delete (corpusInfo as Partial<Corpus>).documents;
+  const meta: PretrainMeta = {
+    format: PRETRAIN_FORMAT,
+    key,
+    family: opts.family,
+    seed: opts.seed,
+    settings,
+    corpus: corpusInfo,
+    tokenizer: { file: tok.file, vocabSize: tokenizer.vocabSize, trainSeconds: tok.trainSeconds, reused: tok.reused },
+    training: {
+      tokens: settings.steps * settings.batchSize * settings.seqLen,
+      trainBlocks: out.trainBlocks,
+      evalBlocks: out.evalBlocks,
+      msPerStep: out.msPerStep,
+      trainSeconds: out.trainSeconds,
+      evalLoss: { ...out.evalLoss, lnVocab: Math.log(tokenizer.vocabSize) },
+      lossCurve: out.lossCurve,
+    },
+    totalSeconds: (performance.now() - t0) / 1000,
+    createdAt: new Date().toISOString(),
+  };
+  try {
+    mkdirSync(join(root, 'pretrained'), { recursive: true });
+    const created = publish(dir, (tmp) => {
+      writeModelFiles(tmp, out.model, tok.file);
+      writeFileSync(join(tmp, PRETRAIN_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
+    });
+    if (!created) return { dir, reused: true, meta: JSON.parse(readFileSync(metaFile, 'utf8')) as PretrainMeta };
+  } finally {
+    out.model.dispose();
+  }
+  return { dir, reused: false, meta };
+}

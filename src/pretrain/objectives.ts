@@ -1,0 +1,73 @@
+/**
+ * The two pretraining losses on packed blocks.
+ *
+ * Masked LM (RoBERTa): mean cross-entropy over the selected positions only. RobertaModel.mlmLogits
+ * projects every position onto the vocabulary; since only ~15% of positions carry a label, we run
+ * the same head (RobertaLMHead: dense → gelu → LayerNorm → tied decoder + bias, roberta.ts) on the
+ * selected rows alone, which is mathematically the same loss and saves ~85% of the largest matmul
+ * (hidden × vocab). test/pretrain.test.ts checks it against mlmLogits.
+ *
+ * Causal LM (GPT-2): next-token cross-entropy at every position but the last of a block (its target
+ * lies in the next block), via losses.ts lmLoss without label smoothing.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { TokenBatch } from '../models/batch.ts';
+import type { ForwardContext } from '../models/context.ts';
+import type { Gpt2Model } from '../models/gpt2.ts';
+import type { RobertaModel } from '../models/roberta.ts';
+import { lmLoss } from '../models/losses.ts';
+import { activation, layerNorm, matmulLastAxis } from '../models/ops.ts';
+
+/** A batch of equal-length blocks as a TokenBatch (no padding: every mask entry is 1). */
+export function blockBatch(blocks: readonly Int32Array[]): TokenBatch {
+  const seqLen = blocks[0]?.length ?? 0;
+  const inputIds = new Int32Array(blocks.length * seqLen);
+  blocks.forEach((b, i) => inputIds.set(b, i * seqLen));
+  return { inputIds, attentionMask: new Int32Array(inputIds.length).fill(1), batch: blocks.length, seqLen };
+}
+
+/** RobertaLMHead logits [rows, vocab] for hidden states [rows, hidden]. */
+export function mlmHeadLogits(model: RobertaModel, hidden: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+  return tf.tidy(() => {
+    const p = model.params;
+    let x = activation('gelu', model.linears.get('lm_head.dense')!.apply(hidden, ctx));
+    x = layerNorm(x, p.get('lm_head.layer_norm.weight'), p.get('lm_head.layer_norm.bias'), model.config.layerNormEps);
+    const logits = matmulLastAxis(x, p.get('roberta.embeddings.word_embeddings.weight'), true);
+    return tf.add(logits, p.get('lm_head.bias')) as tf.Tensor2D;
+  });
+}
+
+/** Mean cross-entropy of the MLM head at `positions` (flat indices into the batch) against `labels`. */
+export function mlmLoss(model: RobertaModel, batch: TokenBatch, positions: Int32Array, labels: Int32Array, ctx: ForwardContext): tf.Scalar {
+  return tf.tidy(() => {
+    const h = model.encode(batch, ctx).hidden;
+    const flat = tf.reshape(h, [batch.batch * batch.seqLen, model.config.hidden]);
+    const picked = tf.gather(flat, tf.tensor1d(positions, 'int32')) as tf.Tensor2D;
+    const logp = tf.logSoftmax(mlmHeadLogits(model, picked, ctx), -1);
+    const v = model.config.vocabSize;
+    const idx = new Int32Array(labels.length);
+    for (let i = 0; i < labels.length; i++) idx[i] = i * v + labels[i];
+    const nll = tf.gather(tf.reshape(logp, [-1]), tf.tensor1d(idx, 'int32'));
+    return tf.neg(tf.mean(nll)) as tf.Scalar;
+  });
+}
+
+/** Next-token targets of a block batch: labels[b][t] = ids[b][t + 1]; the last position of each row is masked out. */
+export function causalTargets(batch: TokenBatch): { labels: Int32Array; mask: Float32Array } {
+  const { inputIds, batch: n, seqLen } = batch;
+  const labels = new Int32Array(inputIds.length);
+  const mask = new Float32Array(inputIds.length);
+  for (let b = 0; b < n; b++) {
+    for (let t = 0; t + 1 < seqLen; t++) {
+      labels[b * seqLen + t] = inputIds[b * seqLen + t + 1];
+      mask[b * seqLen + t] = 1;
+    }
+  }
+  return { labels, mask };
+}
+
+/** Mean next-token cross-entropy over a batch of blocks. */
+export function clmLoss(model: Gpt2Model, batch: TokenBatch, ctx: ForwardContext): tf.Scalar {
+  const { labels, mask } = causalTargets(batch);
+  return tf.tidy(() => lmLoss(model.logits(batch, ctx), labels, mask, 0));
+}

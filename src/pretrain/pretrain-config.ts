@@ -1,0 +1,140 @@
+/**
+ * What the offline `mini` profile pretrains: model sizes, optimisation settings, and the Hugging Face
+ * config.json written next to the weights.
+ *
+ * Size choice (measured on the shared 2-core machine, tfjs-wasm; see the pretraining report in
+ * test/pretrain.test.ts' header): the `mini-*` bench configs (d 256, 4 layers) cost ~3.5 s per MLM
+ * step at batch 16 × 128 tokens, so a few-minute budget would buy ~50 steps, far too few to learn
+ * anything. d 128 with 4 layers (4 heads of 32, FFN 512) costs ~0.5 s per step at batch 8 × 128, so
+ * ~300 steps fit in under three minutes and the loss falls from ln(8000) ≈ 9 to well under half of
+ * that. Depth is kept at 4 because adaptation methods act per layer (LoRA's r and target matrices,
+ * adapters), so a 2-layer model would make the method comparison degenerate. Sequence length 128
+ * covers the mini tasks' inputs (GLUE sentence pairs, E2E MR + reference) with this tokenizer.
+ *
+ * Dropout is off while pretraining, as in Cramming (Geiping & Goldstein 2023): with well under one
+ * pass over the corpus there is nothing to regularise and it only slows learning. config.json still
+ * says 0.1, the value fine-tuning uses (as roberta-base's and gpt2's configs do).
+ */
+import type { Gpt2Config, ModelConfig, RobertaConfig } from '../models/config.ts';
+
+export type PretrainFamily = 'roberta' | 'gpt2';
+
+export interface PretrainSettings {
+  family: PretrainFamily;
+  /** Target tokenizer size (the trained one can be smaller on a tiny corpus, see bpe-trainer.ts allowSmaller). */
+  vocabSize: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  intermediate: number;
+  /** Position table size written to config.json (positions past seqLen are not trained). */
+  maxPositions: number;
+  /** Tokens per training block. */
+  seqLen: number;
+  batchSize: number;
+  steps: number;
+  learningRate: number;
+  /** Linear warm-up steps, then linear decay to 0 at `steps` (HF's default linear schedule). */
+  warmupSteps: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  /** MLM selection probability (RoBERTa only). */
+  mlmProbability: number;
+  /** Bytes of corpus text (see ../data/corpus.ts). */
+  corpusBytes: number;
+  /** Blocks held out of training to measure the loss before and after. */
+  evalBlocks: number;
+}
+
+const common = {
+  vocabSize: 8000,
+  hidden: 128,
+  layers: 4,
+  heads: 4,
+  intermediate: 512,
+  seqLen: 128,
+  batchSize: 8,
+  steps: 300,
+  learningRate: 1e-3,
+  warmupSteps: 30,
+  weightDecay: 0.01,
+  maxGradNorm: 1.0,
+  mlmProbability: 0.15,
+  corpusBytes: 2 * 1024 * 1024,
+  evalBlocks: 32,
+};
+
+export const MINI_PRETRAIN: Readonly<Record<PretrainFamily, PretrainSettings>> = {
+  // RoBERTa's positions start at pad + 1 = 2, so 514 rows serve 512 tokens, as in roberta-base.
+  roberta: { family: 'roberta', ...common, maxPositions: 514 },
+  gpt2: { family: 'gpt2', ...common, maxPositions: 1024 },
+};
+
+export interface SpecialIds {
+  /** RoBERTa: `<pad>`, `<s>`, `</s>`; GPT-2: `<|endoftext|>` for all three. */
+  pad: number;
+  bos: number;
+  eos: number;
+}
+
+/** The model config for the settings and the trained tokenizer's size and special ids. */
+export function pretrainModelConfig(s: PretrainSettings, vocabSize: number, ids: SpecialIds): ModelConfig {
+  if (s.family === 'roberta') {
+    const c: RobertaConfig = {
+      modelType: 'roberta', vocabSize, hidden: s.hidden, layers: s.layers, heads: s.heads, intermediate: s.intermediate,
+      hiddenAct: 'gelu', hiddenDropout: 0.1, attentionDropout: 0.1, maxPositions: s.maxPositions, typeVocabSize: 1,
+      layerNormEps: 1e-5, initializerRange: 0.02, padTokenId: ids.pad, bosTokenId: ids.bos, eosTokenId: ids.eos, numLabels: 2,
+    };
+    return c;
+  }
+  const c: Gpt2Config = {
+    modelType: 'gpt2', vocabSize, hidden: s.hidden, layers: s.layers, heads: s.heads, intermediate: s.intermediate,
+    activation: 'gelu_new', maxPositions: s.maxPositions, layerNormEps: 1e-5, initializerRange: 0.02,
+    residDropout: 0.1, embdDropout: 0.1, attnDropout: 0.1, bosTokenId: ids.bos, eosTokenId: ids.eos,
+  };
+  return c;
+}
+
+/** The Hugging Face config.json of a model config (what readHfConfig parses back to the same config). */
+export function hfConfigJson(c: ModelConfig): Record<string, unknown> {
+  if (c.modelType === 'roberta') {
+    return {
+      architectures: ['RobertaForMaskedLM'],
+      model_type: 'roberta',
+      vocab_size: c.vocabSize,
+      hidden_size: c.hidden,
+      num_hidden_layers: c.layers,
+      num_attention_heads: c.heads,
+      intermediate_size: c.intermediate,
+      hidden_act: c.hiddenAct,
+      hidden_dropout_prob: c.hiddenDropout,
+      attention_probs_dropout_prob: c.attentionDropout,
+      max_position_embeddings: c.maxPositions,
+      type_vocab_size: c.typeVocabSize,
+      layer_norm_eps: c.layerNormEps,
+      initializer_range: c.initializerRange,
+      pad_token_id: c.padTokenId,
+      bos_token_id: c.bosTokenId,
+      eos_token_id: c.eosTokenId,
+    };
+  }
+  return {
+    architectures: ['GPT2LMHeadModel'],
+    model_type: 'gpt2',
+    vocab_size: c.vocabSize,
+    n_embd: c.hidden,
+    n_layer: c.layers,
+    n_head: c.heads,
+    n_inner: c.intermediate,
+    n_positions: c.maxPositions,
+    n_ctx: c.maxPositions,
+    activation_function: c.activation,
+    layer_norm_epsilon: c.layerNormEps,
+    initializer_range: c.initializerRange,
+    resid_pdrop: c.residDropout,
+    embd_pdrop: c.embdDropout,
+    attn_pdrop: c.attnDropout,
+    bos_token_id: c.bosTokenId,
+    eos_token_id: c.eosTokenId,
+  };
+}

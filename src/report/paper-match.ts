@@ -1,0 +1,98 @@
+/**
+ * Which row of the paper's Table 2/3 a row of ours stands beside, and what our model is.
+ *
+ * Rows are matched through src/methods/paper-rows.ts (every paper row with our model name, our
+ * method name and the configuration it counts): same method, and every key of the paper row's
+ * config equal to ours after the method's schema fills in defaults. Our paper-scale models
+ * (roberta-base/large, gpt2-medium/large) match their own rows; any other RoBERTa (e.g. the CPU
+ * profile's mini-roberta) is compared with the RoBERTa rows (RoBERTa-base first) and any other GPT-2
+ * with the GPT-2 rows (GPT-2 M first), marked as an analogue. When no row has our configuration, the method's first row is used and the
+ * difference is named in a footnote, never hidden.
+ */
+import { existsSync } from 'node:fs';
+import { BUILTIN_CONFIGS, readHfConfig, type ModelConfig } from '../models/config.ts';
+import { PAPER_ROWS, type PaperRow } from '../methods/paper-rows.ts';
+import { getMethod } from '../methods/registry.ts';
+import { canonicalJson } from '../train/run-identity.ts';
+
+export interface ModelInfo {
+  name: string;
+  config: ModelConfig | undefined;
+  family: 'roberta' | 'gpt2' | undefined;
+  /** One of the paper's models (same architecture and size). */
+  paperScale: boolean;
+}
+
+const PAPER_MODELS = ['roberta-base', 'roberta-large', 'gpt2-medium', 'gpt2-large'];
+
+export function modelInfo(name: string): ModelInfo {
+  let config: ModelConfig | undefined = BUILTIN_CONFIGS[name] ? structuredClone(BUILTIN_CONFIGS[name]) : undefined;
+  if (config === undefined && existsSync(name)) {
+    try {
+      config = readHfConfig(name);
+    } catch {
+      config = undefined;
+    }
+  }
+  const family = config?.modelType ?? (/roberta/i.test(name) ? 'roberta' : /gpt-?2/i.test(name) ? 'gpt2' : undefined);
+  return { name, config, family, paperScale: PAPER_MODELS.includes(name) };
+}
+
+/** "mini-roberta (d_model 256, 4 layers)". */
+export function describeModel(m: ModelInfo): string {
+  return m.config ? `${m.name} (d_model ${m.config.hidden}, ${m.config.layers} layers)` : m.name;
+}
+
+/** The method's config with its defaults filled in (the raw one if the method rejects it). */
+export function normalisedMethodConfig(method: string, raw: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return { ...getMethod(method).configure(raw).config };
+  } catch {
+    return raw;
+  }
+}
+
+function configMatches(paper: Record<string, unknown>, ours: Record<string, unknown>): boolean {
+  return Object.entries(paper).every(([k, v]) => canonicalJson(v) === canonicalJson(ours[k]));
+}
+
+export interface PaperMatch {
+  row: PaperRow;
+  /** Our model is the paper's model (not a scaled-down analogue). */
+  sameScale: boolean;
+  /** Our configuration equals the one the paper row counts. */
+  sameConfig: boolean;
+}
+
+export function matchPaperRow(table: 2 | 3, model: ModelInfo, method: string, config: Record<string, unknown>, variant: string): PaperMatch | undefined {
+  // A stand-in model is compared with its family's rows (RoBERTa-base first, as the paper orders them).
+  const targets = model.paperScale ? [model.name] : model.family === 'roberta' ? ['roberta-base', 'roberta-large'] : model.family === 'gpt2' ? ['gpt2-medium', 'gpt2-large'] : [];
+  const candidates = PAPER_ROWS.filter((p) => p.table === table && p.model !== undefined && targets.includes(p.model) && p.method === method);
+  if (candidates.length === 0) return undefined;
+  const same = candidates.filter((p) => configMatches(p.config, config));
+  const pool = same.length > 0 ? same : candidates;
+  // The run's variant may name the paper row (e.g. "Wq+Wv r=8 restricted-setup"); else prefer the
+  // authors' own setup over the restricted (†) one.
+  const row = pool.find((p) => p.csv.variant === variant) ?? pool.find((p) => !p.label.includes('†')) ?? pool[0];
+  return { row, sameScale: model.paperScale, sameConfig: same.length > 0 };
+}
+
+/** The paper's way of writing method names (superscripts spelled with ^). */
+export const METHOD_DISPLAY: Readonly<Record<string, string>> = {
+  ft: 'FT',
+  'ft-top2': 'FT^Top2',
+  bitfit: 'BitFit',
+  'adapter-h': 'Adapter^H',
+  'adapter-p': 'Adapter^P',
+  'adapter-l': 'Adapter^L',
+  'adapter-d': 'Adapter^D',
+  'prefix-embed': 'PreEmbed',
+  'prefix-layer': 'PreLayer',
+  lora: 'LoRA',
+  compacter: 'Compacter',
+  intrinsic: 'Intrinsic',
+};
+
+export function methodDisplay(method: string): string {
+  return METHOD_DISPLAY[method] ?? method;
+}

@@ -1,0 +1,114 @@
+/**
+ * The `--dry-run` cost estimate: a per-token time model, deliberately simple and printed with the
+ * plan so nobody mistakes it for a measurement.
+ *
+ *   train tokens = min(trainLimit, train split size) × maxSeqLength × epochs   (padding to maxSeqLength: an upper bound)
+ *   eval tokens  = per evaluated epoch, min(evalLimit, eval size) × maxSeqLength ÷ 3   (forward only)
+ *                  E2E: MRs × beam × maxNewTokens ÷ 3 (one cached decoding step per token and beam)
+ *   ms = (train + eval tokens) × ms/token
+ *
+ * ms/token, first available of: `--ms-per-token`; measured, 1000 / median tokensPerSecond of this
+ * profile's finished runs with the same model and method class; the spec's `cost.msPerToken[model]`;
+ * the built-in reference scaled by model size. The reference is `lora-repro bench train` on the
+ * mini models (d_model 256, 4 layers) on a 2-core machine: BASE_MS_PER_TOKEN below; other models
+ * scale by non-embedding parameters (≈ 12·L·d², i.e. FLOPs per token). Methods that train every
+ * weight (ft, ft-top2) use the full-fine-tuning rate, the others the LoRA rate.
+ */
+import { BUILTIN_CONFIGS } from '../models/config.ts';
+import type { PlannedRun } from '../spec/expand.ts';
+import type { RunResult } from './result-schema.ts';
+
+/** Official split sizes (GLUE; E2E MR-reference pairs for train, unique dev MRs for eval). */
+const TRAIN_SIZE: Record<string, number> = {
+  mnli: 392702, sst2: 67349, mrpc: 3668, cola: 8551, qnli: 104743, qqp: 363846, rte: 2490, stsb: 5749, e2e: 42061,
+};
+const EVAL_SIZE: Record<string, number> = {
+  mnli: 9815 + 9832, sst2: 872, mrpc: 408, cola: 1043, qnli: 5463, qqp: 40430, rte: 277, stsb: 1500, e2e: 547,
+};
+/** Synthetic tasks and unknown ones: assume this many examples when no limit is set. */
+const UNKNOWN_SIZE = 1000;
+
+/**
+ * ms per (padded) training token of the mini models, batch 16 × seq 128 on a 2-core machine with
+ * tfjs-wasm: LoRA ≈ 2300 ms/step, full fine-tuning ≈ 3200 ms/step (shared/notes CPU measurements;
+ * `lora-repro bench train --model mini-roberta` gave 3684 / 5320 ms/step on the development
+ * machine while it was shared with other jobs). Re-measure with `make bench` elsewhere and pass
+ * `--ms-per-token`, or let finished runs measure it.
+ */
+export const BASE_MS_PER_TOKEN = { lora: 2300 / 2048, ft: 3200 / 2048 } as const;
+const BASE_MODEL = 'mini-roberta';
+
+const FULL_GRADIENT = new Set(['ft', 'ft-top2']);
+export type MethodClass = 'ft' | 'lora';
+export const methodClass = (method: string): MethodClass => (FULL_GRADIENT.has(method) ? 'ft' : 'lora');
+
+/** Known shapes, including DeBERTa-XXL which has no architecture here (d 1536, 48 layers). */
+const EXTRA_SHAPES: Record<string, { hidden: number; layers: number }> = {
+  'deberta-v2-xxlarge': { hidden: 1536, layers: 48 },
+};
+
+function nonEmbeddingParams(model: string): number | undefined {
+  const c = BUILTIN_CONFIGS[model] ?? EXTRA_SHAPES[model];
+  if (c === undefined) return undefined;
+  return 12 * c.layers * c.hidden * c.hidden;
+}
+
+export interface Rate {
+  msPerToken: number;
+  source: string;
+}
+
+export interface CostOptions {
+  msPerTokenFlag?: number;
+  specMsPerToken?: Record<string, number>;
+  /** Finished results of this profile (for measured rates). */
+  finished: readonly RunResult[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export class CostModel {
+  private readonly measured = new Map<string, number[]>();
+
+  constructor(private readonly opts: CostOptions) {
+    for (const r of opts.finished) {
+      if (r.status !== 'finished' || !(r.tokensPerSecond > 0)) continue;
+      const key = `${r.model}\u0000${methodClass(r.method)}`;
+      this.measured.set(key, [...(this.measured.get(key) ?? []), 1000 / r.tokensPerSecond]);
+    }
+  }
+
+  rate(model: string, method: string): Rate {
+    const cls = methodClass(method);
+    if (this.opts.msPerTokenFlag !== undefined) return { msPerToken: this.opts.msPerTokenFlag, source: '--ms-per-token' };
+    const m = this.measured.get(`${model}\u0000${cls}`);
+    if (m !== undefined && m.length > 0) return { msPerToken: median(m), source: `measured (${m.length} finished run${m.length > 1 ? 's' : ''})` };
+    const fromSpec = this.opts.specMsPerToken?.[model];
+    if (fromSpec !== undefined) return { msPerToken: fromSpec, source: 'spec cost.msPerToken' };
+    const base = BASE_MS_PER_TOKEN[cls];
+    const size = nonEmbeddingParams(model);
+    const ref = nonEmbeddingParams(BASE_MODEL) as number;
+    if (size === undefined) return { msPerToken: base, source: `unknown model: ${BASE_MODEL} ${cls} rate` };
+    const scale = size / ref;
+    return { msPerToken: base * scale, source: scale === 1 ? `${BASE_MODEL} bench (${cls})` : `${BASE_MODEL} bench (${cls}) × ${scale.toFixed(1)} (size)` };
+  }
+
+  /** Estimated milliseconds of one run, and the tokens it was computed from. */
+  estimate(run: PlannedRun): { ms: number; trainTokens: number; evalTokens: number; rate: Rate } {
+    const c = run.config;
+    const task = c.task.replace(/^synthetic-/, '');
+    const isSynthetic = c.task.startsWith('synthetic-');
+    const trainN = Math.min(c.trainLimit ?? Infinity, isSynthetic ? UNKNOWN_SIZE : (TRAIN_SIZE[task] ?? UNKNOWN_SIZE));
+    const evalN = Math.min(c.evalLimit ?? Infinity, isSynthetic ? UNKNOWN_SIZE : (EVAL_SIZE[task] ?? UNKNOWN_SIZE));
+    const trainTokens = trainN * c.maxSeqLength * c.epochs;
+    const evals = c.evalEveryEpoch ? c.epochs : 1;
+    const perEval = task === 'e2e' ? evalN * (c.decoding?.beam ?? 10) * (c.decoding?.maxNewTokens ?? 64) : evalN * c.maxSeqLength;
+    const evalTokens = (evals * perEval) / 3;
+    const rate = this.rate(c.model, c.method);
+    return { ms: (trainTokens + evalTokens) * rate.msPerToken, trainTokens, evalTokens, rate };
+  }
+}

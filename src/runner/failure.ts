@@ -1,0 +1,67 @@
+/**
+ * The result record of a run that produced no result (the executor threw, the worker crashed, or
+ * returned something that is not a RunResult). It is a full RunResult with status `failed`, so a
+ * failure is visible in runs.csv and MLflow like any run, and a rerun retries it.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import type { PlannedRun } from '../spec/expand.ts';
+import { readPackageVersion } from '../util/provenance.ts';
+import type { Provenance, RunResult } from './result-schema.ts';
+
+let cached: Omit<Provenance, 'model' | 'datasets'> | undefined;
+
+function git(args: string[]): string | undefined {
+  try {
+    return execFileSync('git', args, { timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the runner itself knows about the environment (the trainer records more). Cached per process. */
+export function runnerProvenance(): Omit<Provenance, 'model' | 'datasets'> {
+  if (cached === undefined) {
+    const commit = git(['rev-parse', 'HEAD'])?.trim();
+    const status = git(['status', '--porcelain', '--untracked-files=no']);
+    cached = {
+      gitCommit: commit !== undefined && /^[0-9a-f]{40}$/.test(commit) ? commit : 'unknown',
+      gitDirty: status === undefined ? false : status.trim() !== '',
+      packages: { 'lora-repro': readPackageVersion() },
+      backend: 'none (run failed before training)',
+      cpu: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+    };
+  }
+  return cached;
+}
+
+export function failedResult(run: PlannedRun, error: string, startedAt: Date, finishedAt: Date): RunResult {
+  const c = run.config;
+  return {
+    schema: 1,
+    runId: run.runId,
+    cellKey: run.cellKey,
+    experiment: c.experiment,
+    profile: c.profile,
+    model: c.model,
+    method: c.method,
+    variant: c.variant,
+    task: c.task,
+    seed: c.seed,
+    config: c as unknown as Record<string, unknown>,
+    status: 'failed',
+    error: error.split('\n')[0].slice(0, 2000),
+    epochs: [],
+    bestEpoch: null,
+    metrics: {},
+    headlineMetric: '',
+    trainableParams: { counted: 0, formula: 0, head: 0 },
+    wallSeconds: Math.max(0, (finishedAt.getTime() - startedAt.getTime()) / 1000),
+    tokensPerSecond: 0,
+    peakRssMiB: 0,
+    provenance: { ...runnerProvenance(), model: c.model, datasets: {} },
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * `--dry-run`: what a run would do, read-only (no lock, nothing written): how many runs are
+ * selected, finished, failed (to be retried) and to run, per spec row, and what the rest costs
+ * under the time model of cost.ts.
+ */
+import { availableParallelism } from 'node:os';
+import type { Expansion, PlannedRun } from '../spec/expand.ts';
+import { CostModel } from './cost.ts';
+import { profileResultsDir, resultsPaths } from './paths.ts';
+import type { RunResult } from './result-schema.ts';
+import { scanResults } from './results-store.ts';
+
+export interface PlanRow {
+  row: string;
+  label: string;
+  models: string[];
+  methods: string[];
+  cells: number;
+  runs: number;
+  finished: number;
+  failed: number;
+  toRun: number;
+  /** Estimated CPU milliseconds of the runs still to do. */
+  ms: number;
+}
+
+export interface Plan {
+  resultsDir: string;
+  rows: PlanRow[];
+  total: PlanRow;
+  rates: Map<string, string>;
+  workers: number;
+  wallMs: number;
+  /** Rows whose runs are the same computation as an earlier row's under this profile. */
+  shared: Map<string, { withRow: string; runs: number }>;
+}
+
+export interface PlanOptions {
+  resultsRoot: string;
+  workers: number;
+  msPerToken?: number;
+}
+
+export function buildPlan(expansion: Expansion, selected: PlannedRun[], opts: PlanOptions): Plan {
+  const paths = resultsPaths(profileResultsDir(opts.resultsRoot, expansion.profile));
+  const { byId } = scanResults(paths);
+  const cost = new CostModel({ msPerTokenFlag: opts.msPerToken, specMsPerToken: expansion.cost?.msPerToken, finished: [...byId.values()] });
+  const rows = new Map<string, PlanRow & { cellSet: Set<string> }>();
+  const rates = new Map<string, string>();
+  const empty = (row: string, label: string): PlanRow & { cellSet: Set<string> } => ({
+    row, label, models: [], methods: [], cells: 0, runs: 0, finished: 0, failed: 0, toRun: 0, ms: 0, cellSet: new Set(),
+  });
+  const total = empty('total', 'total');
+  const shared = new Map<string, { withRow: string; runs: number }>();
+  for (const run of selected) {
+    for (const s of run.sharedWith) {
+      const e = shared.get(s.row) ?? { withRow: run.row, runs: 0 };
+      e.runs++;
+      shared.set(s.row, e);
+    }
+    const r = rows.get(run.row) ?? empty(run.row, run.label);
+    rows.set(run.row, r);
+    const status: RunResult['status'] | undefined = byId.get(run.runId)?.status;
+    for (const t of [r, total]) {
+      if (!t.models.includes(run.config.model)) t.models.push(run.config.model);
+      const m = `${run.config.method}`;
+      if (!t.methods.includes(m)) t.methods.push(m);
+      t.cellSet.add(run.cellKey);
+      t.cells = t.cellSet.size;
+      t.runs++;
+      if (status === 'finished') t.finished++;
+      else {
+        if (status === 'failed') t.failed++;
+        t.toRun++;
+      }
+    }
+    if (status !== 'finished') {
+      const est = cost.estimate(run);
+      r.ms += est.ms;
+      total.ms += est.ms;
+      rates.set(`${run.config.model} ${run.config.method}`, `${est.rate.msPerToken.toPrecision(3)} ms/token (${est.rate.source})`);
+    }
+  }
+  const workers = Math.max(1, opts.workers);
+  // Workers share the cores: more workers than cores do not run faster.
+  const parallel = Math.min(workers, availableParallelism());
+  return { resultsDir: paths.root, rows: [...rows.values()], total, rates, workers, wallMs: total.ms / parallel, shared };
+}
+
+function human(ms: number): string {
+  const s = ms / 1000;
+  if (s < 90) return `${s.toFixed(0)} s`;
+  if (s < 5400) return `${(s / 60).toFixed(0)} min`;
+  if (s < 3 * 86400) return `${(s / 3600).toFixed(1)} h`;
+  if (s < 365 * 86400) return `${(s / 86400).toFixed(0)} days`;
+  return `${(s / (365 * 86400)).toFixed(1)} years`;
+}
+
+export function formatPlan(expansion: Expansion, plan: Plan, filters: readonly string[]): string {
+  const t = plan.total;
+  const head = ['row', 'models', 'methods', 'cells', 'runs', 'finished', 'failed', 'to run', 'est. CPU'];
+  const body = plan.rows.map((r) => [r.row, r.models.join(' '), r.methods.join(' '), r.cells, r.runs, r.finished, r.failed, r.toRun, human(r.ms)].map(String));
+  body.push(['total', '', '', t.cells, t.runs, t.finished, t.failed, t.toRun, human(t.ms)].map(String));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const fmt = (cells: string[]): string => cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const lines = [
+    `${expansion.experiment} · profile ${expansion.profile} · ${expansion.file}${filters.length ? ` · filter ${filters.join(' AND ')}` : ''}`,
+    `runs: ${t.runs} selected · ${t.finished} finished · ${t.failed} failed (retried) · ${t.toRun} to run · results in ${plan.resultsDir}`,
+    '',
+    fmt(head),
+    ...body.map(fmt),
+    ...[...plan.shared].map(([row, s]) => `  ${row}: its ${s.runs} run(s) are identical to ${s.withRow}'s under this profile (the same model after mapping): run once, counted there`),
+    '',
+    `estimated time of the ${t.toRun} run(s) to do: ${human(t.ms)} CPU; with ${plan.workers} worker(s) on ${availableParallelism()} core(s) ≈ ${human(plan.wallMs)} wall`,
+    'cost model: tokens = examples (min of trainLimit and the train split) × maxSeqLength × epochs, plus evaluation',
+    '  (forward only, ÷3) per epoch; padding to maxSeqLength makes it an upper bound. ms/token per model and method:',
+    ...[...plan.rates].map(([k, v]) => `    ${k}: ${v}`),
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,206 @@
+/**
+ * `lora-repro run`: executes the selected runs of an expanded spec, each exactly once.
+ *
+ * Per profile directory (paths.ts), under the runner lock:
+ *  1. sweep temporary files of killed writers; read every result JSON (the source of truth);
+ *  2. reconcile runs.csv with the JSONs (runs-csv.ts: re-append missing rows, drop torn lines,
+ *     duplicates and stale rows);
+ *  3. skip runs whose JSON says `finished`; everything else (absent, or `failed`) is run: its
+ *     output directory is wiped first, so a restarted run starts clean;
+ *  4. each run goes to a worker process; its result (or a `failed` record if it produced none) is
+ *     committed by writing the JSON atomically, then appending the CSV row, then logging MLflow.
+ * A kill at any moment therefore loses at most the runs in flight (no JSON yet: rerun) and can
+ * leave at most a CSV lagging behind the JSONs (repaired by step 2 of the next run).
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import type { Expansion, PlannedRun } from '../spec/expand.ts';
+import { createTracker, type Tracker, type TrackerSummary } from '../tracking/index.ts';
+import { sweepTempFiles } from './atomic-write.ts';
+import type { Executor } from './executor.ts';
+import { failedResult } from './failure.ts';
+import { failpoint } from './failpoints.ts';
+import { acquireLock } from './lock.ts';
+import { MlflowProjection } from './mlflow-projection.ts';
+import { resolveModel as defaultResolveModel } from './model-resolver.ts';
+import { profileResultsDir, resultsPaths, type ResultsPaths } from './paths.ts';
+import { runResultSchema, type EpochRecord, type RunResult } from './result-schema.ts';
+import { scanResults, writeResult, type InvalidResult } from './results-store.ts';
+import { RunsCsv, type ReconcileReport } from './runs-csv.ts';
+import { ForkDispatcher, InProcessDispatcher, RunFailure, type Dispatcher } from './worker-pool.ts';
+
+export interface RunnerOptions {
+  /** Parent of the per-profile results directories (default `results`). */
+  resultsRoot: string;
+  workers: number;
+  /** Run in this process with this executor (tests); otherwise fork workers running `executorModule`. */
+  executor?: Executor;
+  executorModule?: string;
+  /** Default: createTracker() (MLflow if MLFLOW_TRACKING_URI is set, else nothing). */
+  tracker?: Tracker;
+  /** The tracking URI the tracker talks to (default MLFLOW_TRACKING_URI). */
+  trackingUri?: string;
+  /** Environment of the worker processes (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+  warn?: (line: string) => void;
+  /** Aborting stops dispatching and kills the workers; unfinished runs keep no result. */
+  signal?: AbortSignal;
+  resolveModel?: (name: string) => string;
+}
+
+export interface RunnerSummary {
+  resultsDir: string;
+  selected: number;
+  skipped: number;
+  attempted: number;
+  finished: number;
+  failed: number;
+  interrupted: boolean;
+  csv: ReconcileReport;
+  invalidResults: InvalidResult[];
+  tracker: TrackerSummary | undefined;
+}
+
+/** The executor's result as this run's record: validated, with the runner's identity fields. */
+function normalize(raw: unknown, run: PlannedRun): RunResult {
+  const parsed = runResultSchema.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new RunFailure(`the executor returned an invalid result: ${i.path.join('.') || '(record)'}: ${i.message}`);
+  }
+  const c = run.config;
+  // The runner's ids win: the executor saw a config whose model may have been resolved to a path.
+  return {
+    ...parsed.data,
+    runId: run.runId,
+    cellKey: run.cellKey,
+    experiment: c.experiment,
+    profile: c.profile,
+    model: c.model,
+    method: c.method,
+    variant: c.variant,
+    task: c.task,
+    seed: c.seed,
+    config: c as unknown as Record<string, unknown>,
+  };
+}
+
+function describe(r: RunResult): string {
+  const c = `${r.model} ${r.method}${r.variant ? ` [${r.variant}]` : ''} ${r.task} seed ${r.seed}`;
+  if (r.status === 'failed') return `FAILED   ${c}: ${r.error ?? 'unknown error'}`;
+  const v = r.metrics[r.headlineMetric];
+  return `finished ${c}: ${r.headlineMetric}=${v === undefined ? 'n/a' : v.toFixed(4)} (best epoch ${r.bestEpoch ?? '-'}, ${r.wallSeconds.toFixed(1)} s)`;
+}
+
+export async function runExperiment(expansion: Expansion, selected: PlannedRun[], opts: RunnerOptions): Promise<RunnerSummary> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const warn = opts.warn ?? ((l: string) => console.error(l));
+  const paths: ResultsPaths = resultsPaths(profileResultsDir(opts.resultsRoot, expansion.profile));
+  mkdirSync(paths.runsDir, { recursive: true });
+  const lock = acquireLock(paths.lock);
+  try {
+    sweepTempFiles(paths.runsDir);
+    sweepTempFiles(paths.root);
+    const scanned = scanResults(paths);
+    for (const bad of scanned.invalid) warn(`lora-repro: ignoring ${bad.file} (${bad.reason}); the run will be redone`);
+    const results = new Map(scanned.byId);
+    const csv = new RunsCsv(paths.csv);
+    const csvReport = csv.reconcile(results);
+    if (csvReport.appended > 0 || csvReport.dropped > 0 || csvReport.problems.length > 0) {
+      log(`runs.csv repaired: ${csvReport.appended} row(s) re-appended, ${csvReport.dropped} dropped${csvReport.problems.length ? ` (${csvReport.problems.slice(0, 3).join('; ')})` : ''}`);
+    }
+
+    const todo = selected.filter((r) => results.get(r.runId)?.status !== 'finished');
+    const retrying = todo.filter((r) => results.get(r.runId)?.status === 'failed').length;
+    log(`${expansion.experiment} · profile ${expansion.profile}: ${selected.length} run(s) selected, ${selected.length - todo.length} already finished, ${todo.length} to run${retrying ? ` (${retrying} failed before: retrying)` : ''} → ${paths.root}`);
+
+    const trackingUri = opts.trackingUri ?? (process.env.MLFLOW_TRACKING_URI?.trim() || undefined);
+    const tracker = opts.tracker ?? createTracker({ spoolDir: paths.mlflowSpool, warn });
+    const projection = new MlflowProjection({
+      tracker,
+      trackingUri,
+      experiment: expansion.experiment,
+      profile: expansion.profile,
+      statePath: paths.mlflowState,
+      plan: expansion.runs,
+      results,
+      jsonPath: paths.json,
+      warn,
+    });
+    projection.markPending(todo.map((r) => r.runId));
+    projection.backfill();
+
+    const workers = Math.max(1, Math.min(opts.workers, todo.length || 1));
+    const dispatcher: Dispatcher =
+      opts.executor !== undefined
+        ? new InProcessDispatcher(opts.executor, workers)
+        : new ForkDispatcher(opts.executorModule ?? '', workers, opts.env ?? process.env);
+    const resolve = opts.resolveModel ?? ((n: string) => defaultResolveModel(n));
+    let aborted = opts.signal?.aborted ?? false;
+    const onAbort = (): void => {
+      aborted = true;
+      void dispatcher.close();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    let done = 0;
+    let finished = 0;
+    let failed = 0;
+    const execute = async (run: PlannedRun): Promise<void> => {
+      const startedAt = new Date();
+      const outDir = paths.outDir(run.runId);
+      rmSync(outDir, { recursive: true, force: true });
+      mkdirSync(outDir, { recursive: true });
+      projection.runStarted(run);
+      const epochs: EpochRecord[] = [];
+      let result: RunResult;
+      try {
+        const job = { runId: run.runId, config: { ...run.config, model: resolve(run.config.model) }, outDir };
+        const raw = await dispatcher.run(job, { onEpoch: (e) => epochs.push(e), log: (line) => log(`  [${run.runId.slice(0, 8)}] ${line}`) });
+        result = normalize(raw, run);
+      } catch (err) {
+        if (aborted) {
+          projection.runAbandoned(run.runId);
+          return;
+        }
+        result = { ...failedResult(run, err instanceof Error ? err.message : String(err), startedAt, new Date()), epochs };
+      }
+      writeResult(paths, result);
+      failpoint('after-json');
+      results.set(run.runId, result);
+      csv.commit(result);
+      projection.runFinished(run, result);
+      done++;
+      if (result.status === 'finished') finished++;
+      else failed++;
+      log(`[${done}/${todo.length}] ${describe(result)}`);
+    };
+
+    const inflight = new Set<Promise<void>>();
+    for (const run of todo) {
+      if (aborted) break;
+      const p: Promise<void> = execute(run).finally(() => inflight.delete(p));
+      inflight.add(p);
+      if (inflight.size >= workers) await Promise.race(inflight);
+    }
+    await Promise.all(inflight);
+    opts.signal?.removeEventListener('abort', onAbort);
+    await dispatcher.close();
+    await projection.flush();
+    const trackerSummary = await tracker.close();
+    return {
+      resultsDir: paths.root,
+      selected: selected.length,
+      skipped: selected.length - todo.length,
+      attempted: done,
+      finished,
+      failed,
+      interrupted: aborted,
+      csv: csvReport,
+      invalidResults: scanned.invalid,
+      tracker: trackerSummary,
+    };
+  } finally {
+    lock.release();
+  }
+}

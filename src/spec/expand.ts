@@ -1,0 +1,205 @@
+/**
+ * Spec + profile → the list of fully resolved runs (TrainRunConfig, validated), each keyed by
+ * runKeys(config). Layer order, later wins (merge.ts):
+ *
+ *   defaults → block.set → method entry's config (as methodConfig) → block.tasks[task]
+ *   → block.cells (matching) → overrides (matching) → profile.set → profile.cells (matching)
+ *
+ * `where` selectors match the spec's own names (the model before the profile maps it), so one
+ * override serves every profile. A selector that matches no cell is an error (a typo would
+ * otherwise silently change nothing). Seeds: profile.seeds, else block.seeds, else top-level seeds.
+ */
+import { getMethod } from '../methods/registry.ts';
+import { runKeys } from '../train/run-identity.ts';
+import { trainRunConfigSchema, type TrainRunConfig } from '../train/run-config.ts';
+import { UserError } from '../util/errors.ts';
+import type { KeyPath, LoadedSpec, SpecSource } from './load.ts';
+import { mergeLayers, type Plain } from './merge.ts';
+import type { Block, Spec, Where } from './schema.ts';
+
+export interface PlannedRun {
+  runId: string;
+  cellKey: string;
+  config: TrainRunConfig;
+  /** Block id (`row:` or the block index) and display label. */
+  row: string;
+  label: string;
+  blockIndex: number;
+  /** The model as the spec names it, before the profile's mapping. */
+  specModel: string;
+  /** The paper-table row the block reproduces, and the hyperparameter sources it cites. */
+  paper: Record<string, string> | undefined;
+  cite: Record<string, string>[];
+  /**
+   * Other cells that expand to exactly this run: a profile that maps two spec models to one
+   * (GPT-2 M and L both to mini-gpt2) can make two table rows the same computation. The run is
+   * done once and belongs to all of them.
+   */
+  sharedWith: { row: string; label: string; specModel: string; paper: Record<string, string> | undefined }[];
+}
+
+export interface Expansion {
+  file: string;
+  experiment: string;
+  profile: string;
+  profiles: string[];
+  runs: PlannedRun[];
+  cost: Spec['cost'];
+}
+
+interface CellContext {
+  row: string;
+  model: string;
+  method: string;
+  variant: string;
+  task: string;
+}
+
+function matches(where: Where, cell: CellContext): boolean {
+  return (Object.entries(where) as [keyof CellContext, string | string[]][]).every(([k, v]) =>
+    (Array.isArray(v) ? v : [v]).includes(cell[k]),
+  );
+}
+
+/** The profile to use: --profile, else defaultProfile, else `paper` if defined, else the first; `default` without profiles. */
+export function chooseProfile(spec: Spec, source: SpecSource, requested: string | undefined): string {
+  const names = Object.keys(spec.profiles ?? {});
+  if (spec.defaultProfile !== undefined && !names.includes(spec.defaultProfile)) {
+    throw source.error(['defaultProfile'], `profile '${spec.defaultProfile}' is not defined (profiles: ${names.join(', ') || 'none'})`);
+  }
+  const chosen = requested ?? spec.defaultProfile ?? (names.includes('paper') ? 'paper' : names[0]) ?? 'default';
+  if (names.length === 0 ? chosen !== 'default' : !names.includes(chosen)) {
+    throw new UserError(`${source.file}: --profile '${chosen}' is not defined in the spec (profiles: ${names.join(', ') || 'none; use the default'})`);
+  }
+  return chosen;
+}
+
+interface Selector {
+  where: Where;
+  set: Plain;
+  path: KeyPath;
+  hits: number;
+}
+
+function selectors(list: { where: Where; set: Plain }[] | undefined, path: KeyPath): Selector[] {
+  return (list ?? []).map((c, i) => ({ where: c.where, set: c.set, path: [...path, i], hits: 0 }));
+}
+
+function taskEntries(block: Block): [string, Plain | null][] {
+  return Array.isArray(block.tasks) ? block.tasks.map((t) => [t, null]) : Object.entries(block.tasks as Record<string, Plain | null>);
+}
+
+function describeIssue(issue: { path: PropertyKey[]; message: string; code: string }): string {
+  const field = issue.path.map(String).join('.');
+  if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message)) {
+    return `missing '${field}' (set it in defaults, the block's set, per task or in the profile)`;
+  }
+  return `${field}: ${issue.message.replace(/^Invalid input: /, '')}`;
+}
+
+export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}): Expansion {
+  const { spec, source, experiment } = loaded;
+  const profileName = chooseProfile(spec, source, opts.profile);
+  const profile = spec.profiles?.[profileName];
+  const overrides = selectors(spec.overrides as { where: Where; set: Plain }[] | undefined, ['overrides']);
+  const profileCells = selectors(profile?.cells as { where: Where; set: Plain }[] | undefined, ['profiles', profileName, 'cells']);
+  const runs: PlannedRun[] = [];
+  const seen = new Map<string, { path: KeyPath; cell: string; run: PlannedRun }>();
+  const rowIds = new Map<string, number>();
+
+  spec.grid.forEach((block, b) => {
+    const blockPath: KeyPath = ['grid', b];
+    const row = block.row ?? String(b);
+    if (rowIds.has(row)) throw source.error([...blockPath, 'row'], `row id '${row}' is already used by grid[${rowIds.get(row)}]`);
+    rowIds.set(row, b);
+    const blockCells = selectors(block.cells as { where: Where; set: Plain }[] | undefined, [...blockPath, 'cells']);
+    const seeds = profile?.seeds ?? block.seeds ?? spec.seeds;
+    if (seeds === undefined) throw source.error(blockPath, "no seeds: set 'seeds' at the top level, in this block or in the profile");
+
+    block.models.forEach((specModel) => {
+      const model =
+        profile?.model === undefined ? specModel : typeof profile.model === 'string' ? profile.model : (profile.model[specModel] ?? specModel);
+      block.methods.forEach((entry, m) => {
+        const methodPath: KeyPath = [...blockPath, 'methods', m];
+        for (const [task, taskFields] of taskEntries(block)) {
+          const cell: CellContext = { row, model: specModel, method: entry.method, variant: entry.variant ?? '', task };
+          const pick = (list: Selector[]): Plain[] =>
+            list.filter((s) => matches(s.where, cell)).map((s) => {
+              s.hits++;
+              return s.set;
+            });
+          const fields = mergeLayers(
+            spec.defaults as Plain | undefined,
+            block.set as Plain | undefined,
+            { methodConfig: entry.config ?? {} },
+            taskFields,
+            ...pick(blockCells),
+            ...pick(overrides),
+            profile?.set as Plain | undefined,
+            ...pick(profileCells),
+          );
+          const cellName = `${specModel}/${entry.method}${cell.variant ? ` (${cell.variant})` : ''}/${task}`;
+          let methodConfig: Record<string, unknown>;
+          try {
+            methodConfig = { ...getMethod(entry.method).configure(fields.methodConfig ?? {}, `method '${entry.method}'`).config };
+          } catch (err) {
+            if (!(err instanceof UserError)) throw err;
+            throw source.error([...methodPath, 'config'], `cell ${cellName}: ${err.message}`);
+          }
+          // Excluded by the profile only now, so selectors and method configs are checked for every cell.
+          if (profile?.tasks !== undefined && !profile.tasks.includes(task)) continue;
+          for (const seed of seeds) {
+            const candidate = {
+              ...fields,
+              experiment,
+              profile: profileName,
+              model,
+              task,
+              method: entry.method,
+              variant: cell.variant,
+              methodConfig,
+              seed,
+            };
+            const parsed = trainRunConfigSchema.safeParse(candidate);
+            if (!parsed.success) throw source.error(blockPath, `cell ${cellName} seed ${seed}: ${describeIssue(parsed.error.issues[0])}`);
+            const config = parsed.data;
+            const { runId, cellKey } = runKeys(config);
+            const paper = block.paper as Record<string, string> | undefined;
+            const dup = seen.get(runId);
+            if (dup !== undefined) {
+              // Legitimate only when the profile mapped two different spec models to one model.
+              if (dup.run.specModel === specModel) {
+                throw source.error(blockPath, `cell ${cellName} seed ${seed} is the same run as ${dup.cell} (${source.where(dup.path)}); give one a different variant or config`);
+              }
+              dup.run.sharedWith.push({ row, label: block.label ?? row, specModel, paper });
+              continue;
+            }
+            const planned: PlannedRun = {
+              runId,
+              cellKey,
+              config,
+              row,
+              label: block.label ?? row,
+              blockIndex: b,
+              specModel,
+              paper,
+              cite: (block.cite ?? []) as Record<string, string>[],
+              sharedWith: [],
+            };
+            seen.set(runId, { path: blockPath, cell: `${cellName} seed ${seed}`, run: planned });
+            runs.push(planned);
+          }
+        }
+      });
+    });
+    for (const s of blockCells) if (s.hits === 0) throw source.error([...s.path, 'where'], 'matches no cell of this block (check the names)');
+  });
+  for (const s of [...overrides, ...profileCells]) if (s.hits === 0) throw source.error([...s.path, 'where'], 'matches no cell of the grid (check the names)');
+  const gridTasks = new Set(spec.grid.flatMap((b) => taskEntries(b).map(([t]) => t)));
+  profile?.tasks?.forEach((t, i) => {
+    if (!gridTasks.has(t)) throw source.error(['profiles', profileName, 'tasks', i], `task '${t}' is not in the grid`);
+  });
+  if (runs.length === 0) throw source.error(['profiles', profileName], 'selects no run of the grid');
+
+  return { file: source.file, experiment, profile: profileName, profiles: Object.keys(spec.profiles ?? {}), runs, cost: spec.cost };
+}

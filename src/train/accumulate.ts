@@ -1,0 +1,90 @@
+/**
+ * One optimizer update from several micro-batches (gradient accumulation), computed so that it equals
+ * the update of the one big batch they form, not merely an average of micro-batch updates.
+ *
+ * Every task loss here is a ratio numerator / denominator: mean cross-entropy or MSE over examples
+ * (denominator n), or the reference GPT-2 loss sum(loss·mask) / (sum(mask) + 1e-4). Micro-batch i gets
+ * weight w_i = (units_i + offset) / (Σ units + offset), where units are its examples or loss tokens and
+ * offset is the loss's constant (0 or 1e-4): then Σ w_i·L_i is exactly the big batch's loss, and by
+ * linearity Σ w_i·∇L_i its gradient. (HF Trainer and the reference gpt2_ft.py divide every micro-batch
+ * loss by the accumulation count instead, which agrees only for equal-sized micro-batches; the paper's
+ * GLUE and E2E runs use no accumulation, so nothing they report depends on the difference.)
+ *
+ * Clipping and the AdamW update act on the accumulated gradient, as in the big-batch step. A non-finite
+ * loss throws before any weight is touched, so a diverged run does not also corrupt its weights.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { AdamW } from './adamw.ts';
+import { applyGradients, type StepResult } from './step.ts';
+
+export interface MicroBatch {
+  loss: () => tf.Scalar;
+  /** Examples (mean losses) or loss tokens (the LM loss) that the loss averages over. */
+  units: number;
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(readonly loss: number) {
+    super(`loss is ${loss}: training diverged (lower the learning rate, check the data, or enable gradient clipping)`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/** Weights w_i of the micro-batches (see the file comment); they sum to 1 exactly when offset is 0. */
+export function microBatchWeights(units: readonly number[], offset: number): number[] {
+  const total = units.reduce((s, u) => s + u, 0) + offset;
+  return units.map((u) => (u + offset) / total);
+}
+
+/**
+ * Σ w_i·L_i and Σ w_i·∇L_i over the micro-batches (the big batch's loss and gradient). The caller
+ * owns the returned gradients.
+ */
+export function accumulateGradients(micro: readonly MicroBatch[], offset: number, trainable: tf.Variable[]): { loss: number; grads: tf.Tensor[] } {
+  if (micro.length === 0) throw new Error('accumulateGradients: no micro-batches');
+  const weights = microBatchWeights(
+    micro.map((m) => m.units),
+    offset,
+  );
+  let acc: tf.Tensor[] | undefined;
+  let loss = 0;
+  try {
+    micro.forEach((m, i) => {
+      const w = weights[i];
+      const { value, grads } = tf.valueAndGrads(() => tf.mul(m.loss(), w) as tf.Scalar)(trainable);
+      loss += value.dataSync()[0];
+      value.dispose();
+      if (acc === undefined) {
+        acc = grads;
+      } else {
+        const prev: tf.Tensor[] = acc;
+        acc = prev.map((a, j) => tf.add(a, grads[j]));
+        tf.dispose(prev);
+        tf.dispose(grads);
+      }
+    });
+  } catch (err) {
+    if (acc !== undefined) tf.dispose(acc);
+    throw err;
+  }
+  return { loss, grads: acc! };
+}
+
+/** One update from the micro-batches: accumulate, check the loss, clip, AdamW. */
+export function accumulatedStep(
+  micro: readonly MicroBatch[],
+  offset: number,
+  trainable: tf.Variable[],
+  optimizer: AdamW,
+  lr: number,
+  maxGradNorm = 0,
+): StepResult {
+  const { loss, grads } = accumulateGradients(micro, offset, trainable);
+  try {
+    if (!Number.isFinite(loss)) throw new NonFiniteLossError(loss);
+    const gradNorm = applyGradients(grads, trainable, optimizer, lr, maxGradNorm);
+    return { loss, gradNorm };
+  } finally {
+    tf.dispose(grads);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Where a run's base model comes from and how to build it again: a pretrained Hugging Face directory
+ * (config.json + model.safetensors [+ tokenizer.json]), a built-in config name, or a config.json FILE
+ * (or a config object, in tests). The last kinds are randomly initialised from the run's seed, so the
+ * run directory keeps their config (base-config.json, Hugging Face format) and `eval`/`generate`
+ * rebuild the same weights. (A directory without model.safetensors is an error, never a silent
+ * random initialisation: name the config.json file to ask for one.)
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { builtinConfig, readHfConfig, type ModelConfig } from '../models/config.ts';
+import { createModel, loadPretrained } from '../models/factory.ts';
+import type { TransformerModel } from '../models/model.ts';
+import { sha256File } from './provenance.ts';
+import { canonicalJson } from './run-identity.ts';
+
+export type ModelSource =
+  | { kind: 'pretrained'; dir: string; config: ModelConfig }
+  | { kind: 'builtin'; name: string; config: ModelConfig }
+  | { kind: 'config'; config: ModelConfig; file?: string };
+
+export function resolveModelSource(model: string, override?: ModelConfig): ModelSource {
+  if (override !== undefined) return { kind: 'config', config: structuredClone(override) };
+  if (existsSync(model) && statSync(model).isDirectory()) return { kind: 'pretrained', dir: model, config: readHfConfig(model) };
+  if (existsSync(model) && statSync(model).isFile()) return { kind: 'config', config: readHfConfig(model), file: model };
+  return { kind: 'builtin', name: model, config: builtinConfig(model) };
+}
+
+/** Randomly initialised: the tokenizer may be remapped onto its rows (fit-tokenizer.ts). */
+export function isRandomInit(source: ModelSource): boolean {
+  return source.kind !== 'pretrained';
+}
+
+/** The model config as a Hugging Face config.json object (parseHfConfig reads it back unchanged). */
+export function toHfConfig(c: ModelConfig): Record<string, unknown> {
+  if (c.modelType === 'roberta') {
+    return {
+      model_type: 'roberta',
+      vocab_size: c.vocabSize,
+      hidden_size: c.hidden,
+      num_hidden_layers: c.layers,
+      num_attention_heads: c.heads,
+      intermediate_size: c.intermediate,
+      hidden_act: c.hiddenAct,
+      hidden_dropout_prob: c.hiddenDropout,
+      attention_probs_dropout_prob: c.attentionDropout,
+      max_position_embeddings: c.maxPositions,
+      type_vocab_size: c.typeVocabSize,
+      layer_norm_eps: c.layerNormEps,
+      initializer_range: c.initializerRange,
+      pad_token_id: c.padTokenId,
+      bos_token_id: c.bosTokenId,
+      eos_token_id: c.eosTokenId,
+      num_labels: c.numLabels,
+      ...(c.numLabels === 1 ? { problem_type: 'regression' } : {}),
+    };
+  }
+  return {
+    model_type: 'gpt2',
+    vocab_size: c.vocabSize,
+    n_embd: c.hidden,
+    n_layer: c.layers,
+    n_head: c.heads,
+    n_inner: c.intermediate,
+    n_positions: c.maxPositions,
+    activation_function: c.activation,
+    layer_norm_epsilon: c.layerNormEps,
+    initializer_range: c.initializerRange,
+    resid_pdrop: c.residDropout,
+    embd_pdrop: c.embdDropout,
+    attn_pdrop: c.attnDropout,
+    bos_token_id: c.bosTokenId,
+    eos_token_id: c.eosTokenId,
+  };
+}
+
+/** Longest input the model's position table allows (RoBERTa's positions start after the padding id). */
+export function maxInputLength(c: ModelConfig): number {
+  return c.modelType === 'roberta' ? c.maxPositions - c.padTokenId - 1 : c.maxPositions;
+}
+
+/** The source's config with a task head of `numLabels` outputs (RoBERTa only). */
+export function withHead(c: ModelConfig, numLabels: number | undefined): ModelConfig {
+  return c.modelType === 'roberta' && numLabels !== undefined ? { ...c, numLabels } : c;
+}
+
+export interface BuiltModel {
+  model: TransformerModel;
+  /** Provenance: weight hash of a pretrained model, or how a random one was made. */
+  description: string;
+}
+
+export function buildModel(source: ModelSource, config: ModelConfig, seed: number): BuiltModel {
+  if (source.kind === 'pretrained') {
+    const overrides = config.modelType === 'roberta' ? { numLabels: config.numLabels } : {};
+    const { model } = loadPretrained(source.dir, { seed, overrides });
+    return { model, description: `${source.dir} (model.safetensors sha256:${sha256File(join(source.dir, 'model.safetensors'))})` };
+  }
+  const model = createModel(config, { seed });
+  const hash = createHash('sha256').update(canonicalJson(toHfConfig(config))).digest('hex').slice(0, 16);
+  const label = source.kind === 'builtin' ? `builtin:${source.name}` : `${source.file !== undefined ? `${source.file}, ` : ''}config sha256:${hash}`;
+  return { model, description: `${label} (random init, seed ${seed})` };
+}

@@ -1,0 +1,112 @@
+/**
+ * The contract between task sources and the trainer (LoaderContext → TaskData) and the two builders
+ * every source shares: a GLUE-shaped classification task from text pairs, and an E2E-shaped generation
+ * task from challenge-format MRs and references. Tokenizing happens here, after the tokenizer has been
+ * fitted to the model on exactly these texts (fit-tokenizer.ts).
+ */
+import type { GlueExample } from '../data/glue-tsv.ts';
+import { mrToLoraContext } from '../data/e2e.ts';
+import { encodeE2ePair } from '../data/encode-gpt2-e2e.ts';
+import { encodeRobertaExample } from '../data/encode-roberta.ts';
+import { scoreE2E } from '../eval/e2e/index.ts';
+import type { ModelConfig } from '../models/config.ts';
+import { gpt2SpecialTokens, robertaSpecialTokens } from '../tokenizers/special-tokens.ts';
+import type { TextTokenizer } from '../tokenizers/types.ts';
+import { classificationTask } from './classification-task.ts';
+import { lmTask } from './lm-task.ts';
+import type { TrainRunConfig } from './run-config.ts';
+import type { TaskData } from './task-data.ts';
+
+export interface LoaderContext {
+  config: TrainRunConfig;
+  model: ModelConfig;
+  /** The data directory (resolved on first use; a UserError when it does not exist). */
+  dataDir(): string;
+  /** The tokenizer fitted to the model; `corpus` (every text to be encoded) is read only if needed. */
+  tokenizer(corpus: () => Iterable<string>): TextTokenizer;
+  /** False for eval/generate: no training examples are read or encoded. */
+  needTrain: boolean;
+  /** Evaluate on this split instead of the task's default (generate --split test). */
+  evalSplit?: string;
+}
+
+export interface TaskLoader {
+  name: string;
+  matches(task: string): boolean;
+  /** The model family the task needs (checked before any data is read). */
+  modelType(task: string): 'roberta' | 'gpt2';
+  load(ctx: LoaderContext): TaskData;
+}
+
+/** A GLUE-shaped task: what the data say about labels and metrics. */
+export interface GlueLikeTask {
+  task: string;
+  numLabels: number;
+  labelNames: readonly string[];
+  metrics(predictions: Int32Array | Float32Array, labels: Int32Array | Float32Array): Record<string, number>;
+  headline: string;
+  headlineSplit: string;
+}
+
+export interface RawEvalSplit {
+  name: string;
+  /** Row of each example in its source. */
+  rows: number[];
+  examples: GlueExample[];
+}
+
+/** Tokenizes (fitting the tokenizer to the model on these texts) and builds the classification task. */
+export function buildGlueLikeTask(ctx: LoaderContext, def: GlueLikeTask, train: GlueExample[], evalSplits: RawEvalSplit[], files: Record<string, string>): TaskData {
+  const tokenizer = ctx.tokenizer(function* () {
+    for (const e of [...train, ...evalSplits.flatMap((s) => s.examples)]) {
+      yield e.text_a;
+      if (e.text_b !== undefined) yield e.text_b;
+    }
+  });
+  const special = robertaSpecialTokens(tokenizer);
+  const encode = (e: GlueExample) => encodeRobertaExample(tokenizer, e, { maxLength: ctx.config.maxSeqLength, special });
+  return classificationTask({
+    task: def.task,
+    numLabels: def.numLabels,
+    labelNames: def.labelNames,
+    pad: special.pad,
+    train: train.map(encode),
+    evalSplits: evalSplits.map((s) => ({ name: s.name, rows: s.rows, examples: s.examples.map(encode) })),
+    metrics: (_split, preds, labels) => def.metrics(preds, labels),
+    headlineSplit: def.headlineSplit,
+    headlineMetric: def.headline,
+    files,
+  });
+}
+
+/** Training pairs and evaluation instances with challenge-format MRs (`name[X], eatType[Y]`). */
+export function buildE2eLikeTask(
+  ctx: LoaderContext,
+  task: string,
+  train: { mr: string; ref: string; where: string }[],
+  evalInstances: { mr: string; refs: string[]; where: string }[],
+  split: string,
+  files: Record<string, string>,
+): TaskData {
+  const pairs = train.map((p) => ({ context: mrToLoraContext(p.mr, p.where), completion: p.ref }));
+  const chosen = evalInstances.map((i) => ({ context: mrToLoraContext(i.mr, i.where), references: i.refs }));
+  const tokenizer = ctx.tokenizer(function* () {
+    for (const t of pairs) {
+      yield t.context;
+      yield ' ' + t.completion;
+    }
+    for (const e of chosen) yield e.context;
+  });
+  const eot = gpt2SpecialTokens(tokenizer).endOfText;
+  return lmTask({
+    task,
+    tokenizer,
+    maxSeqLength: ctx.config.maxSeqLength,
+    train: pairs.map((t) => encodeE2ePair(tokenizer, t.context, t.completion, eot)),
+    evalSplit: split,
+    eval: chosen.map((e) => ({ context: [...tokenizer.encode(e.context), eot], references: e.references })),
+    metrics: (refs, hyps) => ({ ...scoreE2E(refs, hyps) }),
+    headlineMetric: 'BLEU',
+    files,
+  });
+}

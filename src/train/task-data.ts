@@ -1,0 +1,61 @@
+/**
+ * What the trainer needs from a task, whatever its source (GLUE TSVs, the E2E CSVs, a synthetic
+ * generator): training batches with their loss, and an evaluation that returns the task's metrics.
+ * Two builders cover the paper's two kinds of task (classification-task.ts for RoBERTa on GLUE,
+ * lm-task.ts for GPT-2 on E2E); a new source only has to produce encoded examples, a metric function
+ * and a headline metric, and register a loader in task-loaders.ts.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { ForwardContext } from '../models/context.ts';
+import type { TransformerModel } from '../models/model.ts';
+
+export interface TaskBatch {
+  /** Real (non-padding) input tokens, for tokens/s. */
+  tokens: number;
+  /** What the loss averages over: examples (classification) or loss tokens (LM); see accumulate.ts. */
+  units: number;
+  /** The batch's loss; `labelSmoothing` as the run config gives it. */
+  loss(model: TransformerModel, ctx: ForwardContext, labelSmoothing: number): tf.Scalar;
+}
+
+export interface DecodingOptions {
+  beam: number;
+  lengthPenalty: number;
+  noRepeatNgramSize: number;
+  repetitionPenalty: number;
+  maxNewTokens: number;
+}
+
+export interface EvaluateOptions {
+  batchSize: number;
+  /** Generation tasks: how to decode (paper Table 11 unless the config says otherwise). */
+  decoding: DecodingOptions;
+  /** Called after each evaluated example or batch (progress). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface EvalOutput {
+  /** Every metric of the task on its scale (0–1 for accuracy/BLEU; raw NIST, CIDEr). May hold NaN. */
+  metrics: Record<string, number>;
+  /** Prediction files, name (relative to the run's predictions/ folder) → content. */
+  predictions: Record<string, string>;
+}
+
+export interface TaskData {
+  readonly task: string;
+  /** The model family the task needs. */
+  readonly modelType: 'roberta' | 'gpt2';
+  /** Classification head size (1 = regression); absent for LM tasks. */
+  readonly numLabels?: number;
+  /** The metric the paper reports (best-epoch selection maximises it). */
+  readonly headlineMetric: string;
+  readonly trainSize: number;
+  readonly evalSize: number;
+  /** The constant added to the loss denominator (the reference GPT-2 loss: 1e-4; else 0). */
+  readonly lossOffset: number;
+  /** Data files read (path relative to the data directory, or a generator name) → sha256 or version. */
+  readonly files: Record<string, string>;
+  /** Collates training examples (indices into the training set). */
+  batch(indices: readonly number[]): TaskBatch;
+  evaluate(model: TransformerModel, opts: EvaluateOptions): EvalOutput;
+}

@@ -1,0 +1,126 @@
+/**
+ * Turns a run config's `task` into TaskData: the GLUE tasks from the original TSVs (Section 5.2), E2E
+ * from the challenge CSVs (Section 5.4), and the SYNTHETIC stand-ins of the offline mini profile
+ * (synthetic-loader.ts). One loader per source in TASK_LOADERS; all share the two builders below.
+ *
+ * E2E is read from the official CSVs (trainset.csv / devset.csv / testset_w_refs.csv): MRs become the
+ * LoRA repository's context strings (data/e2e.ts mrToLoraContext) and references are the challenge's
+ * own texts, which the official scorer also uses. (The LoRA repository trains on, and scores against,
+ * its re-tokenised references, `family - friendly`; its train.txt is not in the shared data.)
+ */
+import { relative } from 'node:path';
+import { readGlueSplit, type GlueExample } from '../data/glue-tsv.ts';
+import { glueSplitFile } from '../data/data-dir.ts';
+import { groupConsecutive, readE2eSplit, type E2eSplit } from '../data/e2e.ts';
+import { GLUE_TASKS, parseGlueTaskName, type GlueTaskName } from '../data/glue-tasks.ts';
+import { computeGlueMetrics } from '../eval/glue-metrics.ts';
+import type { ModelConfig } from '../models/config.ts';
+import { SYNTHETIC_TASK_NAMES } from '../data/synthetic.ts';
+import { UserError } from '../util/errors.ts';
+import { sha256File } from './provenance.ts';
+import type { TrainRunConfig } from './run-config.ts';
+import { subsampleIndices } from './seeds.ts';
+import { syntheticLoader } from './synthetic-loader.ts';
+import type { TaskData } from './task-data.ts';
+import { buildE2eLikeTask, buildGlueLikeTask, type GlueLikeTask, type LoaderContext, type TaskLoader } from './task-builders.ts';
+
+export type { LoaderContext, TaskLoader } from './task-builders.ts';
+
+function fileEntry(dataDir: string, path: string): [string, string] {
+  return [relative(dataDir, path), sha256File(path)];
+}
+
+export const glueLoader: TaskLoader = {
+  name: 'glue',
+  matches: (task) => parseGlueTaskName(task) !== undefined,
+  modelType: () => 'roberta',
+  load(ctx) {
+    const task = parseGlueTaskName(ctx.config.task) as GlueTaskName;
+    const spec = GLUE_TASKS[task];
+    const dir = ctx.dataDir();
+    const c = ctx.config;
+    const files: Record<string, string> = {};
+    let train: GlueExample[] = [];
+    if (ctx.needTrain) {
+      const path = glueSplitFile(dir, task, 'train');
+      const all = readGlueSplit(dir, task, 'train');
+      train = subsampleIndices(all.length, c.trainLimit).map((i) => all[i]);
+      const [rel, hash] = fileEntry(dir, path);
+      files[rel] = hash;
+    }
+    const splitNames = ctx.evalSplit !== undefined ? [ctx.evalSplit] : spec.evalSplits.map((s) => s.name);
+    const evalSplits = splitNames.map((name) => {
+      const [rel, hash] = fileEntry(dir, glueSplitFile(dir, task, name));
+      files[rel] = hash;
+      const all = readGlueSplit(dir, task, name);
+      const rows = subsampleIndices(all.length, c.evalLimit);
+      return { name, rows, examples: rows.map((i) => all[i]) };
+    });
+    const def: GlueLikeTask = {
+      task,
+      numLabels: spec.numLabels,
+      labelNames: spec.labels.map((l) => l.name),
+      metrics: (preds, labels) => computeGlueMetrics(task, preds, labels).metrics as Record<string, number>,
+      headline: spec.headline,
+      headlineSplit: ctx.evalSplit ?? spec.headlineSplit,
+    };
+    return buildGlueLikeTask(ctx, def, train, evalSplits, files);
+  },
+};
+
+const E2E_EVAL_SPLITS: readonly E2eSplit[] = ['dev', 'test'];
+
+export const e2eLoader: TaskLoader = {
+  name: 'e2e',
+  matches: (task) => task === 'e2e',
+  modelType: () => 'gpt2',
+  load(ctx) {
+    const dir = ctx.dataDir();
+    const c = ctx.config;
+    const split = (ctx.evalSplit ?? 'dev') as E2eSplit;
+    if (!E2E_EVAL_SPLITS.includes(split)) throw new UserError(`e2e has no eval split '${ctx.evalSplit}': use dev or test`);
+    const files: Record<string, string> = {};
+    let train: { mr: string; ref: string; where: string }[] = [];
+    if (ctx.needTrain) {
+      const data = readE2eSplit(dir, 'train', 'csv');
+      train = subsampleIndices(data.pairs.length, c.trainLimit).map((i) => {
+        const p = data.pairs[i];
+        return { mr: p.mr, ref: p.ref, where: `${data.file}:${p.line}` };
+      });
+      const [rel, hash] = fileEntry(dir, data.file);
+      files[rel] = hash;
+    }
+    const evalData = readE2eSplit(dir, split, 'csv');
+    const [rel, hash] = fileEntry(dir, evalData.file);
+    files[rel] = hash;
+    const instances = groupConsecutive(evalData.pairs);
+    const chosen = subsampleIndices(instances.length, c.evalLimit).map((i) => ({ ...instances[i], where: `${evalData.file} (MR "${instances[i].mr}")` }));
+    return buildE2eLikeTask(ctx, 'e2e', train, chosen, split, files);
+  },
+};
+
+/** Every task source, tried in order. */
+export const TASK_LOADERS: TaskLoader[] = [glueLoader, e2eLoader, syntheticLoader];
+
+export function findTaskLoader(task: string): TaskLoader {
+  const loader = TASK_LOADERS.find((l) => l.matches(task));
+  if (loader === undefined) {
+    throw new UserError(`unknown task '${task}' (one of ${Object.keys(GLUE_TASKS).join(', ')}, e2e, ${SYNTHETIC_TASK_NAMES.join(', ')})`);
+  }
+  return loader;
+}
+
+/** A UserError unless `model` is of the family the task needs. */
+export function checkTaskModel(config: TrainRunConfig, model: ModelConfig): TaskLoader {
+  const loader = findTaskLoader(config.task);
+  const needed = loader.modelType(config.task);
+  if (needed !== model.modelType) {
+    const want = needed === 'roberta' ? 'a RoBERTa model (e.g. roberta-base)' : 'a GPT-2 model (e.g. gpt2-medium)';
+    throw new UserError(`task '${config.task}' needs ${want}; '${config.model}' is ${model.modelType}`);
+  }
+  return loader;
+}
+
+export function loadTaskData(ctx: LoaderContext): TaskData {
+  return checkTaskModel(ctx.config, ctx.model).load(ctx);
+}

@@ -1,0 +1,273 @@
+/**
+ * One training run end to end, as the paper's runs go (Sections 5.2–5.4, Appendix D): the method
+ * applied to the base model, AdamW with decoupled weight decay (none on biases and LayerNorm weights),
+ * linear warm-up and decay, gradient clipping, label smoothing, gradient accumulation; evaluation after
+ * every epoch with the task's metrics and the best epoch kept (the paper reports each run's best
+ * epoch); its trainable weights + head saved; a RunResult with provenance written to the run directory.
+ *
+ * A non-finite loss (or any other failure after setup) ends the run with status 'failed' and the error
+ * in the result; input problems found during setup throw a UserError before anything is trained.
+ */
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../backend/select.ts';
+import { sizeOf } from '../methods/count.ts';
+import type { AppliedMethod } from '../methods/method.ts';
+import { configureMethod } from '../methods/registry.ts';
+import type { ModelConfig } from '../models/config.ts';
+import { runResultSchema, type EpochRecord, type RunResult } from '../runner/result-schema.ts';
+import type { TextTokenizer } from '../tokenizers/types.ts';
+import { UserError } from '../util/errors.ts';
+import { accumulatedStep } from './accumulate.ts';
+import { AdamW } from './adamw.ts';
+import { toHfConfig } from './model-source.ts';
+import { isNoDecay } from './param-groups.ts';
+import { Progress, formatDuration } from './progress.ts';
+import { collectProvenance } from './provenance.ts';
+import { trainRunConfigSchema, type TrainRunConfig } from './run-config.ts';
+import { RUN_FILES } from './run-dir.ts';
+import { runKeys } from './run-identity.ts';
+import { LinearSchedule } from './schedule.ts';
+import { streamRng } from './seeds.ts';
+import { setupRun, type RunSetup } from './setup.ts';
+import type { DecodingOptions, EvalOutput, TaskData } from './task-data.ts';
+
+export interface TrainOptions {
+  outDir: string;
+  /** Log lines (default: stderr). Also appended to <outDir>/train.log. */
+  log?: (line: string) => void;
+  onEpoch?: (e: EpochRecord) => void;
+  /** After every optimizer update (1-based) with its loss. */
+  onStep?: (step: number, loss: number) => void;
+  /** Tests: this tokenizer instead of config.tokenizer / the model directory's. */
+  tokenizer?: TextTokenizer;
+  /** Tests: a randomly initialised model of this config instead of config.model. */
+  model?: ModelConfig;
+  /** A terminal to draw the progress bar on (default: stderr when it is a TTY and no `log` is given). */
+  tty?: { write: (text: string) => void; columns?: number };
+}
+
+/** Paper Table 11 decoding, for runs whose config leaves `decoding` out. */
+export const PAPER_DECODING: DecodingOptions = { beam: 10, lengthPenalty: 0.9, noRepeatNgramSize: 4, repetitionPenalty: 1, maxNewTokens: 64 };
+
+export function parseRunConfig(input: unknown): TrainRunConfig {
+  const r = trainRunConfigSchema.safeParse(input);
+  if (!r.success) throw new UserError(`run config: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+/** Metrics with non-finite values left out (JSON and the result schema hold finite numbers only). */
+export function finiteMetrics(metrics: Record<string, number>, warn: (line: string) => void): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(metrics)) {
+    if (Number.isFinite(v)) out[k] = v;
+    else warn(`metric ${k} is ${v} (e.g. a correlation of constant predictions): left out`);
+  }
+  return out;
+}
+
+function formatMetrics(m: Record<string, number>): string {
+  return Object.entries(m)
+    .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+    .join(', ');
+}
+
+interface LoopState {
+  epochs: EpochRecord[];
+  bestEpoch: number | null;
+  bestMetrics: Record<string, number>;
+  tokens: number;
+  trainMs: number;
+}
+
+export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Promise<RunResult> {
+  await initBackend();
+  const config = parseRunConfig(input);
+  const { runId, cellKey } = runKeys(config);
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  mkdirSync(opts.outDir, { recursive: true });
+  const logPath = join(opts.outDir, RUN_FILES.log);
+  writeFileSync(logPath, '');
+  const sink = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const log = (line: string): void => {
+    sink(line);
+    appendFileSync(logPath, line + '\n');
+  };
+  const tty = opts.tty ?? (opts.log === undefined && process.stderr.isTTY ? { write: (s: string) => void process.stderr.write(s), columns: process.stderr.columns } : undefined);
+
+  const setup = setupRun(config, { needTrain: true, tokenizer: opts.tokenizer, modelConfig: opts.model });
+  const { model, task } = setup;
+  let applied: AppliedMethod | undefined;
+  let optimizer: AdamW | undefined;
+  const state: LoopState = { epochs: [], bestEpoch: null, bestMetrics: {}, tokens: 0, trainMs: 0 };
+  let status: RunResult['status'] = 'finished';
+  let error: string | undefined;
+  let trainableParams = { counted: 0, formula: 0, head: 0 };
+  try {
+    const method = configureMethod(config.method, config.methodConfig);
+    applied = method.apply(model, streamRng(config.seed, 'method'));
+    trainableParams = { counted: sizeOf(applied.trainable), formula: method.formula(setup.modelConfig), head: sizeOf(applied.head) };
+    if (setup.source.kind !== 'pretrained') writeFileSync(join(opts.outDir, RUN_FILES.baseConfig), JSON.stringify(toHfConfig(setup.modelConfig), null, 2) + '\n');
+    writeFileSync(join(opts.outDir, RUN_FILES.vocabMap), JSON.stringify(setup.vocabMap) + '\n');
+    log(`run ${runId}: ${config.method} on ${config.model} / ${config.task}, seed ${config.seed}`);
+    log(`model ${setup.modelDescription}; tokenizer ids: ${setup.vocabMap.mode}`);
+    log(`data: ${task.trainSize} training examples, ${task.evalSize} evaluation examples`);
+    log(`trainable: ${trainableParams.counted} (formula ${trainableParams.formula}) + head ${trainableParams.head}`);
+    const names = [...applied.names, ...applied.headNames];
+    const trainable = [...applied.trainable, ...applied.head];
+    const noDecay = new Set(trainable.filter((_, i) => isNoDecay(names[i])));
+    optimizer = new AdamW({ beta1: config.adamBetas[0], beta2: config.adamBetas[1], eps: config.adamEps, weightDecay: config.weightDecay }, noDecay);
+    trainLoop(config, setup, applied, trainable, optimizer, opts, log, tty, state);
+  } catch (err) {
+    if (err instanceof UserError && state.epochs.length === 0 && applied === undefined) {
+      cleanup(applied, optimizer, setup);
+      throw err;
+    }
+    status = 'failed';
+    error = (err as Error).message;
+    log(`run failed: ${error}`);
+  }
+  cleanup(applied, optimizer, setup);
+
+  const trainSeconds = state.trainMs / 1000;
+  const result: RunResult = {
+    schema: 1,
+    runId,
+    cellKey,
+    experiment: config.experiment,
+    profile: config.profile,
+    model: config.model,
+    method: config.method,
+    variant: config.variant,
+    task: config.task,
+    seed: config.seed,
+    config: { ...config },
+    status,
+    ...(error !== undefined ? { error } : {}),
+    epochs: state.epochs,
+    bestEpoch: state.bestEpoch,
+    metrics: state.bestMetrics,
+    headlineMetric: task.headlineMetric,
+    trainableParams,
+    wallSeconds: (performance.now() - t0) / 1000,
+    tokensPerSecond: trainSeconds > 0 ? state.tokens / trainSeconds : 0,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    provenance: collectProvenance(setup.modelDescription, task.files),
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  };
+  const checked = runResultSchema.parse(result);
+  writeFileSync(join(opts.outDir, RUN_FILES.result), JSON.stringify(checked, null, 2) + '\n');
+  return checked;
+}
+
+function cleanup(applied: AppliedMethod | undefined, optimizer: AdamW | undefined, setup: RunSetup): void {
+  optimizer?.dispose();
+  applied?.remove();
+  setup.model.dispose();
+}
+
+function trainLoop(
+  config: TrainRunConfig,
+  setup: RunSetup,
+  applied: AppliedMethod,
+  trainable: tf.Variable[],
+  optimizer: AdamW,
+  opts: TrainOptions,
+  log: (line: string) => void,
+  tty: TrainOptions['tty'],
+  state: LoopState,
+): void {
+  const { model, task } = setup;
+  const batchesPerEpoch = Math.ceil(task.trainSize / config.batchSize);
+  const stepsPerEpoch = Math.ceil(batchesPerEpoch / config.gradAccumulation);
+  const totalSteps = config.epochs * stepsPerEpoch;
+  const schedule = new LinearSchedule(config.learningRate, totalSteps, { warmupRatio: config.warmupRatio, warmupSteps: config.warmupSteps });
+  log(`${config.epochs} epochs × ${stepsPerEpoch} updates (batch ${config.batchSize} × ${config.gradAccumulation} accumulated), warm-up ${schedule.warmupSteps}`);
+  const orderRng = streamRng(config.seed, 'data-order');
+  const ctx = { training: true, rng: streamRng(config.seed, 'dropout') };
+  const decoding: DecodingOptions = { ...PAPER_DECODING, ...(config.decoding ?? {}) };
+  const progress = new Progress({ totalSteps, log, tty });
+  let step = 0;
+  let bestValue = -Infinity;
+  for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    const epochStart = performance.now();
+    const order = orderRng.shuffle(Array.from({ length: task.trainSize }, (_, i) => i));
+    let lossSum = 0;
+    for (let s = 0; s < stepsPerEpoch; s++) {
+      const stepStart = performance.now();
+      const micro = [];
+      for (let k = 0; k < config.gradAccumulation; k++) {
+        const from = (s * config.gradAccumulation + k) * config.batchSize;
+        if (from >= order.length) break;
+        micro.push(task.batch(order.slice(from, from + config.batchSize)));
+      }
+      const res = accumulatedStep(
+        micro.map((b) => ({ loss: () => b.loss(model, ctx, config.labelSmoothing), units: b.units })),
+        task.lossOffset,
+        trainable,
+        optimizer,
+        schedule.lr(step),
+        config.maxGradNorm,
+      );
+      step++;
+      lossSum += res.loss;
+      state.tokens += micro.reduce((n, b) => n + b.tokens, 0);
+      state.trainMs += performance.now() - stepStart;
+      opts.onStep?.(step, res.loss);
+      progress.update(step, res.loss, state.tokens / (state.trainMs / 1000), state.trainMs);
+    }
+    const trainLoss = lossSum / stepsPerEpoch;
+    let metrics: Record<string, number> = {};
+    let note = '';
+    if (config.evalEveryEpoch || epoch === config.epochs) {
+      const out = evaluateWithProgress(task, model, config, decoding, progress);
+      metrics = finiteMetrics(out.metrics, (l) => progress.message(l));
+      const value = metrics[task.headlineMetric];
+      const isBest = value !== undefined && value > bestValue;
+      // With no finite headline at all, the final epoch's weights are still saved.
+      if (isBest || (state.bestEpoch === null && epoch === config.epochs)) {
+        if (isBest) {
+          bestValue = value;
+          state.bestEpoch = epoch;
+          state.bestMetrics = metrics;
+          note = ' (best)';
+        }
+        saveCheckpoint(opts.outDir, applied, config, out);
+      }
+    }
+    const record: EpochRecord = { epoch, step, trainLoss, metrics, seconds: (performance.now() - epochStart) / 1000 };
+    state.epochs.push(record);
+    progress.message(`epoch ${epoch}/${config.epochs}: train loss ${trainLoss.toFixed(4)}${Object.keys(metrics).length > 0 ? `, ${formatMetrics(metrics)}` : ''}${note} [${formatDuration(record.seconds)}]`);
+    opts.onEpoch?.(record);
+  }
+  progress.finish();
+}
+
+function evaluateWithProgress(task: TaskData, model: RunSetup['model'], config: TrainRunConfig, decoding: DecodingOptions, progress: Progress): EvalOutput {
+  let last = performance.now();
+  return task.evaluate(model, {
+    batchSize: config.batchSize,
+    decoding,
+    onProgress: (done, total) => {
+      const now = performance.now();
+      if (now - last > 10_000 && done < total) {
+        progress.message(`evaluating: ${done}/${total}`);
+        last = now;
+      }
+    },
+  });
+}
+
+/** The method's weights + head and the predictions of this epoch (replacing the previous best's). */
+function saveCheckpoint(outDir: string, applied: AppliedMethod, config: TrainRunConfig, out: EvalOutput): void {
+  const adapterDir = join(outDir, RUN_FILES.adapter);
+  rmSync(adapterDir, { recursive: true, force: true });
+  applied.save(adapterDir, { baseModel: config.model });
+  const predDir = join(outDir, RUN_FILES.predictions);
+  rmSync(predDir, { recursive: true, force: true });
+  mkdirSync(predDir, { recursive: true });
+  for (const [name, content] of Object.entries(out.predictions)) writeFileSync(join(predDir, name), content);
+}

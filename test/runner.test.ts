@@ -1,0 +1,352 @@
+/**
+ * The runner (src/runner) with the deterministic fake executor: exactly-once results and CSV rows,
+ * skipping finished runs, recording and retrying failures, the CSV reconciliation cases a crash can
+ * leave, the lock, worker crashes, interruption, and the --dry-run plan and cost arithmetic.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Papa from 'papaparse';
+import { expandSpec, type Expansion } from '../src/spec/expand.ts';
+import { applyFilters } from '../src/spec/filter.ts';
+import { parseSpecText } from '../src/spec/load.ts';
+import { CostModel } from '../src/runner/cost.ts';
+import type { Executor } from '../src/runner/executor.ts';
+import { runTraining as fakeTraining } from '../src/runner/fake-executor.ts';
+import { acquireLock } from '../src/runner/lock.ts';
+import { resultsPaths } from '../src/runner/paths.ts';
+import { buildPlan } from '../src/runner/plan.ts';
+import { RUNS_CSV_COLUMNS, type RunResult } from '../src/runner/result-schema.ts';
+import { scanResults } from '../src/runner/results-store.ts';
+import { runExperiment, type RunnerOptions } from '../src/runner/runner.ts';
+import { csvRow, formatCsv, RunsCsv } from '../src/runner/runs-csv.ts';
+import { UserError } from '../src/util/errors.ts';
+
+const SPEC = `
+experiment: rt
+seeds: [0, 1, 2]
+defaults: { epochs: 2, batchSize: 8, learningRate: 1.0e-3, maxSeqLength: 32, trainLimit: 64 }
+grid:
+  - row: a
+    models: [mini-roberta]
+    methods: [lora]
+    tasks: [rte, mrpc]
+profiles:
+  test: {}
+`;
+const FAKE_MODULE = new URL('../src/runner/fake-executor.ts', import.meta.url).pathname;
+
+let savedUri: string | undefined;
+before(() => {
+  savedUri = process.env.MLFLOW_TRACKING_URI;
+  delete process.env.MLFLOW_TRACKING_URI; // the runner must work without a tracking server
+});
+after(() => {
+  if (savedUri !== undefined) process.env.MLFLOW_TRACKING_URI = savedUri;
+});
+
+function expansion(): Expansion {
+  return expandSpec(parseSpecText(SPEC, 'rt.yaml'), { profile: 'test' });
+}
+
+function tempRoot(): string {
+  return mkdtempSync(join(tmpdir(), 'runner-'));
+}
+
+interface Recorder {
+  executor: Executor;
+  calls: string[];
+  models: string[];
+}
+
+/** The fake executor, counting calls; `fail` makes matching runs throw. */
+function recorder(fail?: (task: string, seed: number) => boolean, garbage = false): Recorder {
+  const calls: string[] = [];
+  const models: string[] = [];
+  const executor: Executor = async (config, opts) => {
+    calls.push(`${config.task}:${config.seed}`);
+    models.push(config.model);
+    if (fail?.(config.task, config.seed)) throw new Error(`boom ${config.task} ${config.seed}`);
+    if (garbage) return { not: 'a result' } as unknown as RunResult;
+    return fakeTraining(config, opts, {});
+  };
+  return { executor, calls, models };
+}
+
+async function run(root: string, rec: Recorder, extra: Partial<RunnerOptions> = {}, filters: string[] = []) {
+  const e = expansion();
+  return runExperiment(e, applyFilters(e.runs, filters), { resultsRoot: root, workers: 2, executor: rec.executor, log: () => {}, warn: () => {}, ...extra });
+}
+
+function readCsv(root: string): Record<string, string>[] {
+  const text = readFileSync(join(root, 'test', 'runs.csv'), 'utf8');
+  assert.ok(text.endsWith('\n'), 'the CSV ends with a complete line');
+  const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true });
+  assert.deepEqual(parsed.meta.fields, [...RUNS_CSV_COLUMNS]);
+  return parsed.data;
+}
+
+function jsons(root: string): Map<string, RunResult> {
+  return scanResults(resultsPaths(join(root, 'test'))).byId;
+}
+
+/** Rows and JSONs are one-to-one, and each row says what its JSON says. */
+function assertCsvMirrorsJson(root: string): Record<string, string>[] {
+  const rows = readCsv(root);
+  const byId = jsons(root);
+  assert.equal(rows.length, byId.size);
+  assert.equal(new Set(rows.map((r) => r.runId)).size, rows.length, 'no runId twice');
+  for (const row of rows) {
+    const j = byId.get(row.runId);
+    assert.ok(j, `row ${row.runId} has no JSON`);
+    assert.equal(row.status, j.status);
+    assert.equal(row.seed, String(j.seed));
+    assert.equal(row.task, j.task);
+    assert.equal(row.finishedAt, j.finishedAt);
+    assert.deepEqual(JSON.parse(row.metrics), j.metrics);
+    assert.equal(row.headlineValue, j.status === 'finished' ? String(j.metrics[j.headlineMetric]) : '');
+  }
+  return rows;
+}
+
+describe('runner: exactly-once results', () => {
+  it('runs every selected run once; one JSON and one CSV row each; no server needed', async () => {
+    const root = tempRoot();
+    const rec = recorder();
+    const s = await run(root, rec);
+    assert.equal(rec.calls.length, 6);
+    assert.equal(new Set(rec.calls).size, 6);
+    assert.deepEqual([s.finished, s.failed, s.skipped, s.interrupted], [6, 0, 0, false]);
+    assert.equal(s.tracker?.kind, 'local');
+    const rows = assertCsvMirrorsJson(root);
+    assert.equal(rows.length, 6);
+    const planned = new Set(expansion().runs.map((r) => r.runId));
+    assert.deepEqual(new Set(rows.map((r) => r.runId)), planned);
+    assert.ok(existsSync(join(root, 'test', 'runs', rows[0].runId, 'predictions.txt')), 'the run wrote into its own directory');
+    assert.ok(!existsSync(join(root, 'test', '.runner.lock')), 'the lock is released');
+  });
+
+  it('a rerun skips finished runs and leaves every file as it was', async () => {
+    const root = tempRoot();
+    await run(root, recorder());
+    const csvBefore = readFileSync(join(root, 'test', 'runs.csv'), 'utf8');
+    const dir = join(root, 'test', 'runs');
+    const before = readdirSync(dir).filter((n) => n.endsWith('.json')).map((n) => readFileSync(join(dir, n), 'utf8'));
+    const rec = recorder();
+    const s = await run(root, rec);
+    assert.deepEqual([rec.calls.length, s.skipped, s.finished], [0, 6, 0]);
+    assert.equal(readFileSync(join(root, 'test', 'runs.csv'), 'utf8'), csvBefore);
+    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.json')).map((n) => readFileSync(join(dir, n), 'utf8')), before);
+  });
+
+  it('records failures without stopping other runs, and retries them next time (row replaced, not added)', async () => {
+    const root = tempRoot();
+    const s1 = await run(root, recorder((t, seed) => t === 'rte' && seed === 1));
+    assert.deepEqual([s1.finished, s1.failed], [5, 1]);
+    const failed = [...jsons(root).values()].filter((j) => j.status === 'failed');
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0].error, 'boom rte 1');
+    assert.equal(readCsv(root).filter((r) => r.status === 'failed').length, 1);
+    assertCsvMirrorsJson(root);
+
+    const rec = recorder();
+    const s2 = await run(root, rec);
+    assert.deepEqual(rec.calls, ['rte:1']);
+    assert.deepEqual([s2.finished, s2.failed, s2.skipped], [1, 0, 5]);
+    const rows = assertCsvMirrorsJson(root);
+    assert.equal(rows.length, 6);
+    assert.ok(rows.every((r) => r.status === 'finished'));
+  });
+
+  it('an executor result that is not a RunResult is a failed run', async () => {
+    const root = tempRoot();
+    const s = await run(root, recorder(undefined, true), {}, ['task=rte,seed=0']);
+    assert.equal(s.failed, 1);
+    const [j] = [...jsons(root).values()];
+    assert.equal(j.status, 'failed');
+    assert.match(j.error ?? '', /^the executor returned an invalid result: /);
+  });
+
+  it('runs only what --filter selects', async () => {
+    const root = tempRoot();
+    const rec = recorder();
+    await run(root, rec, {}, ['task=mrpc', 'seed!=2']);
+    assert.deepEqual(rec.calls.sort(), ['mrpc:0', 'mrpc:1']);
+    assert.equal(readCsv(root).length, 2);
+  });
+
+  it('hands the executor the resolved model but records the spec name', async () => {
+    const root = tempRoot();
+    const rec = recorder();
+    await run(root, rec, { resolveModel: (n) => `/weights/${n}` }, ['seed=0']);
+    assert.deepEqual(rec.models, ['/weights/mini-roberta', '/weights/mini-roberta']);
+    for (const j of jsons(root).values()) {
+      assert.equal(j.model, 'mini-roberta');
+      assert.equal((j.config as { model: string }).model, 'mini-roberta');
+    }
+  });
+
+  it('sweeps temporary files of killed writers and restarts unfinished runs in a clean directory', async () => {
+    const root = tempRoot();
+    const pending = expansion().runs[0].runId;
+    const runs = join(root, 'test', 'runs');
+    mkdirSync(join(runs, pending), { recursive: true });
+    writeFileSync(join(runs, pending, 'stale-checkpoint'), 'from a killed attempt');
+    writeFileSync(join(runs, `.tmp-${pending}.json.123.abcd`), '{"half": ');
+    await run(root, recorder());
+    assert.ok(!existsSync(join(runs, pending, 'stale-checkpoint')));
+    assert.deepEqual(readdirSync(runs).filter((n) => n.startsWith('.tmp-')), []);
+    assertCsvMirrorsJson(root);
+  });
+});
+
+describe('runner: runs.csv reconciliation', () => {
+  async function results(): Promise<RunResult[]> {
+    const e = expansion();
+    return Promise.all(e.runs.slice(0, 3).map((r, i) => fakeTraining({ ...r.config }, { outDir: tmpdir() }, {}).then((x) => ({ ...x, finishedAt: `2030-01-0${i + 1}T00:00:00.000Z` }))));
+  }
+  const header = `${RUNS_CSV_COLUMNS.join(',')}\n`;
+  const line = (r: RunResult): string => formatCsv([csvRow(r)], false);
+
+  function reconcile(text: string | undefined, rs: RunResult[]) {
+    const dir = tempRoot();
+    const path = join(dir, 'runs.csv');
+    if (text !== undefined) writeFileSync(path, text);
+    const csv = new RunsCsv(path);
+    const report = csv.reconcile(new Map(rs.map((r) => [r.runId, r])));
+    return { report, text: readFileSync(path, 'utf8'), csv, path };
+  }
+
+  it('re-appends rows whose JSON exists (crash between JSON and row), in finish order', async () => {
+    const rs = await results();
+    const { report, text } = reconcile(header + line(rs[0]), [rs[2], rs[1], rs[0]]);
+    assert.deepEqual([report.appended, report.dropped, report.rewritten], [2, 0, false]);
+    assert.equal(text, header + line(rs[0]) + line(rs[1]) + line(rs[2]));
+  });
+
+  it('drops a torn last line and derives the row again', async () => {
+    const rs = await results();
+    const torn = line(rs[1]).slice(0, 40);
+    const { report, text } = reconcile(header + line(rs[0]) + torn, rs);
+    assert.equal(report.rewritten, true);
+    assert.deepEqual(report.problems, ['torn last line']);
+    assert.equal(text, header + line(rs[0]) + line(rs[1]) + line(rs[2]));
+  });
+
+  it('drops duplicates, rows without a JSON, stale rows and invalid rows', async () => {
+    const rs = await results();
+    const stale = formatCsv([{ ...csvRow(rs[1]), status: 'failed', headlineValue: '' }], false);
+    const orphan = formatCsv([{ ...csvRow(rs[2]), runId: 'deadbeefdeadbeef' }], false);
+    const invalid = 'x,y,z\n';
+    const { report, text } = reconcile(header + line(rs[0]) + line(rs[0]) + stale + orphan + invalid, rs);
+    assert.equal(report.rewritten, true);
+    assert.equal(report.dropped, 3);
+    assert.equal(text, header + line(rs[0]) + line(rs[1]) + line(rs[2]));
+  });
+
+  it('rewrites a file whose header is wrong, and creates a missing file', async () => {
+    const rs = await results();
+    assert.equal(reconcile('garbage\n', rs).text, header + line(rs[0]) + line(rs[1]) + line(rs[2]));
+    assert.equal(reconcile(undefined, []).text, header);
+  });
+
+  it('commit appends a new row and replaces the row of a retried run', async () => {
+    const rs = await results();
+    const { csv, path } = reconcile(header, []);
+    csv.commit(rs[0]);
+    csv.commit(rs[1]);
+    assert.equal(readFileSync(path, 'utf8'), header + line(rs[0]) + line(rs[1]));
+    const retried = { ...rs[0], finishedAt: '2031-01-01T00:00:00.000Z' };
+    csv.commit(retried);
+    assert.equal(readFileSync(path, 'utf8'), header + line(rs[1]) + line(retried));
+  });
+});
+
+describe('runner: lock, workers, interruption', () => {
+  it('refuses a directory locked by a live runner and takes over the lock of a dead one', async () => {
+    const dir = tempRoot();
+    const lockPath = join(dir, '.runner.lock');
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    await new Promise((r) => child.once('spawn', r));
+    writeFileSync(lockPath, JSON.stringify({ pid: child.pid }));
+    assert.throws(() => acquireLock(lockPath), (e: unknown) => e instanceof UserError && /another lora-repro run \(pid \d+\)/.test(e.message));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const lock = acquireLock(lockPath);
+    assert.equal(JSON.parse(readFileSync(lockPath, 'utf8')).pid, process.pid);
+    lock.release();
+    assert.ok(!existsSync(lockPath));
+  });
+
+  it('records a crashed worker process as a failed run; the other workers go on', async () => {
+    const root = tempRoot();
+    const e = expansion();
+    const s = await runExperiment(e, applyFilters(e.runs, ['seed=0|1']), {
+      resultsRoot: root,
+      workers: 2,
+      executorModule: FAKE_MODULE,
+      env: { ...process.env, LORA_REPRO_FAKE_CRASH: 'task=rte' },
+      log: () => {},
+      warn: () => {},
+    });
+    assert.deepEqual([s.finished, s.failed], [2, 2]);
+    for (const j of jsons(root).values()) {
+      if (j.task === 'rte') assert.match(j.error ?? '', /worker process ended without a result \(signal SIGKILL\)/);
+      else assert.equal(j.status, 'finished');
+    }
+    assertCsvMirrorsJson(root);
+  });
+
+  it('an abort kills the workers and records nothing for the runs they had', async () => {
+    const root = tempRoot();
+    const e = expansion();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 1500);
+    const s = await runExperiment(e, e.runs, {
+      resultsRoot: root,
+      workers: 2,
+      executorModule: FAKE_MODULE,
+      env: { ...process.env, LORA_REPRO_FAKE_SLEEP_MS: '20000' },
+      signal: controller.signal,
+      log: () => {},
+      warn: () => {},
+    });
+    assert.equal(s.interrupted, true);
+    assert.equal(s.attempted, 0);
+    assert.equal(jsons(root).size, 0);
+    assert.equal(readCsv(root).length, 0);
+  });
+});
+
+describe('runner: --dry-run plan and cost model', () => {
+  it('counts finished, failed and pending runs from the results directory', async () => {
+    const root = tempRoot();
+    await run(root, recorder((t, seed) => t === 'rte' && seed === 0), {}, ['seed=0|1']);
+    const e = expansion();
+    const plan = buildPlan(e, e.runs, { resultsRoot: root, workers: 2, msPerToken: 1 });
+    assert.deepEqual([plan.total.runs, plan.total.finished, plan.total.failed, plan.total.toRun], [6, 3, 1, 3]);
+    assert.equal(plan.total.cells, 2);
+  });
+
+  it('estimates tokens × ms/token from the config, preferring measured rates', () => {
+    const r = expansion().runs.find((x) => x.config.task === 'rte');
+    assert.ok(r);
+    // 64 training examples (trainLimit) × 32 tokens × 2 epochs; evaluation: RTE dev (277) × 32 per epoch, forward only (÷3).
+    const train = 64 * 32 * 2;
+    const evalTokens = (2 * 277 * 32) / 3;
+    const flagged = new CostModel({ msPerTokenFlag: 2, finished: [] }).estimate(r);
+    assert.equal(flagged.trainTokens, train);
+    assert.ok(Math.abs(flagged.evalTokens - evalTokens) < 1e-9);
+    assert.ok(Math.abs(flagged.ms - (train + evalTokens) * 2) < 1e-6);
+    const measured = { tokensPerSecond: 500, status: 'finished', model: 'mini-roberta', method: 'lora' } as RunResult;
+    const rate = new CostModel({ finished: [measured, { ...measured, tokensPerSecond: 250 }, { ...measured, tokensPerSecond: 1000 }] }).rate('mini-roberta', 'lora');
+    assert.equal(rate.msPerToken, 2); // median of 2, 4 and 1 ms/token
+    assert.match(rate.source, /^measured \(3 finished runs\)/);
+    // Unmeasured, unknown to the spec: the mini bench rate scaled by 12·L·d² (roberta-base: 12·768² vs 4·256²).
+    const base = new CostModel({ finished: [] });
+    const ratio = base.rate('roberta-base', 'lora').msPerToken / base.rate('mini-roberta', 'lora').msPerToken;
+    assert.ok(Math.abs(ratio - (12 * 768 * 768) / (4 * 256 * 256)) < 1e-9);
+  });
+});

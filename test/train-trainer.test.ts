@@ -1,0 +1,120 @@
+/**
+ * The training loop's contracts on real RTE/E2E data and tiny models: same seed ⇒ same numbers,
+ * accumulation ⇒ the big-batch run, a diverging run ⇒ status 'failed' with the error recorded, a saved
+ * run re-evaluates to its recorded metrics, and input errors surface before training.
+ */
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../src/backend/select.ts';
+import { runResultSchema, type RunResult } from '../src/runner/result-schema.ts';
+import { evaluateSavedRun } from '../src/train/evaluate-run.ts';
+import type { TrainRunConfig } from '../src/train/run-config.ts';
+import { runKeys } from '../src/train/run-identity.ts';
+import { parseRunConfig, runTraining } from '../src/train/trainer.ts';
+import { UserError } from '../src/util/errors.ts';
+import { e2eConfig, rteConfig, tempDir, tinyGpt2Json, tinyRobertaJson, writeConfig } from './helpers/train.ts';
+
+async function run(config: Record<string, unknown>, outDir: string, steps?: number[]): Promise<RunResult> {
+  return runTraining(config as TrainRunConfig, { outDir, log: () => {}, onStep: (_s, loss) => steps?.push(loss) });
+}
+
+describe('train: the training loop', function () {
+  this.timeout(120_000);
+  const dir = tempDir('trainer');
+  // Dropout on (0.1, the RoBERTa default): the same seed must give the same masks.
+  const roberta = writeConfig(dir, 'roberta.json', tinyRobertaJson());
+  const robertaNoDropout = writeConfig(dir, 'roberta-nodrop.json', tinyRobertaJson({ hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }));
+  const gpt2 = writeConfig(dir, 'gpt2.json', tinyGpt2Json());
+
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  it('same seed ⇒ the same losses, metrics and weights; another seed ⇒ other numbers', async () => {
+    const a: number[] = [];
+    const b: number[] = [];
+    const c: number[] = [];
+    const ra = await run(rteConfig(roberta, { seed: 3 }), join(dir, 'seed-a'), a);
+    const rb = await run(rteConfig(roberta, { seed: 3 }), join(dir, 'seed-b'), b);
+    const rc = await run(rteConfig(roberta, { seed: 4 }), join(dir, 'seed-c'), c);
+    assert.equal(a.length, 6);
+    assert.deepEqual(b, a);
+    assert.deepEqual(rb.epochs.map((e) => [e.trainLoss, e.metrics]), ra.epochs.map((e) => [e.trainLoss, e.metrics]));
+    assert.equal(rb.runId, ra.runId);
+    assert.deepEqual(readFileSync(join(dir, 'seed-b/adapter/adapter_model.safetensors')), readFileSync(join(dir, 'seed-a/adapter/adapter_model.safetensors')));
+    assert.notDeepEqual(c, a);
+    assert.notEqual(rc.runId, ra.runId);
+    assert.equal(rc.cellKey, ra.cellKey);
+  });
+
+  it('batch 4 × 2 accumulated ⇒ the same updates as batch 8 (no dropout)', async () => {
+    const big: number[] = [];
+    const acc: number[] = [];
+    const r1 = await run(rteConfig(robertaNoDropout, { batchSize: 8 }), join(dir, 'acc-1'), big);
+    const r2 = await run(rteConfig(robertaNoDropout, { batchSize: 4, gradAccumulation: 2 }), join(dir, 'acc-2'), acc);
+    assert.equal(acc.length, big.length);
+    big.forEach((l, i) => assert.ok(Math.abs(l - acc[i]) < 1e-5, `step ${i + 1}: ${l} vs ${acc[i]}`));
+    assert.deepEqual(r2.metrics, r1.metrics);
+  });
+
+  it('a diverging run (lr 1e38) stops with status failed, the error recorded and a valid result.json', async () => {
+    const out = join(dir, 'nan');
+    const before = tf.memory().numTensors;
+    const r = await run(rteConfig(robertaNoDropout, { learningRate: 1e38, warmupRatio: 0, maxGradNorm: 0 }), out);
+    assert.equal(r.status, 'failed');
+    assert.match(r.error ?? '', /loss is (NaN|Infinity|-Infinity): training diverged/);
+    assert.equal(r.bestEpoch, null);
+    const disk = runResultSchema.parse(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')));
+    assert.equal(disk.status, 'failed');
+    assert.match(readFileSync(join(out, 'train.log'), 'utf8'), /run failed: loss is/);
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('a saved run re-evaluates (base model rebuilt + saved LoRA and head) to exactly its recorded best-epoch metrics', async () => {
+    const out = join(dir, 'reeval');
+    const r = await run(rteConfig(roberta, { epochs: 4 }), out);
+    const again = await evaluateSavedRun(out);
+    assert.deepEqual(again.output.metrics, r.metrics);
+    const e2eOut = join(dir, 'reeval-e2e');
+    const g = await run(e2eConfig(gpt2, { epochs: 2, trainLimit: 16, evalLimit: 2 }), e2eOut);
+    const gAgain = await evaluateSavedRun(e2eOut);
+    assert.deepEqual(gAgain.output.metrics, g.metrics);
+    assert.equal(gAgain.output.predictions['dev.hyp.txt'], readFileSync(join(e2eOut, 'predictions/dev.hyp.txt'), 'utf8'));
+  });
+
+  it('input errors are UserErrors before training, and write no result', async () => {
+    const out = join(dir, 'errors');
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [rteConfig(gpt2), /task 'rte' needs a RoBERTa model/],
+      [{ ...rteConfig('mini-roberta'), tokenizer: undefined }, /randomly initialised and has no tokenizer: pass --tokenizer/],
+      [rteConfig(roberta, { maxSeqLength: 512 }), /--max-seq 512 exceeds the 128 positions/],
+      [rteConfig(roberta, { methodConfig: { r: 0 } }), /method 'lora': invalid config: r/],
+      [rteConfig(roberta, { task: 'mnli' }), /MNLI\/train\.tsv not found \(this split is not in the shared data/],
+      [rteConfig(roberta, { epochs: 0 }), /run config: epochs/],
+    ];
+    for (const [config, message] of cases) {
+      await assert.rejects(run(config, out), (err: Error) => err instanceof UserError && message.test(err.message));
+    }
+    assert.ok(!existsSync(join(out, 'result.json')));
+  });
+
+  it('SYNTHETIC stand-ins train without any data directory (synthetic-sst2 on RoBERTa, synthetic-e2e on GPT-2)', async () => {
+    const nowhere = join(dir, 'no-such-data-dir');
+    const s = await run(rteConfig(roberta, { task: 'synthetic-sst2', dataDir: nowhere, epochs: 1 }), join(dir, 'syn-sst2'));
+    assert.equal(s.status, 'finished', s.error);
+    assert.deepEqual(Object.keys(s.metrics), ['accuracy']);
+    assert.match(Object.keys(s.provenance.datasets)[0], /^synthetic-sst2 \(generator, data seed \d+\)$/);
+    const e = await run(e2eConfig(gpt2, { task: 'synthetic-e2e', dataDir: nowhere, epochs: 1, trainLimit: 16, evalLimit: 2 }), join(dir, 'syn-e2e'));
+    assert.equal(e.status, 'finished', e.error);
+    assert.equal(e.headlineMetric, 'BLEU');
+    await assert.rejects(run(rteConfig(gpt2, { task: 'synthetic-rte' }), join(dir, 'syn-bad')), /task 'synthetic-rte' needs a RoBERTa model/);
+  });
+
+  it('run ids: the config as given, the seed left out of the cell key', () => {
+    const c = parseRunConfig(rteConfig(roberta));
+    assert.equal(runKeys(c).cellKey, runKeys({ ...c, seed: 99 }).cellKey);
+    assert.notEqual(runKeys(c).runId, runKeys({ ...c, seed: 99 }).runId);
+  });
+});
