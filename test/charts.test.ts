@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Resvg } from '@resvg/resvg-js';
 import { PNG } from 'pngjs';
-import type { TopLevelSpec } from 'vega-lite';
 import type { SubspaceAnalysis } from '../src/analysis/analysis-schema.ts';
 import { gaussian, matmul } from '../src/analysis/linalg.ts';
 import type { LoraCheckpoint } from '../src/analysis/lora-weights.ts';
@@ -173,5 +172,3 @@ describe('charts (vega-lite → SVG → PNG)', () => {
     assert.equal(manifest.charts.length, charts.length);
   });
 });
-
-export type { TopLevelSpec };

@@ -210,6 +210,21 @@ describe('Table 2 and 3 from a results folder', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('a stand-in model is compared with its family\'s paper row by variant (mini-roberta Adapter^P r=16 → RoB-large Adpt^P† (r=16))', () => {
+    const r2 = tempRoot();
+    writeResultsFolder(r2, 'mini', [0, 1, 2].map((seed) => ({ model: 'mini-roberta', method: 'adapter-p', methodConfig: { r: 16 }, variant: 'bottleneck r=16', task: 'rte', seed, metrics: { accuracy: 0.6 }, trainLimit: 256, counted: 33312 })));
+    const t = buildTable(2, loadResults(join(r2, 'mini'), 'mini'));
+    const row = t.rows[0];
+    assert.equal(row.label, 'mini-roberta Adapter^P (bottleneck r=16)');
+    assert.equal(row.paper?.label, 'RoB-large Adpt^P† (r=16)');
+    assert.equal(row.paper?.sameScale, false);
+    close(cell(t, row.label, 'RTE').value, 60);
+    assert.equal(cell(t, row.label, 'RTE').paper?.text, '80.1');
+    assert.match(t.caption, /subsampled: rte: train 256, full eval/);
+    assert.ok(t.footnotes.some((f) => /the paper row is the restricted setup \(†\)/.test(f)));
+    rmSync(r2, { recursive: true, force: true });
+  });
+
   it('a metric stored as a percentage (against the schema) is an error naming the file, not a silent ×100', () => {
     const r2 = tempRoot();
     writeResultsFolder(r2, 'p', [{ model: 'roberta-base', method: 'ft', task: 'rte', seed: 0, metrics: { accuracy: 78.7 } }]);

@@ -135,18 +135,92 @@ function completeCsvLines(text: string): Record<string, string>[] {
   return Papa.parse<Record<string, string>>(complete, { header: true, skipEmptyLines: true }).data;
 }
 
-async function killAndResume(opts: { seeds: number; kills: number; workers: number; seed: number; sleepMs: string }): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), 'runner-kill-'));
-  const specFile = join(root, 'killtest.yaml');
-  writeFileSync(specFile, specText(opts.seeds));
-  const planned = expandSpec(parseSpecText(specText(opts.seeds), specFile), { profile: 'test' }).runs.map((r) => r.runId);
-  const paths = resultsPaths(join(root, 'test'));
-  const rand = mulberry32(opts.seed);
-  const finishedAt = new Map<string, string>(); // every finished result ever seen, with its timestamp
-  let interrupted = 0;
-  let selfKilled = 0;
+/** One results directory killed repeatedly until its runs are all done. */
+class Round {
+  readonly root = mkdtempSync(join(tmpdir(), 'runner-kill-'));
+  readonly specFile = join(this.root, 'killtest.yaml');
+  readonly paths = resultsPaths(join(this.root, 'test'));
+  /** Every finished result ever seen, with its timestamp: a finished run must never run again. */
+  readonly finishedAt = new Map<string, string>();
 
-  for (let k = 0; k < opts.kills; k++) {
+  constructor(readonly text: string, readonly planned: string[]) {
+    writeFileSync(this.specFile, text);
+  }
+
+  /** Invariants that hold after any kill: valid JSONs; complete CSV lines unique and backed by a JSON. */
+  checkIntermediate(label: string): number {
+    const { byId, invalid } = scanResults(this.paths);
+    assert.deepEqual(invalid, [], 'no torn or invalid result JSON');
+    for (const [id, r] of byId) {
+      assert.equal(r.status, 'finished', `${id}: ${r.error}`);
+      const seen = this.finishedAt.get(id);
+      assert.ok(seen === undefined || seen === r.finishedAt, `finished run ${id} was run again (${label})`);
+      this.finishedAt.set(id, r.finishedAt);
+    }
+    if (existsSync(this.paths.csv)) {
+      const ids = completeCsvLines(readFileSync(this.paths.csv, 'utf8')).map((r) => r.runId);
+      assert.equal(new Set(ids).size, ids.length, `duplicate CSV row (${label})`);
+      for (const id of ids) assert.ok(byId.has(id), `CSV row ${id} without a result JSON (${label})`);
+    }
+    // Debris in the directories of unfinished runs: a restart must wipe it.
+    for (const name of existsSync(this.paths.runsDir) ? readdirSync(this.paths.runsDir) : []) {
+      if (!name.endsWith('.json') && !name.startsWith('.') && !byId.has(name)) writeFileSync(join(this.paths.runsDir, name, 'stale'), 'x');
+    }
+    return byId.size;
+  }
+
+  /** After a run to completion: one JSON and one row per planned run, equal, nothing torn or redone. */
+  checkFinal(): void {
+    const { byId, invalid } = scanResults(this.paths);
+    assert.deepEqual(invalid, []);
+    assert.deepEqual([...byId.keys()].sort(), [...this.planned].sort(), 'every planned run has a result');
+    for (const [id, r] of byId) {
+      assert.equal(r.status, 'finished');
+      const seen = this.finishedAt.get(id);
+      assert.ok(seen === undefined || seen === r.finishedAt, `finished run ${id} was run again`);
+      assert.ok(!existsSync(join(this.paths.runsDir, id, 'stale')), `run ${id} restarted in a dirty directory`);
+    }
+    const text = readFileSync(this.paths.csv, 'utf8');
+    assert.ok(text.endsWith('\n'), 'no torn last line');
+    const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true });
+    assert.deepEqual(parsed.errors, []);
+    assert.deepEqual(parsed.meta.fields, [...RUNS_CSV_COLUMNS]);
+    const rows = parsed.data;
+    assert.equal(rows.length, this.planned.length, 'one row per run');
+    assert.equal(new Set(rows.map((r) => r.runId)).size, rows.length, 'no duplicated row');
+    for (const row of rows) {
+      const j = byId.get(row.runId);
+      assert.ok(j, `row without JSON: ${row.runId}`);
+      assert.equal(row.finishedAt, j.finishedAt);
+      assert.equal(row.status, 'finished');
+      assert.deepEqual(JSON.parse(row.metrics), j.metrics);
+    }
+    assert.deepEqual(readdirSync(this.paths.runsDir).filter((n) => n.startsWith('.tmp-')), []);
+    assert.ok(!existsSync(this.paths.lock), 'lock released');
+  }
+}
+
+/**
+ * `kills` SIGKILLs of live runners with work left. When a round's runs are all done, it is run to
+ * completion once more (a no-op that must change nothing), checked, and a fresh round begins, so
+ * every kill lands on an unfinished experiment.
+ */
+async function killAndResume(opts: { seeds: number; kills: number; workers: number; seed: number; sleepMs: string }): Promise<void> {
+  const text = specText(opts.seeds);
+  const planned = expandSpec(parseSpecText(text, 'killtest.yaml'), { profile: 'test' }).runs.map((r) => r.runId);
+  const rand = mulberry32(opts.seed);
+  let round = new Round(text, planned);
+  let rounds = 1;
+  let kills = 0;
+  let selfKilled = 0;
+  const finish = async (r: Round): Promise<void> => {
+    const final = await runOnce(r.specFile, r.root, opts.workers, opts.sleepMs);
+    assert.equal(final.code, 0, final.stderr);
+    r.checkFinal();
+  };
+
+  for (let k = 0; kills < opts.kills; k++) {
+    assert.ok(k < opts.kills * 3, 'too many invocations ended without a kill');
     // A quarter of the kills land anywhere in the first 1.5 s (loading, lock, reconciliation,
     // first runs); the rest shortly after the 1st or 2nd commit of this invocation, while the other
     // workers are mid-run. Every third invocation also arms the failpoints, which kill the runner
@@ -156,8 +230,8 @@ async function killAndResume(opts: { seeds: number; kills: number; workers: numb
     const delay = early ? rand() * 1500 : rand() * 250;
     const failpoints = k % 3 === 2 ? 'after-json:0.3,torn-csv:0.3' : '';
     const outcome = await runOnce(
-      specFile,
-      root,
+      round.specFile,
+      round.root,
       opts.workers,
       opts.sleepMs,
       async (progress) => {
@@ -166,63 +240,20 @@ async function killAndResume(opts: { seeds: number; kills: number; workers: numb
       },
       failpoints,
     );
-    if (outcome.killed) interrupted++;
+    if (outcome.killed) kills++;
     else if (outcome.signal === 'SIGKILL' && failpoints !== '') selfKilled++;
-    else assert.equal(outcome.code, 0, `run ${k} failed: ${outcome.stderr}`);
-
-    // Between runs: JSONs valid; complete CSV lines unique and backed by their JSON.
-    const { byId, invalid } = scanResults(paths);
-    if (process.env.DEBUG_KILL) console.log(k, early, Math.round(delay), failpoints, outcome.killed, outcome.signal, byId.size);
-    assert.deepEqual(invalid, [], 'no torn or invalid result JSON');
-    for (const [id, r] of byId) {
-      assert.equal(r.status, 'finished', `${id}: ${r.error}`);
-      const seen = finishedAt.get(id);
-      assert.ok(seen === undefined || seen === r.finishedAt, `finished run ${id} was run again`);
-      finishedAt.set(id, r.finishedAt);
-    }
-    if (existsSync(paths.csv)) {
-      const rows = completeCsvLines(readFileSync(paths.csv, 'utf8'));
-      const ids = rows.map((r) => r.runId);
-      assert.equal(new Set(ids).size, ids.length, `duplicate CSV row after kill ${k}`);
-      for (const id of ids) assert.ok(byId.has(id), `CSV row ${id} without a result JSON`);
-    }
-    // Leave debris in the directories of unfinished runs: a restart must wipe it.
-    for (const name of existsSync(paths.runsDir) ? readdirSync(paths.runsDir) : []) {
-      if (!name.endsWith('.json') && !name.startsWith('.') && !byId.has(name)) writeFileSync(join(paths.runsDir, name, 'stale'), 'x');
+    else assert.equal(outcome.code, 0, `invocation ${k} failed: ${outcome.stderr}`);
+    const done = round.checkIntermediate(`invocation ${k}`);
+    if (process.env.DEBUG_KILL) console.log(k, early, after, Math.round(delay), failpoints, outcome.killed, outcome.signal, done);
+    if (done === planned.length) {
+      await finish(round);
+      round = new Round(text, planned);
+      rounds++;
     }
   }
-  assert.ok(interrupted + selfKilled >= Math.floor(opts.kills / 2), `only ${interrupted + selfKilled} of ${opts.kills} kills hit a live runner`);
   assert.ok(selfKilled >= 1, 'no failpoint fired');
-
-  const final = await runOnce(specFile, root, opts.workers, opts.sleepMs);
-  assert.equal(final.code, 0, final.stderr);
-
-  const { byId, invalid } = scanResults(paths);
-  assert.deepEqual(invalid, []);
-  assert.deepEqual([...byId.keys()].sort(), [...planned].sort(), 'every planned run has a result');
-  for (const [id, r] of byId) {
-    assert.equal(r.status, 'finished');
-    const seen = finishedAt.get(id);
-    assert.ok(seen === undefined || seen === r.finishedAt, `finished run ${id} was run again`);
-    assert.ok(!existsSync(join(paths.runsDir, id, 'stale')), `run ${id} restarted in a dirty directory`);
-  }
-  const text = readFileSync(paths.csv, 'utf8');
-  assert.ok(text.endsWith('\n'), 'no torn last line');
-  const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true });
-  assert.deepEqual(parsed.errors, []);
-  assert.deepEqual(parsed.meta.fields, [...RUNS_CSV_COLUMNS]);
-  const rows = parsed.data;
-  assert.equal(rows.length, planned.length, 'one row per run');
-  assert.equal(new Set(rows.map((r) => r.runId)).size, rows.length, 'no duplicated row');
-  for (const row of rows) {
-    const j = byId.get(row.runId);
-    assert.ok(j, `row without JSON: ${row.runId}`);
-    assert.equal(row.finishedAt, j.finishedAt);
-    assert.equal(row.status, 'finished');
-    assert.deepEqual(JSON.parse(row.metrics), j.metrics);
-  }
-  assert.deepEqual(readdirSync(paths.runsDir).filter((n) => n.startsWith('.tmp-')), []);
-  assert.ok(!existsSync(paths.lock), 'lock released');
+  await finish(round);
+  if (process.env.DEBUG_KILL) console.log({ rounds, kills, selfKilled });
 }
 
 describe('runner: kill -9 and resume', function () {

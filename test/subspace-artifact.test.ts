@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readLoraCheckpoint } from '../src/analysis/lora-weights.ts';
+import { analyzeCommand } from '../src/cli/commands/analyze.ts';
+import { readAnalysis } from '../src/report/charts/build.ts';
 import { analyzeSubspace } from '../src/analysis/run-analysis.ts';
 import { initBackend } from '../src/backend/select.ts';
 import type { AppliedLora } from '../src/methods/lora.ts';
@@ -48,4 +50,32 @@ describe('subspace analysis of lora-repro adapter artifacts', () => {
       model.dispose();
     });
   }
+
+  it('analyze subspace --a <runId> --b <runId>: finds results/<profile>/runs/<runId>/ adapters and writes the φ grids of every module', async () => {
+    const root = join(dir, 'results');
+    const ids = ['aaaa1111', 'bbbb2222'];
+    for (const [k, r] of [2, 8].entries()) {
+      const model = build(ROBERTA_TINY);
+      const lora = configureMethod('lora', { r, alpha: 2 * r, targets: ['q', 'v'] }).apply(model, new Rng(k + 1)) as AppliedLora;
+      lora.save(join(root, 'p', 'runs', ids[k], 'adapter'));
+      lora.remove();
+      model.dispose();
+    }
+    const [log, err] = [console.log, console.error];
+    console.log = console.error = () => {};
+    try {
+      assert.equal(await analyzeCommand.run(['subspace', '--a', ids[0], '--b', ids[1], '--results', root, '--profile', 'p', '--name', 'r2-vs-r8', '--no-charts']), 0);
+    } finally {
+      [console.log, console.error] = [log, err];
+    }
+    const a = readAnalysis(join(root, 'p', 'analysis', 'r2-vs-r8', 'subspace.json'));
+    assert.deepEqual(a.pair?.labels, ['A r=2', 'B r=8']);
+    assert.equal(a.pair?.modules.length, 4, '2 layers × {q, v}');
+    for (const m of a.pair!.modules) {
+      assert.deepEqual([m.r1, m.r2, m.d], [2, 8, 32]);
+      assert.equal(m.grid?.length, 2);
+      assert.equal(m.grid?.[0].length, 8);
+      assert.ok(m.phiFull >= 0 && m.phiFull <= 1 + 1e-12);
+    }
+  });
 });

@@ -12,7 +12,10 @@ import { runResultSchema, type RunResult } from '../src/runner/result-schema.ts'
 import { evaluateSavedRun } from '../src/train/evaluate-run.ts';
 import type { TrainRunConfig } from '../src/train/run-config.ts';
 import { runKeys } from '../src/train/run-identity.ts';
-import { parseRunConfig, runTraining } from '../src/train/trainer.ts';
+import { PAPER_DECODING, parseRunConfig, runTraining } from '../src/train/trainer.ts';
+import { classificationTask } from '../src/train/classification-task.ts';
+import { createModel } from '../src/models/factory.ts';
+import { parseHfConfig } from '../src/models/config.ts';
 import { UserError } from '../src/util/errors.ts';
 import { e2eConfig, rteConfig, tempDir, tinyGpt2Json, tinyRobertaJson, writeConfig } from './helpers/train.ts';
 
@@ -110,6 +113,31 @@ describe('train: the training loop', function () {
     assert.equal(e.status, 'finished', e.error);
     assert.equal(e.headlineMetric, 'BLEU');
     await assert.rejects(run(rteConfig(gpt2, { task: 'synthetic-rte' }), join(dir, 'syn-bad')), /task 'synthetic-rte' needs a RoBERTa model/);
+  });
+
+  it('several eval splits (MNLI-style): the headline split keeps the metric names, others get @split; predictions per split', () => {
+    const model = createModel(parseHfConfig(tinyRobertaJson({ num_labels: 3 }), 'tiny'), { seed: 1 });
+    const ex = (ids: number[], label: number) => ({ inputIds: [0, ...ids, 2], label });
+    const task = classificationTask({
+      task: 'mnli',
+      numLabels: 3,
+      labelNames: ['entailment', 'neutral', 'contradiction'],
+      pad: 1,
+      train: [ex([5, 6], 0)],
+      evalSplits: [
+        { name: 'dev_matched', rows: [4, 9], examples: [ex([5, 6], 0), ex([7], 2)] },
+        { name: 'dev_mismatched', rows: [0], examples: [ex([8, 9, 10], 1)] },
+      ],
+      metrics: (_s, p, l) => ({ accuracy: Array.from(p).filter((v, i) => v === l[i]).length / l.length }),
+      headlineSplit: 'dev_matched',
+      headlineMetric: 'accuracy',
+      files: {},
+    });
+    const out = task.evaluate(model, { batchSize: 2, decoding: PAPER_DECODING });
+    assert.deepEqual(Object.keys(out.metrics), ['accuracy', 'accuracy@dev_mismatched']);
+    assert.deepEqual(Object.keys(out.predictions), ['dev_matched.tsv', 'dev_mismatched.tsv']);
+    assert.match(out.predictions['dev_matched.tsv'], /^index\tprediction\tlabel\n4\t\w+\tentailment\n9\t\w+\tcontradiction\n$/);
+    model.dispose();
   });
 
   it('run ids: the config as given, the seed left out of the cell key', () => {

@@ -46,8 +46,16 @@ export interface NativeStatus {
   gflops?: number;
 }
 
-/** Below this, the library is a reference BLAS (≈3 GFLOP/s): tfjs-wasm's own GEMM is faster. */
+/**
+ * Below this, the library is a reference BLAS (≈3 GFLOP/s): tfjs-wasm's own GEMM is faster.
+ * LORA_REPRO_NATIVE_MIN_GFLOPS overrides it (the tests raise it to exercise the refusal).
+ */
 export const MIN_BLAS_GFLOPS = 20;
+
+function minGflops(): number {
+  const v = Number(process.env.LORA_REPRO_NATIVE_MIN_GFLOPS);
+  return Number.isFinite(v) && v > 0 ? v : MIN_BLAS_GFLOPS;
+}
 
 export const ADDON_PATH = fileURLToPath(new URL('../../native/build/Release/lora_repro_native.node', import.meta.url));
 
@@ -77,9 +85,10 @@ function tryLoad(): { addon?: NativeAddon; status: NativeStatus } {
   const gflops = Math.max(addon.benchGemm(256), addon.benchGemm(256));
   const lib = info.blasConfig.split(' ').slice(0, 2).join(' ') || info.blasPath;
   const base = { blasPath: info.blasPath, blasConfig: info.blasConfig, blasThreads: info.blasThreads, gflops };
-  if (gflops < MIN_BLAS_GFLOPS) {
+  const min = minGflops();
+  if (gflops < min) {
     return {
-      status: { ...base, active: false, summary: `native kernels refused: ${lib} runs sgemm at ${gflops.toFixed(1)} GFLOP/s (< ${MIN_BLAS_GFLOPS}, a reference BLAS?); install OpenBLAS` },
+      status: { ...base, active: false, summary: `native kernels refused: ${lib} runs sgemm at ${gflops.toFixed(1)} GFLOP/s (< ${min}, a reference BLAS?); install OpenBLAS` },
     };
   }
   const threads = info.blasThreads > 0 ? info.blasThreads : threadCount();

@@ -34,6 +34,8 @@ export interface CompareOptions {
 export interface StepMeasurement {
   msPerStep: number;
   stepTimesMs: number[];
+  /** Median CPU time per step (all threads): the robust number on a shared, loaded machine. */
+  cpuMsPerStep: number;
   tokensPerSecond: number;
   peakRssMiB: number;
   trainableParams: number;
@@ -64,6 +66,8 @@ export interface CompareRow {
   pytorch?: PytorchMeasurement;
   /** PyTorch ms/step ÷ our ms/step (higher is better; 1 = parity). */
   ratio?: number;
+  /** The same ratio of CPU time per step. */
+  cpuRatio?: number;
 }
 
 export interface CompareResult {
@@ -145,7 +149,16 @@ export function runCompare(o: CompareOptions): CompareResult {
           if (p.why !== undefined) unavailable = `PyTorch reference unavailable: ${p.why}`;
           pytorch = p.m;
         }
-        rows.push({ model, method, batch: o.batch, seq, ours, pytorch, ratio: pytorch ? pytorch.msPerStep / ours.msPerStep : undefined });
+        rows.push({
+          model,
+          method,
+          batch: o.batch,
+          seq,
+          ours,
+          pytorch,
+          ratio: pytorch ? pytorch.msPerStep / ours.msPerStep : undefined,
+          cpuRatio: pytorch ? pytorch.cpuMsPerStep / ours.cpuMsPerStep : undefined,
+        });
       }
     }
   }
@@ -154,29 +167,36 @@ export function runCompare(o: CompareOptions): CompareResult {
 
 /** The side-by-side table, one row per (model, method, seq). */
 export function formatCompare(r: CompareResult): string {
-  const head = ['model', 'method', 'seq', 'ours ms/step', 'ours tok/s', 'ours RSS MiB', 'PyTorch ms/step', 'PyTorch tok/s', 'PyTorch RSS MiB', 'ratio PT/ours'];
+  const head = ['model', 'method', 'seq', 'ours ms/step', 'cpu ms', 'tok/s', 'RSS MiB', 'PyTorch ms/step', 'cpu ms', 'tok/s', 'RSS MiB', 'ratio PT/ours', 'cpu ratio'];
   const body = r.rows.map((x) => [
     x.model,
     x.method,
     String(x.seq),
     x.ours.msPerStep.toFixed(0),
+    x.ours.cpuMsPerStep.toFixed(0),
     x.ours.tokensPerSecond.toFixed(0),
     x.ours.peakRssMiB.toFixed(0),
     x.pytorch ? x.pytorch.msPerStep.toFixed(0) : '-',
+    x.pytorch ? x.pytorch.cpuMsPerStep.toFixed(0) : '-',
     x.pytorch ? x.pytorch.tokensPerSecond.toFixed(0) : '-',
     x.pytorch ? x.pytorch.peakRssMiB.toFixed(0) : '-',
     x.ratio !== undefined ? x.ratio.toFixed(2) : '-',
+    x.cpuRatio !== undefined ? x.cpuRatio.toFixed(2) : '-',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const fmt = (row: string[]) => row.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  const lines = [fmt(head), ...body.map(fmt)];
+  const lines = ['ratio = PyTorch time / our time (1 = as fast as PyTorch); wall-clock medians, and CPU-time medians (robust under load)', fmt(head), ...body.map(fmt)];
   const first = r.rows[0];
   if (first) {
     const o = first.ours;
     lines.push(`ours: backend ${o.backend} (threads ${o.threads}, SIMD ${o.simd ? 'on' : 'off'}), kernels ${o.kernels ?? 'tfjs built-in'}; batch ${first.batch}`);
   }
   const p = r.rows.find((x) => x.pytorch)?.pytorch;
-  if (p) lines.push(`PyTorch ${p.torch} (${r.python}): ${p.threads} thread(s), BLAS ${p.blas.map((b) => b.split('/').pop()).join(', ')} (${p.blasGflops} GFLOP/s sgemm)`);
+  if (p) {
+    const blas = p.blas.map((b) => b.split('/').pop() ?? b);
+    const shown = blas.filter((b) => /openblas|mkl/i.test(b));
+    lines.push(`PyTorch ${p.torch} (${r.python}): ${p.threads} thread(s), BLAS ${(shown.length > 0 ? shown : blas).join(', ')} (${p.blasGflops} GFLOP/s sgemm)`);
+  }
   if (r.pytorchUnavailable) lines.push(`PyTorch column missing: ${r.pytorchUnavailable}`);
   return lines.join('\n');
 }

@@ -32,6 +32,8 @@ export interface TrainBenchResult {
   steps: number;
   msPerStep: number;
   stepTimesMs: number[];
+  /** Median CPU time (user + system, all threads) per step: less sensitive than wall time to other load. */
+  cpuMsPerStep: number;
   tokensPerSecond: number;
   peakRssMiB: number;
   trainableParams: number;
@@ -73,13 +75,19 @@ export function runTrainBench(o: TrainBenchOptions): TrainBenchResult {
         };
   const opt = new AdamW({ weightDecay: 0.01 });
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   let afterFirst = 0;
   for (let i = 0; i < o.warmup + o.steps; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     trainStep(lossFn, trainable, opt, 1e-4, 1.0);
     const dt = performance.now() - t0;
+    const c = process.cpuUsage(c0);
     if (i === 0) afterFirst = tf.memory().numTensors;
-    if (i >= o.warmup) times.push(dt);
+    if (i >= o.warmup) {
+      times.push(dt);
+      cpuTimes.push((c.user + c.system) / 1000);
+    }
   }
   const tensorsAtEnd = tf.memory().numTensors;
   const trainableParams = trainable.reduce((s, v) => s + v.size, 0);
@@ -95,6 +103,7 @@ export function runTrainBench(o: TrainBenchOptions): TrainBenchResult {
     steps: o.steps,
     msPerStep: ms,
     stepTimesMs: times,
+    cpuMsPerStep: median(cpuTimes),
     tokensPerSecond: (o.batch * o.seq * 1000) / ms,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     trainableParams,

@@ -45,7 +45,8 @@ function reviewClause(rng: Rng): Clause {
         : `the ${noun} ${tense} ${intens}${adj}`;
       break;
     case 1: {
-      const [past, base] = pick(rng, positive ? POSITIVE_VERBS : NEGATIVE_VERBS);
+      const verbs: readonly (readonly [string, string])[] = positive ? POSITIVE_VERBS : NEGATIVE_VERBS;
+      const [past, base] = pick(rng, verbs);
       words = negated ? `i did not ${base} the ${noun}` : `i ${past} the ${noun}`;
       break;
     }

@@ -85,7 +85,7 @@ export function linear(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor | undefined, 
   }
   return tf.tidy(() => {
     const inDim = x.shape[x.shape.length - 1];
-    const outDim = transposeW ? w.shape[0] : w.shape[1];
+    const outDim = w.shape[transposeW ? 0 : 1] as number;
     const inputs: tf.NamedTensorMap = { x: tf.reshape(x, [-1, inDim]), w };
     if (bias !== undefined) inputs.b = bias;
     const y = tf.engine().runKernel(NATIVE_KERNELS.linear, inputs, { transposeW } as unknown as tf.NamedAttrMap) as tf.Tensor;

@@ -33,7 +33,7 @@ export interface FixtureRun {
   finishedAt?: string;
 }
 
-/** A finished or failed RunResult; epochs climb linearly to the best-epoch metrics at the last epoch. */
+/** A finished or failed RunResult; a finished run's epochs climb linearly to its best-epoch metrics at the last epoch. */
 export function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: Record<string, string> } {
   const config = trainRunConfigSchema.parse({
     experiment: f.experiment ?? (f.task === 'e2e' || f.task.includes('e2e') ? 'table3' : 'table2'),
@@ -53,7 +53,8 @@ export function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: 
   const { runId, cellKey } = runKeys(config);
   const status = f.status ?? 'finished';
   const metrics = status === 'finished' ? (f.metrics ?? { accuracy: 0.5 }) : {};
-  const nEpochs = status === 'finished' ? config.epochs : 1;
+  // As src/runner/failure.ts records a failed run: no epochs, no metrics, no counts.
+  const nEpochs = status === 'finished' ? config.epochs : 0;
   const epochs = Array.from({ length: nEpochs }, (_, e) => ({
     epoch: e,
     step: (e + 1) * 100,
@@ -78,8 +79,8 @@ export function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: 
     epochs,
     bestEpoch: status === 'finished' ? nEpochs - 1 : null,
     metrics,
-    headlineMetric: f.headlineMetric ?? Object.keys(metrics)[0] ?? 'accuracy',
-    trainableParams: { counted: f.counted ?? 1000, formula: f.formula ?? f.counted ?? 1000, head: 10 },
+    headlineMetric: status === 'failed' ? '' : (f.headlineMetric ?? Object.keys(metrics)[0] ?? 'accuracy'),
+    trainableParams: status === 'failed' ? { counted: 0, formula: 0, head: 0 } : { counted: f.counted ?? 1000, formula: f.formula ?? f.counted ?? 1000, head: 10 },
     wallSeconds: 30,
     tokensPerSecond: 1000,
     peakRssMiB: 500,
