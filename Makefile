@@ -2,7 +2,7 @@
 SHARED ?= ../shared
 FIXTURES := $(wildcard $(SHARED)/fixtures/parity/*/)
 
-.PHONY: setup build lint test test-long parity bench ci table2 table3 charts report analyze-real
+.PHONY: setup build lint test test-long parity bench ci table2 table3 charts report analyze-real mlflow-ui
 
 setup:            ## install the exact dependency versions of package-lock.json
 	npm ci
@@ -46,3 +46,12 @@ report:           ## results/<profile>/report.html: tables, charts, subspace ana
 
 analyze-real:     ## subspace analysis of the real roberta-base MNLI LoRA (results/reference/analysis/)
 	@node bin/lora-repro.mjs analyze subspace --a $(SHARED)/fixtures/real-lora/roberta-base-mnli-lora.safetensors --alpha 16 --name real-roberta-base-mnli
+
+# MLflow UI: a local tracking server (pip install mlflow). Then, in another shell:
+#   export MLFLOW_TRACKING_URI=http://127.0.0.1:$(MLFLOW_PORT)
+#   lora-repro run experiments/table2.yaml --profile mini
+MLFLOW_PORT ?= 5000
+mlflow-ui:        ## start a local MLflow server with artifact serving on 127.0.0.1:$(MLFLOW_PORT) (sqlite:///mlflow.db)
+	@command -v mlflow >/dev/null || { echo "mlflow is not installed: pip install mlflow"; exit 1; }
+	@echo "MLflow UI: http://127.0.0.1:$(MLFLOW_PORT)   runner: export MLFLOW_TRACKING_URI=http://127.0.0.1:$(MLFLOW_PORT)"
+	mlflow server --backend-store-uri sqlite:///mlflow.db --serve-artifacts --host 127.0.0.1 --port $(MLFLOW_PORT)

@@ -62,17 +62,19 @@ CFG = dict(vocab=8000, hidden=256, layers=4, heads=4, inter=1024, std=0.02, eps=
 # BLAS check
 # ---------------------------------------------------------------------------------------------
 def blas_check():
-    """(library path, GFLOP/s of a 512^3 sgemm). PyTorch's Debian build links the generic libblas.so.3,
-    which the alternatives system may point at OpenBLAS or at the reference BLAS: look at what is mapped."""
+    """(BLAS libraries mapped into this process, GFLOP/s of a 512^3 sgemm per CPU second).
+    PyTorch's Debian build links the generic libblas.so.3, which the alternatives system may point at
+    OpenBLAS or at the reference BLAS: look at what is mapped. The speed is measured in CPU time, so
+    a machine busy with other work does not make a fast BLAS look slow."""
     a = torch.randn(512, 512)
     b = torch.randn(512, 512)
     a @ b
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     n = 0
-    while time.perf_counter() - t0 < 0.2:
+    while time.process_time() - t0 < 0.2:
         a @ b
         n += 1
-    gflops = 2 * 512 ** 3 * n / (time.perf_counter() - t0) / 1e9
+    gflops = 2 * 512 ** 3 * n / (time.process_time() - t0) / 1e9
     libs = set()
     try:
         with open("/proc/self/maps") as f:

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { expandSpec } from '../src/spec/expand.ts';
 import { parseSpecText } from '../src/spec/load.ts';
 import { resultsPaths } from '../src/runner/paths.ts';
+import { createTracker, syncSpool } from '../src/tracking/index.ts';
 import { scanResults } from '../src/runner/results-store.ts';
 import { FakeMlflowServer } from './helpers/fake-mlflow-server.ts';
 
@@ -153,5 +154,32 @@ describe('runner: MLflow tracking (fake server, kill + rerun)', function () {
     assert.equal(again.code, 0, again.stderr);
     assert.equal(server.runs.size, count);
     assert.equal(JSON.stringify(server.snapshot()), before);
+  });
+
+  it('stable run keys: two offline processes spool the same runs; sync makes one run of each', async () => {
+    const down = await FakeMlflowServer.start();
+    const url = down.url;
+    await down.stop();
+    const spoolDir = mkdtempSync(join(tmpdir(), 'runner-spool-'));
+    const retry = { baseDelayMs: 5, maxDelayMs: 20, maxElapsedMs: 300, maxAttempts: 3, requestTimeoutMs: 500 };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const t = createTracker({ trackingUri: url, spoolDir, retry, warn: () => {} });
+      const cell = await t.startCell('lora-repro/spool/test', 'cell a', { lr: 0.001 }, {}, { runKey: 'cell-abc' });
+      const seed = await cell.startSeedRun('seed 0', { seed: 0 }, {}, { runKey: 'run-def' });
+      await seed.logMetrics([{ key: 'train/loss', value: 0.5, step: 1, timestamp: 1000 }]);
+      await seed.end('FINISHED');
+      await cell.end('FINISHED');
+      assert.equal((await t.close()).runsSpooled, 2);
+    }
+    await down.restart();
+    const report = await syncSpool({ spoolDirs: [spoolDir], trackingUri: url, retry });
+    assert.deepEqual(report.errors, []);
+    assert.equal(report.filesSeen, 4, 'one spool file per process and run');
+    const runs = [...down.runs.values()];
+    assert.deepEqual(runs.map((r) => r.info.run_name).sort(), ['cell a', 'seed 0']);
+    const child = runs.find((r) => r.info.run_name === 'seed 0');
+    assert.deepEqual(child?.metrics.map((m) => `${m.key}@${m.step}=${m.value}`), ['train/loss@1=0.5']);
+    assert.equal(child?.tags.get('mlflow.parentRunId'), runs.find((r) => r.info.run_name === 'cell a')?.info.run_id);
+    await down.dispose();
   });
 });

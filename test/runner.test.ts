@@ -320,6 +320,40 @@ describe('runner: lock, workers, interruption', () => {
   });
 });
 
+describe('runner: the real trainer, end to end', function () {
+  this.timeout(180_000);
+
+  it('trains a tiny LoRA run (mini-roberta, synthetic-sst2, 2 steps) in a worker and records it', async () => {
+    const tokenizer = new URL('../../shared/fixtures/tokenizers/gpt2', import.meta.url).pathname;
+    const text = `
+experiment: real-smoke
+seeds: [0]
+defaults: { tokenizer: ${tokenizer}, epochs: 1, batchSize: 8, learningRate: 1.0e-3, maxSeqLength: 32, trainLimit: 16, evalLimit: 16 }
+grid:
+  - models: [mini-roberta]
+    methods: [{ method: lora, config: { r: 2 } }]
+    tasks: [synthetic-sst2]
+`;
+    const e = expandSpec(parseSpecText(text, 'real.yaml'), {});
+    const root = tempRoot();
+    const s = await runExperiment(e, e.runs, { resultsRoot: root, workers: 1, log: () => {}, warn: () => {}, quiet: true });
+    const [j] = [...scanResults(resultsPaths(join(root, 'default'))).byId.values()];
+    assert.equal(s.finished, 1, j?.error);
+    assert.equal(j.status, 'finished');
+    assert.equal(j.runId, e.runs[0].runId);
+    assert.equal(j.epochs.length, 1);
+    assert.equal(j.epochs[0].step, 2); // 16 examples / batch 8
+    // LoRA r=2 on W_q and W_v of 4 blocks, d_model 256: 4 · 2 · (256 + 256) · 2.
+    assert.equal(j.trainableParams.counted, 4 * 2 * 512 * 2);
+    assert.equal(j.trainableParams.formula, j.trainableParams.counted);
+    assert.ok(j.tokensPerSecond > 0 && j.peakRssMiB > 0);
+    assert.match(j.provenance.backend, /wasm|cpu|tensorflow/);
+    const rows = Papa.parse<Record<string, string>>(readFileSync(join(root, 'default', 'runs.csv'), 'utf8'), { header: true, skipEmptyLines: true }).data;
+    assert.deepEqual(rows.map((r) => [r.runId, r.status]), [[j.runId, 'finished']]);
+    assert.ok(existsSync(join(root, 'default', 'runs', j.runId, 'train.log')), 'the trainer wrote into the run directory');
+  });
+});
+
 describe('runner: --dry-run plan and cost model', () => {
   it('counts finished, failed and pending runs from the results directory', async () => {
     const root = tempRoot();

@@ -60,6 +60,8 @@ void lr_layer_norm_dx(const float *dy, const float *x, const float *g, const flo
                       int n, float *dx);
 void lr_layer_norm_dparams(const float *dy, const float *x, const float *mean, const float *rstd, int rows, int n,
                            float *dg, float *db);
+void lr_log_softmax(const float *x, int rows, int n, float *y);
+void lr_log_softmax_grad(const float *y, const float *dy, int rows, int n, float *dx);
 void lr_gelu(int tanh_approx, const float *x, size_t n, float *y);
 void lr_gelu_grad(int tanh_approx, const float *x, const float *dy, size_t n, float *dx);
 typedef struct {

@@ -194,3 +194,39 @@ LR_VECTOR void lr_dropout_mask(uint32_t seed, double rate, size_t n, float *out)
   const float scale = 1.0f / (float)(1.0 - rate);
   for (size_t i = 0; i < n; i++) out[i] = lr_dropout_keep(k1, k2, (uint32_t)i, th) ? scale : 0.0f;
 }
+
+/* Σ x[0..n) with 8 float lanes, so the compiler vectorises it (a plain float sum would stay scalar). */
+static inline float lr_sum8(const float *x, int n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++) acc[l] += x[j + l];
+  float s = 0;
+  for (; j < n; j++) s += x[j];
+  for (int l = 0; l < 8; l++) s += acc[l];
+  return s;
+}
+
+/* log_softmax over rows of length n: y = (x − max) − log Σ exp(x − max), as tf.logSoftmax computes it. */
+LR_VECTOR void lr_log_softmax(const float *x, int rows, int n, float *y) {
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * n;
+    float *yr = y + (size_t)r * n;
+    float mx = -3.4e38f;
+    for (int j = 0; j < n; j++) mx = xr[j] > mx ? xr[j] : mx;
+    for (int j = 0; j < n; j++) yr[j] = lr_expf(xr[j] - mx);
+    const float lse = logf(lr_sum8(yr, n));
+    for (int j = 0; j < n; j++) yr[j] = (xr[j] - mx) - lse;
+  }
+}
+
+/* dx = dy − Σ dy · exp(y) per row (the gradient of log_softmax given its output y). */
+LR_VECTOR void lr_log_softmax_grad(const float *y, const float *dy, int rows, int n, float *dx) {
+  for (int r = 0; r < rows; r++) {
+    const float *yr = y + (size_t)r * n;
+    const float *dyr = dy + (size_t)r * n;
+    float *dxr = dx + (size_t)r * n;
+    const float s = lr_sum8(dyr, n);
+    for (int j = 0; j < n; j++) dxr[j] = dyr[j] - s * lr_expf(yr[j]);
+  }
+}

@@ -24,6 +24,8 @@ export const NATIVE_KERNELS = {
   adamw: 'LoraReproAdamW',
   dropoutMask: 'LoraReproDropoutMask',
   linear: 'LoraReproLinear',
+  logSoftmax: 'LoraReproLogSoftmax',
+  logSoftmaxGrad: 'LoraReproLogSoftmaxGrad',
 } as const;
 
 /** The parameter block shared with the addon (its own ArrayBuffer: off the V8 heap, never moved). */
@@ -342,6 +344,32 @@ const linearGrad: tf.GradConfig = {
   },
 };
 
+/** log_softmax over the last axis (one pass per row instead of six tfjs kernels). */
+const logSoftmax: tf.KernelFunc = (args) => {
+  const w = args.backend as BackendWasm;
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const n = x.shape[x.shape.length - 1];
+  const y = w.makeOutput(x.shape, 'float32');
+  if (size(x.shape) === 0) return y;
+  const lib = native(w);
+  [offset(w, x), size(x.shape) / n, n, offset(w, y)].forEach((v, i) => (P[i] = v));
+  lib.logSoftmax();
+  return y;
+};
+
+/** Inputs y (the log_softmax output) and dy: dx = dy − Σdy · exp(y). */
+const logSoftmaxGrad: tf.KernelFunc = (args) => {
+  const w = args.backend as BackendWasm;
+  const { y, dy } = args.inputs as { y: tf.TensorInfo; dy: tf.TensorInfo };
+  const n = y.shape[y.shape.length - 1];
+  const dx = w.makeOutput(y.shape, 'float32');
+  if (size(y.shape) === 0) return dx;
+  const lib = native(w);
+  [offset(w, y), offset(w, dy), size(y.shape) / n, n, offset(w, dx)].forEach((v, i) => (P[i] = v));
+  lib.logSoftmaxGrad();
+  return dx;
+};
+
 /** No inputs; attrs shape, rate, seed: the multiplier of ops.dropout's mask. */
 const dropoutMask: tf.KernelFunc = (args) => {
   const w = args.backend as BackendWasm;
@@ -403,6 +431,8 @@ const ADDED: [string, tf.KernelFunc][] = [
   [NATIVE_KERNELS.geluGrad, geluGrad],
   [NATIVE_KERNELS.dropoutMask, dropoutMask],
   [NATIVE_KERNELS.linear, linear],
+  [NATIVE_KERNELS.logSoftmax, logSoftmax],
+  [NATIVE_KERNELS.logSoftmaxGrad, logSoftmaxGrad],
 ];
 
 let enabled = false;

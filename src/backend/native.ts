@@ -30,6 +30,8 @@ export interface NativeAddon {
   geluGrad(): void;
   adamw(): void;
   dropoutMask(): void;
+  logSoftmax(): void;
+  logSoftmaxGrad(): void;
   attention(): void;
   attentionBackward(): void;
 }
@@ -57,6 +59,7 @@ function minGflops(): number {
   return Number.isFinite(v) && v > 0 ? v : MIN_BLAS_GFLOPS;
 }
 
+/** Where `npm run build:native` puts the addon; LORA_REPRO_NATIVE_ADDON overrides it (tests). */
 export const ADDON_PATH = fileURLToPath(new URL('../../native/build/Release/lora_repro_native.node', import.meta.url));
 
 let loaded: { addon?: NativeAddon; status: NativeStatus } | undefined;
@@ -70,10 +73,11 @@ function threadCount(): number {
 function tryLoad(): { addon?: NativeAddon; status: NativeStatus } {
   const env = process.env.LORA_REPRO_NATIVE;
   if (env === '0' || env === 'false' || env === 'off') return { status: { active: false, summary: 'native kernels off (LORA_REPRO_NATIVE=0)' } };
-  if (!existsSync(ADDON_PATH)) return { status: { active: false, summary: 'native kernels not built (npm run build:native)' } };
+  const path = process.env.LORA_REPRO_NATIVE_ADDON || ADDON_PATH;
+  if (!existsSync(path)) return { status: { active: false, summary: 'native kernels not built (npm run build:native)' } };
   let addon: NativeAddon;
   try {
-    addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
   } catch (err) {
     return { status: { active: false, summary: `native kernels failed to load (${(err as Error).message.split('\n')[0]})` } };
   }

@@ -76,15 +76,19 @@ async function activate(name: BackendName): Promise<void> {
   if (name === 'wasm') activateNative();
 }
 
-/**
- * The native kernels (native.ts) for wasm, when they load. LORA_REPRO_NATIVE=0 keeps tfjs's own
- * kernels; LORA_REPRO_NATIVE=1 makes their absence an error (CI checks that they are really used).
- */
+/** The native kernels (native.ts) for wasm, when they load; LORA_REPRO_NATIVE=0 keeps tfjs's own. */
 function activateNative(): NativeStatus {
   const { addon, status } = loadNative();
   if (addon !== undefined && status.active) registerNativeKernels(addon);
-  else if (process.env.LORA_REPRO_NATIVE === '1') throw new UserError(`LORA_REPRO_NATIVE=1 but ${status.summary}`);
   return status;
+}
+
+/** LORA_REPRO_NATIVE=1 makes wasm without the native kernels an error (CI checks they are really used). */
+function checkNativeRequired(info: BackendInfo): BackendInfo {
+  if (process.env.LORA_REPRO_NATIVE === '1' && info.name === 'wasm' && info.kernels !== 'native-blas') {
+    throw new UserError(`LORA_REPRO_NATIVE=1 but ${loadNative().status.summary}`);
+  }
+  return info;
 }
 
 function describe(name: BackendName, skipped: string[]): BackendInfo {
@@ -129,7 +133,7 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
       if (why !== undefined) throw new UserError(`backend '${explicit}': ${why}; install it with npm or choose wasm`);
     }
     await activate(explicit);
-    active = describe(explicit, skipped);
+    active = checkNativeRequired(describe(explicit, skipped));
     return active;
   }
   for (const candidate of BACKENDS) {
@@ -142,11 +146,12 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
     }
     try {
       await activate(candidate);
-      active = describe(candidate, skipped);
-      return active;
     } catch (err) {
       skipped.push(`${candidate}: ${(err as Error).message}`);
+      continue;
     }
+    active = checkNativeRequired(describe(candidate, skipped));
+    return active;
   }
   throw new UserError(`no TensorFlow.js backend could be initialised: ${skipped.join('; ')}`);
 }

@@ -15,5 +15,6 @@ import { tableCommand } from './commands/table.ts';
 import { chartsCommand } from './commands/charts.ts';
 import { analyzeCommand } from './commands/analyze.ts';
 import { reportCommand } from './commands/report.ts';
+import { pretrainCommand } from './commands/pretrain.ts';
 
-export const commands: Command[] = [envCommand, parityCommand, benchCommand, mlflowCommand, metricsCommand, paramsCommand, downloadCommand, trainCommand, evalCommand, generateCommand, runCommand, tableCommand, chartsCommand, analyzeCommand, reportCommand];
+export const commands: Command[] = [envCommand, parityCommand, benchCommand, mlflowCommand, metricsCommand, paramsCommand, downloadCommand, trainCommand, evalCommand, generateCommand, runCommand, tableCommand, chartsCommand, analyzeCommand, reportCommand, pretrainCommand];

@@ -2,12 +2,13 @@
  * Task losses, as the reference code computes them.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { logSoftmax } from './ops.ts';
 
 /** Mean cross-entropy over the batch (HF RobertaForSequenceClassification, num_labels ≥ 2). */
 export function crossEntropyLoss(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
   return tf.tidy(() => {
     const [n, k] = logits.shape;
-    const logp = tf.logSoftmax(logits, -1);
+    const logp = logSoftmax(logits);
     const picked = pickPerRow(tf.reshape(logp, [n * k]) as tf.Tensor1D, labels, k);
     return tf.neg(tf.mean(picked)) as tf.Scalar;
   });
@@ -46,7 +47,7 @@ function pickPerRow(flat: tf.Tensor1D, labels: Int32Array, k: number): tf.Tensor
 export function lmLoss(logits: tf.Tensor3D, labels: Int32Array, lossMask: Float32Array, labelSmoothing: number): tf.Scalar {
   return tf.tidy(() => {
     const [b, l, v] = logits.shape;
-    const logp = tf.logSoftmax(tf.reshape(logits, [b * l, v]), -1);
+    const logp = logSoftmax(tf.reshape(logits, [b * l, v]));
     const nll = tf.neg(pickPerRow(tf.reshape(logp, [b * l * v]) as tf.Tensor1D, labels, v));
     let perToken: tf.Tensor = nll;
     if (labelSmoothing > 0) {

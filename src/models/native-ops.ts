@@ -50,6 +50,16 @@ export function nativeGelu(x: tf.Tensor, tanh: boolean): tf.Tensor {
   return f(x);
 }
 
+/** log_softmax over the last axis. */
+export function nativeLogSoftmax(x: tf.Tensor): tf.Tensor {
+  const f = customGrad((xi, save) => {
+    const [y] = run(NATIVE_KERNELS.logSoftmax, { x: xi as tf.Tensor }, {});
+    (save as tf.GradSaveFunc)([y]);
+    return { value: y, gradFunc: (dy, [ys]) => run(NATIVE_KERNELS.logSoftmaxGrad, { y: ys, dy }, {})[0] };
+  });
+  return f(x);
+}
+
 export interface NativeAttentionArgs {
   heads: number;
   /** q, k, v [B, L, H] each; or `qkv` [B, L, 3H] with q, k, v as its column blocks (GPT-2's c_attn). */

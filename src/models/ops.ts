@@ -8,7 +8,7 @@ import { NATIVE_KERNELS, nativeKernelsActive } from '../backend/native-kernels.t
 import { dropoutMaskValues } from './dropout-mask.ts';
 import type { ForwardContext } from './context.ts';
 import { matMul } from './matmul.ts';
-import { nativeGelu, nativeLayerNorm } from './native-ops.ts';
+import { nativeGelu, nativeLayerNorm, nativeLogSoftmax } from './native-ops.ts';
 
 /** LayerNorm over the last axis with biased variance and eps inside the sqrt (torch.nn.LayerNorm). */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
@@ -44,6 +44,12 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
 export function activation(name: 'gelu' | 'gelu_new', x: tf.Tensor): tf.Tensor {
   if (nativeKernelsActive()) return nativeGelu(x, name === 'gelu_new');
   return name === 'gelu' ? geluErf(x) : geluTanh(x);
+}
+
+/** log_softmax over the last axis: one fused kernel each way with the native kernels, else tf.logSoftmax. */
+export function logSoftmax(x: tf.Tensor): tf.Tensor {
+  if (nativeKernelsActive() && x.dtype === 'float32') return nativeLogSoftmax(x);
+  return tf.logSoftmax(x, -1);
 }
 
 /**

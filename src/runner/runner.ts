@@ -16,7 +16,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import type { Expansion, PlannedRun } from '../spec/expand.ts';
 import { createTracker, type Tracker, type TrackerSummary } from '../tracking/index.ts';
 import { sweepTempFiles } from './atomic-write.ts';
-import type { Executor } from './executor.ts';
+import { resolveExecutorModule, type Executor } from './executor.ts';
 import { failedResult } from './failure.ts';
 import { failpoint } from './failpoints.ts';
 import { acquireLock } from './lock.ts';
@@ -32,7 +32,10 @@ export interface RunnerOptions {
   /** Parent of the per-profile results directories (default `results`). */
   resultsRoot: string;
   workers: number;
-  /** Run in this process with this executor (tests); otherwise fork workers running `executorModule`. */
+  /**
+   * Run in this process with this executor (tests); otherwise fork workers running
+   * `executorModule` (default: LORA_REPRO_EXECUTOR of `env`, else src/train/trainer.ts).
+   */
   executor?: Executor;
   executorModule?: string;
   /** Default: createTracker() (MLflow if MLFLOW_TRACKING_URI is set, else nothing). */
@@ -43,6 +46,8 @@ export interface RunnerOptions {
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
   warn?: (line: string) => void;
+  /** Do not forward the runs' own log lines (progress, epochs), only one line per finished run. */
+  quiet?: boolean;
   /** Aborting stops dispatching and kills the workers; unfinished runs keep no result. */
   signal?: AbortSignal;
   resolveModel?: (name: string) => string;
@@ -95,6 +100,8 @@ function describe(r: RunResult): string {
 export async function runExperiment(expansion: Expansion, selected: PlannedRun[], opts: RunnerOptions): Promise<RunnerSummary> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const warn = opts.warn ?? ((l: string) => console.error(l));
+  // Checked before anything is touched: a missing trainer is a one-line error, not N failed runs.
+  const executorModule = opts.executor === undefined ? (opts.executorModule ?? resolveExecutorModule(undefined, opts.env ?? process.env)) : undefined;
   const paths: ResultsPaths = resultsPaths(profileResultsDir(opts.resultsRoot, expansion.profile));
   mkdirSync(paths.runsDir, { recursive: true });
   const lock = acquireLock(paths.lock);
@@ -134,7 +141,7 @@ export async function runExperiment(expansion: Expansion, selected: PlannedRun[]
     const dispatcher: Dispatcher =
       opts.executor !== undefined
         ? new InProcessDispatcher(opts.executor, workers)
-        : new ForkDispatcher(opts.executorModule ?? '', workers, opts.env ?? process.env);
+        : new ForkDispatcher(executorModule as string, workers, opts.env ?? process.env);
     const resolve = opts.resolveModel ?? ((n: string) => defaultResolveModel(n));
     let aborted = opts.signal?.aborted ?? false;
     const onAbort = (): void => {
@@ -156,7 +163,8 @@ export async function runExperiment(expansion: Expansion, selected: PlannedRun[]
       let result: RunResult;
       try {
         const job = { runId: run.runId, config: { ...run.config, model: resolve(run.config.model) }, outDir };
-        const raw = await dispatcher.run(job, { onEpoch: (e) => epochs.push(e), log: (line) => log(`  [${run.runId.slice(0, 8)}] ${line}`) });
+        const runLog = opts.quiet ? undefined : (line: string): void => log(`  [${run.runId.slice(0, 8)}] ${line}`);
+        const raw = await dispatcher.run(job, { onEpoch: (e) => epochs.push(e), log: runLog });
         result = normalize(raw, run);
       } catch (err) {
         if (aborted) {

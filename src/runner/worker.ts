@@ -24,6 +24,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   process.on('disconnect', () => process.exit(1));
+  // Ctrl-C reaches the whole process group: the runner decides (it stops and kills the workers,
+  // and an interrupted run must not be recorded as failed because its worker died first).
+  process.on('SIGINT', () => {});
   let executor: Executor;
   try {
     // The real trainer needs a tensor backend; the runner passes --backend as LORA_REPRO_BACKEND.

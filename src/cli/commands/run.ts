@@ -34,6 +34,7 @@ export const runCommand: Command = {
     '  --executor MODULE  module exporting runTraining(config, opts) (default src/train/trainer.ts;',
     '                     also LORA_REPRO_EXECUTOR; src/runner/fake-executor.ts exercises the bookkeeping)',
     '  --backend B        tensor backend of the workers (sets LORA_REPRO_BACKEND for them)',
+    '  --quiet            print one line per finished run, not the runs\' own log lines (still in runs/<runId>/train.log)',
     '',
     'MLflow: with MLFLOW_TRACKING_URI set, each table cell is a parent run and each seed a child run',
     '(see docs/mlflow.md); without it nothing is sent and nothing fails.',
@@ -49,6 +50,7 @@ export const runCommand: Command = {
       'ms-per-token': { type: 'string' },
       executor: { type: 'string' },
       backend: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
     });
     if (positionals.length !== 1) throw new UserError(`expected exactly one spec file, got ${positionals.length} (see --help)`);
     const workers = intFlag('workers', values.workers, availableParallelism());
@@ -88,6 +90,7 @@ export const runCommand: Command = {
         executorModule,
         env,
         signal: controller.signal,
+        quiet: values.quiet,
       });
       console.log(
         `done: ${summary.finished} finished, ${summary.failed} failed, ${summary.skipped} were already finished` +
