@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Papa from 'papaparse';
@@ -217,6 +217,7 @@ async function killAndResume(opts: { seeds: number; kills: number; workers: numb
     const final = await runOnce(r.specFile, r.root, opts.workers, opts.sleepMs);
     assert.equal(final.code, 0, final.stderr);
     r.checkFinal();
+    rmSync(r.root, { recursive: true, force: true });
   };
 
   for (let k = 0; kills < opts.kills; k++) {
@@ -228,7 +229,7 @@ async function killAndResume(opts: { seeds: number; kills: number; workers: numb
     const early = rand() < 0.25;
     const after = 1 + Math.floor(rand() * 2);
     const delay = early ? rand() * 1500 : rand() * 250;
-    const failpoints = k % 3 === 2 ? 'after-json:0.3,torn-csv:0.3' : '';
+    const failpoints = k % 3 === 2 ? 'after-json:0.5,torn-csv:0.5' : '';
     const outcome = await runOnce(
       round.specFile,
       round.root,

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Papa from 'papaparse';
@@ -51,8 +51,15 @@ function expansion(): Expansion {
   return expandSpec(parseSpecText(SPEC, 'rt.yaml'), { profile: 'test' });
 }
 
+const temps: string[] = [];
+after(() => {
+  for (const t of temps) rmSync(t, { recursive: true, force: true });
+});
+
 function tempRoot(): string {
-  return mkdtempSync(join(tmpdir(), 'runner-'));
+  const dir = mkdtempSync(join(tmpdir(), 'runner-'));
+  temps.push(dir);
+  return dir;
 }
 
 interface Recorder {
@@ -205,7 +212,7 @@ describe('runner: exactly-once results', () => {
 describe('runner: runs.csv reconciliation', () => {
   async function results(): Promise<RunResult[]> {
     const e = expansion();
-    return Promise.all(e.runs.slice(0, 3).map((r, i) => fakeTraining({ ...r.config }, { outDir: tmpdir() }, {}).then((x) => ({ ...x, finishedAt: `2030-01-0${i + 1}T00:00:00.000Z` }))));
+    return Promise.all(e.runs.slice(0, 3).map((r, i) => fakeTraining({ ...r.config }, { outDir: tempRoot() }, {}).then((x) => ({ ...x, finishedAt: `2030-01-0${i + 1}T00:00:00.000Z` }))));
   }
   const header = `${RUNS_CSV_COLUMNS.join(',')}\n`;
   const line = (r: RunResult): string => formatCsv([csvRow(r)], false);
@@ -308,13 +315,13 @@ describe('runner: lock, workers, interruption', () => {
       resultsRoot: root,
       workers: 2,
       executorModule: FAKE_MODULE,
-      env: { ...process.env, LORA_REPRO_FAKE_SLEEP_MS: '20000' },
+      env: { ...process.env, LORA_REPRO_FAKE_SLEEP_MS: '20000-30000' },
       signal: controller.signal,
       log: () => {},
       warn: () => {},
     });
     assert.equal(s.interrupted, true);
-    assert.equal(s.attempted, 0);
+    assert.equal(s.attempted, 0, [...jsons(root).values()].map((j) => j.error).join('; '));
     assert.equal(jsons(root).size, 0);
     assert.equal(readCsv(root).length, 0);
   });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandSpec, type Expansion } from '../src/spec/expand.ts';
@@ -245,5 +245,6 @@ describe('spec: malformed files give one-line errors naming file, line, key path
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], /^lora-repro run: .*broken\.yaml:16:9: grid\[0\]\.methods\[1\]\.method: unknown method 'bitfitt'/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

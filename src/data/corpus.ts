@@ -7,10 +7,11 @@
  * read: they are what the fine-tuned models are evaluated on. Without one: unlabelled text from the
  * synthetic stand-in generators (./synthetic.ts).
  *
- * Subsampling to a byte budget is deterministic: each source is de-duplicated, shuffled with a fixed
- * seed and cut; the budget is split equally between sources, and what a small source cannot use goes
- * to the others (water-filling), so the ~4 MB of E2E references do not crowd out CoLA's 0.3 MB. The
- * chosen documents are then shuffled together, so packed pretraining sequences mix sources.
+ * Subsampling to a byte budget is deterministic: each source is de-duplicated (also against the
+ * sources before it), shuffled with a fixed seed and cut; the budget is split equally between
+ * sources, and what a small source cannot use goes to the others (water-filling), so the ~4 MB of E2E
+ * references do not crowd out CoLA's 0.3 MB. The chosen documents are then shuffled together, so
+ * packed pretraining sequences mix sources.
  *
  * `hash` is the SHA-256 of the documents (JSON array), the corpus part of pretraining cache keys.
  */
@@ -141,6 +142,12 @@ export function buildCorpus(opts: CorpusOptions = {}): Corpus {
     opts.dataDir === undefined
       ? [{ name: 'synthetic generators', documents: distinct(syntheticCorpusDocuments(budget, (opts.seed ?? 0) + 7)) }]
       : dataSources(opts.dataDir);
+  // A sentence in two sources (STS-B reuses MRPC's news sentences) is kept in the first only.
+  const seen = new Set<string>();
+  for (const s of sources) {
+    s.documents = s.documents.filter((d) => !seen.has(d));
+    for (const d of s.documents) seen.add(d);
+  }
   // Each document counts its bytes plus one separator.
   const sizes = sources.map((s) => s.documents.reduce((n, d) => n + utf8Bytes(d) + 1, 0));
   const shares = waterFill(sizes, budget);
@@ -165,5 +172,6 @@ export function buildCorpus(opts: CorpusOptions = {}): Corpus {
       ? `SYNTHETIC generated text (no data directory), ${mb} MB`
       : `GLUE train sentences (CoLA, SST-2, MRPC, STS-B, RTE) + E2E train references, ${mb} MB subsample`;
   const hash = createHash('sha256').update(JSON.stringify(documents)).digest('hex');
-  return { kind: opts.dataDir === undefined ? 'synthetic' : 'data', dataDir: opts.dataDir, description, documents, bytes, sources: info, hash };
+  const where = opts.dataDir === undefined ? {} : { dataDir: opts.dataDir };
+  return { kind: opts.dataDir === undefined ? 'synthetic' : 'data', ...where, description, documents, bytes, sources: info, hash };
 }

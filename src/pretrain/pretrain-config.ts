@@ -27,6 +27,8 @@ export interface PretrainSettings {
   layers: number;
   heads: number;
   intermediate: number;
+  /** Std of the normal init of weights (HF's initializer_range; 0.02 in roberta-base and gpt2). */
+  initializerRange: number;
   /** Position table size written to config.json (positions past seqLen are not trained). */
   maxPositions: number;
   /** Tokens per training block. */
@@ -52,6 +54,7 @@ const common = {
   layers: 4,
   heads: 4,
   intermediate: 512,
+  initializerRange: 0.02,
   seqLen: 128,
   batchSize: 8,
   steps: 300,
@@ -83,13 +86,13 @@ export function pretrainModelConfig(s: PretrainSettings, vocabSize: number, ids:
     const c: RobertaConfig = {
       modelType: 'roberta', vocabSize, hidden: s.hidden, layers: s.layers, heads: s.heads, intermediate: s.intermediate,
       hiddenAct: 'gelu', hiddenDropout: 0.1, attentionDropout: 0.1, maxPositions: s.maxPositions, typeVocabSize: 1,
-      layerNormEps: 1e-5, initializerRange: 0.02, padTokenId: ids.pad, bosTokenId: ids.bos, eosTokenId: ids.eos, numLabels: 2,
+      layerNormEps: 1e-5, initializerRange: s.initializerRange, padTokenId: ids.pad, bosTokenId: ids.bos, eosTokenId: ids.eos, numLabels: 2,
     };
     return c;
   }
   const c: Gpt2Config = {
     modelType: 'gpt2', vocabSize, hidden: s.hidden, layers: s.layers, heads: s.heads, intermediate: s.intermediate,
-    activation: 'gelu_new', maxPositions: s.maxPositions, layerNormEps: 1e-5, initializerRange: 0.02,
+    activation: 'gelu_new', maxPositions: s.maxPositions, layerNormEps: 1e-5, initializerRange: s.initializerRange,
     residDropout: 0.1, embdDropout: 0.1, attnDropout: 0.1, bosTokenId: ids.bos, eosTokenId: ids.eos,
   };
   return c;

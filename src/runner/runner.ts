@@ -185,14 +185,24 @@ export async function runExperiment(expansion: Expansion, selected: PlannedRun[]
     };
 
     const inflight = new Set<Promise<void>>();
-    for (const run of todo) {
-      if (aborted) break;
-      const p: Promise<void> = execute(run).finally(() => inflight.delete(p));
-      inflight.add(p);
-      if (inflight.size >= workers) await Promise.race(inflight);
+    try {
+      for (const run of todo) {
+        if (aborted) break;
+        const p: Promise<void> = execute(run).finally(() => inflight.delete(p));
+        inflight.add(p);
+        if (inflight.size >= workers) await Promise.race(inflight);
+      }
+      await Promise.all(inflight);
+    } catch (err) {
+      // The runner itself failed (e.g. the results disk is full): stop everything, record nothing more.
+      aborted = true;
+      await dispatcher.close();
+      await Promise.allSettled([...inflight]);
+      await tracker.close().catch(() => undefined);
+      throw err;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
     }
-    await Promise.all(inflight);
-    opts.signal?.removeEventListener('abort', onAbort);
     await dispatcher.close();
     await projection.flush();
     const trackerSummary = await tracker.close();

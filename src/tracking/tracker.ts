@@ -338,7 +338,7 @@ class MlflowRun implements CellRun {
     if (this.spool !== undefined) return this.spool;
     // A stable key can be spooled by several processes (killed and restarted while offline):
     // each gets its own file; sync finds them all by the header's run key.
-    const spool = new RunSpool(this.tracker.spoolDir, this.runKey);
+    const spool = new RunSpool(this.tracker.spoolDir, this.mayExist ? `${this.runKey}.${randomUUID().slice(0, 8)}` : this.runKey);
     await spool.writeHeader({
       runKey: this.runKey,
       experimentName: this.experimentName,

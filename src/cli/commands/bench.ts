@@ -5,6 +5,7 @@
 import { initBackend } from '../../backend/select.ts';
 import { formatCompare, runCompare } from '../../bench/compare.ts';
 import { runTrainBench } from '../../bench/train-bench.ts';
+import { runDecodeBench } from '../../bench/decode-bench.ts';
 import { UserError } from '../../util/errors.ts';
 import { intFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -52,14 +53,50 @@ async function compare(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function decode(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    model: { type: 'string', default: 'mini-gpt2' },
+    beam: { type: 'string' },
+    prompt: { type: 'string' },
+    'max-length': { type: 'string' },
+    'new-tokens': { type: 'string' },
+    seed: { type: 'string' },
+    backend: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  }, false);
+  await initBackend(values.backend);
+  const r = runDecodeBench({
+    model: values.model!,
+    beam: Math.max(1, intFlag('beam', values.beam, 10)),
+    prompt: Math.max(1, intFlag('prompt', values.prompt, 32)),
+    maxLength: intFlag('max-length', values['max-length'], 512),
+    newTokens: Math.max(1, intFlag('new-tokens', values['new-tokens'], 64)),
+    seed: intFlag('seed', values.seed, 0),
+  });
+  if (values.json) {
+    console.log(JSON.stringify(r, null, 2));
+    return 0;
+  }
+  console.log(`${r.model}, beam ${r.beam}: ms per new token (all ${r.beam} beams, KV cache) by sequence length`);
+  for (const w of r.perToken) console.log(`  length ${String(w.fromLength).padStart(4)}–${String(w.toLength).padEnd(4)}  ${w.ms.toFixed(1).padStart(7)} ms`);
+  console.log(`  growth last/first window: ${r.growth.toFixed(2)}×`);
+  console.log(
+    `E2E beam search (beam ${r.beam}, prompt ${r.e2e.prompt}, ${r.e2e.newTokens} new tokens, no-repeat-4-gram): ${r.e2e.seconds.toFixed(2)} s, ` +
+      `${r.e2e.tokensPerSecond.toFixed(1)} tokens/s (${r.e2e.beamTokensPerSecond.toFixed(0)} beam-tokens/s)`,
+  );
+  console.log(`backend ${r.backend}, kernels ${r.kernels}; tensors ${r.tensorsBefore} → ${r.tensorsAfter}`);
+  return 0;
+}
+
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'benchmark a training step (bench train …), or ours against PyTorch (bench compare …)',
+  summary: 'benchmark a training step (bench train …), ours against PyTorch (bench compare …), decoding (bench decode …)',
   usage: [
     'Usage: lora-repro bench train --model mini-roberta|mini-gpt2 --method lora|ft',
     '                              [--batch 16] [--seq 128] [--steps 10] [--warmup 2] [--json] [--backend B]',
     '       lora-repro bench compare [--models mini-roberta[,mini-gpt2]] [--methods lora,ft] [--seqs 64,128,256]',
     '                              [--batch 16] [--steps 5] [--warmup 1] [--threads 1] [--python PY] [--json]',
+    '       lora-repro bench decode [--model mini-gpt2] [--beam 10] [--prompt 32] [--max-length 512] [--new-tokens 64] [--json]',
     '',
     'train: builds the model with random weights (mini-* = 4 layers, d_model 256, 4 heads, FFN 1024, vocab 8000),',
     'runs warm-up steps, then prints the median ms/step, tokens/s, peak RSS, backend, threads and kernels.',
@@ -69,9 +106,13 @@ export const benchCommand: Command = {
     'for every model × method × seq, each in its own process, and prints both with the ratio PyTorch-time / our-time',
     '(1.0 = as fast as PyTorch). PyTorch uses --threads BLAS threads (default 1) and must run on OpenBLAS;',
     'without PyTorch the reason is one line and only our numbers are printed. LORA_REPRO_PYTHON picks the interpreter.',
+    '',
+    'decode: GPT-2 decoding with the key/value cache: ms per new token by sequence length (flat = the cache works),',
+    'then an E2E-style beam search (beam 10, length penalty 0.8, no-repeat-4-gram) and its tokens/s.',
   ].join('\n'),
   async run(argv) {
     if (argv[0] === 'compare') return compare(argv.slice(1));
+    if (argv[0] === 'decode') return decode(argv.slice(1));
     const { values, positionals } = parseCommandArgs(argv, {
       model: { type: 'string', default: 'mini-roberta' },
       method: { type: 'string', default: 'lora' },
@@ -83,7 +124,7 @@ export const benchCommand: Command = {
       json: { type: 'boolean', default: false },
       backend: { type: 'string' },
     });
-    if (positionals[0] !== 'train') throw new UserError("choose 'bench train' or 'bench compare' (see --help)");
+    if (positionals[0] !== 'train') throw new UserError("choose 'bench train', 'bench compare' or 'bench decode' (see --help)");
     if (values.method !== 'lora' && values.method !== 'ft') throw new UserError(`--method must be lora or ft, got '${values.method}'`);
     await initBackend(values.backend);
     const r = runTrainBench({
