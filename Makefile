@@ -2,7 +2,7 @@
 SHARED ?= ../shared
 FIXTURES := $(wildcard $(SHARED)/fixtures/parity/*/)
 
-.PHONY: setup build lint test test-long parity bench ci table2 table3 charts report analyze-real mlflow-ui
+.PHONY: setup build lint test test-long parity bench ci table2 table3 smoke charts report analyze-real mlflow-ui
 
 setup:            ## install the exact dependency versions of package-lock.json
 	npm ci
@@ -27,16 +27,34 @@ bench:            ## training-step benchmark of the mini models (LoRA and full f
 ci:
 	bash .ci/run
 
-# Reports (issue 6). PROFILE=<name> picks $(RESULTS)/<name>/ (default: the only profile there).
+# The main job (issue 7): run the spec (resumable; pretrains the offline stand-in models once, cached),
+# then print the table and write every format, the charts and the HTML report to results/<profile>/.
+# PROFILE=mini (default) runs offline on a CPU; PROFILE=paper needs a GPU backend (tfjs-node-gpu).
+# Without a data directory (LORA_REPRO_DATA=none) the mini profile uses synthetic stand-in tasks.
 RESULTS ?= results
-PROFILE ?=
-PROFILE_FLAG = --results $(RESULTS) $(if $(PROFILE),--profile $(PROFILE))
+# Without a data directory (LORA_REPRO_DATA=none, or no ../shared/data) the default is mini-synthetic.
+PROFILE ?= $(if $(filter none,$(LORA_REPRO_DATA)),mini-synthetic,$(if $(LORA_REPRO_DATA)$(wildcard $(SHARED)/data/glue),mini,mini-synthetic))
+WORKERS ?=
+RUN_FLAGS = --results $(RESULTS) --quiet $(if $(WORKERS),--workers $(WORKERS))
+PROFILE_FLAG = --results $(RESULTS) --profile $(PROFILE)
 
-table2:           ## Table 2 (GLUE) from results/: prints Markdown, writes results/<profile>/table2.{md,tex,csv,json}
-	@node bin/lora-repro.mjs table 2 $(PROFILE_FLAG)
+define run_table
+	@node bin/lora-repro.mjs run experiments/table$(1).yaml --profile $(PROFILE) $(RUN_FLAGS) $(2) || \
+	  echo "make table$(1): some runs did not finish (see above); their cells show '—' with the reason"
+	@node bin/lora-repro.mjs table $(1) $(PROFILE_FLAG)
+	@node bin/lora-repro.mjs charts $(PROFILE_FLAG) >/dev/null
+	@node bin/lora-repro.mjs report $(PROFILE_FLAG)
+endef
 
-table3:           ## Table 3 (E2E) from results/: prints Markdown, writes results/<profile>/table3.{md,tex,csv,json}
-	@node bin/lora-repro.mjs table 3 $(PROFILE_FLAG)
+table2:           ## run Table 2 (GLUE) for PROFILE, print it, write results/<profile>/table2.*, charts, report.html
+	$(call run_table,2)
+
+table3:           ## run Table 3 (E2E) for PROFILE, print it, write results/<profile>/table3.*, charts, report.html
+	$(call run_table,3)
+
+smoke:            ## a few-minute cut of both tables (profile smoke, briefly pretrained models), as CI runs it
+	LORA_REPRO_PRETRAIN_STEPS=60 $(MAKE) table2 PROFILE=smoke
+	LORA_REPRO_PRETRAIN_STEPS=60 $(MAKE) table3 PROFILE=smoke
 
 charts:           ## every chart of results/<profile>/ as SVG + PNG (results/<profile>/charts/)
 	@node bin/lora-repro.mjs charts $(PROFILE_FLAG)

@@ -10,7 +10,7 @@ import { initBackend } from '../src/backend/select.ts';
 import { loadNative } from '../src/backend/native.ts';
 import { adamwInPlace, nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../src/backend/native-kernels.ts';
 import { dropoutMaskValues, mix32 } from '../src/models/dropout-mask.ts';
-import { dropoutMultiplier, geluErf, geluTanh, layerNorm, activation, linear } from '../src/models/ops.ts';
+import { dropoutMultiplier, geluErf, geluTanh, layerNorm, activation, linear, logSoftmax } from '../src/models/ops.ts';
 import { nativeAttention } from '../src/models/native-ops.ts';
 import { createModel } from '../src/models/factory.ts';
 import { RobertaModel } from '../src/models/roberta.ts';
@@ -223,6 +223,20 @@ describe('kernels: native BLAS kernels against independent truth', function () {
     xs.forEach((x, i) => assert.ok(Math.abs(gotTanh[i] - 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)))) < 1e-6));
     assert.ok(relDiff(geluErf(e).dataSync(), got) < 1e-6 && relDiff(geluTanh(e).dataSync(), gotTanh) < 1e-6);
     e.dispose();
+  });
+
+  it('LM loss (label smoothing 0 and 0.1) and log-softmax: values and gradients equal the composed ops', () => {
+    for (const eps of [0, 0.1]) {
+      const r = bothPaths(() => {
+        const logits = tf.mul(rand([2, 5, 37], 20), 4) as tf.Tensor3D;
+        const labels = Int32Array.from({ length: 10 }, (_, i) => (i * 7) % 37);
+        const mask = Float32Array.from({ length: 10 }, (_, i) => (i % 4 === 3 ? 0 : 1));
+        const { value, grads } = tf.valueAndGrads((x: tf.Tensor) => lmLoss(x as tf.Tensor3D, labels, mask, eps))([logits]);
+        const ls = tf.valueAndGrads((x: tf.Tensor) => tf.sum(tf.mul(logSoftmax(x), rand([2, 5, 37], 21))) as tf.Scalar)([logits]);
+        return [value, ...grads, ls.value, ...ls.grads];
+      });
+      r.native.forEach((v, i) => assert.ok(relDiff(v, r.composed[i]) < 1e-5, `eps ${eps} output ${i}: ${relDiff(v, r.composed[i])}`));
+    }
   });
 
   it('attention kernel: separate q/k/v with mask, fused causal qkv, and a [B, heads, T, dh] cache — float64 reference', () => {

@@ -26,6 +26,9 @@ describe('pretraining corpus', () => {
   it('finds the data directory: an explicit one must exist, the default only when present', () => {
     assert.throws(() => locateDataDir({ flag: '/nonexistent/lora-data', env: {} }), UserError);
     assert.throws(() => locateDataDir({ env: { LORA_REPRO_DATA: '/nonexistent/lora-data' } }), UserError);
+    assert.equal(locateDataDir({ flag: 'none', env: { LORA_REPRO_DATA: DATA } }), undefined);
+    assert.equal(locateDataDir({ env: { LORA_REPRO_DATA: 'none' } }), undefined);
+    if (HAS_DATA) assert.equal(locateDataDir({ flag: DATA, env: { LORA_REPRO_DATA: 'none' } }), join(DATA, '.').replace(/\/$/, ''));
     if (HAS_DATA) assert.equal(locateDataDir({ env: {} }), join(DATA, '.').replace(/\/$/, ''));
   });
 
@@ -54,7 +57,7 @@ describe('pretraining corpus', () => {
       assert.notEqual(buildCorpus({ dataDir: DATA, seed: 1 }).hash, corpus.hash);
     });
 
-    it('fills the default 2 MiB budget in roughly equal parts from all six sources', () => {
+    it('fills the default 4 MiB budget in roughly equal parts from all six sources', () => {
       assert.ok(corpus.bytes <= DEFAULT_CORPUS_BYTES && corpus.bytes > 0.99 * DEFAULT_CORPUS_BYTES, `${corpus.bytes}`);
       assert.equal(corpus.sources.length, 6);
       const share = DEFAULT_CORPUS_BYTES / 6;

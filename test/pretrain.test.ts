@@ -13,7 +13,7 @@ import { createModel, loadPretrained } from '../src/models/factory.ts';
 import type { Gpt2Model } from '../src/models/gpt2.ts';
 import type { RobertaModel } from '../src/models/roberta.ts';
 import { PRETRAIN_FILES, loadPretrainedMlm } from '../src/pretrain/artifacts.ts';
-import { cacheRoot, ensurePretrained, type EnsurePretrainedOptions } from '../src/pretrain/cache.ts';
+import { cacheRoot, ensurePretrained, locatePretrained, type EnsurePretrainedOptions } from '../src/pretrain/cache.ts';
 import { maskTokens } from '../src/pretrain/mlm-masking.ts';
 import { blockBatch, causalTargets, clmLoss, mlmLoss } from '../src/pretrain/objectives.ts';
 import { packDocuments } from '../src/pretrain/packing.ts';
@@ -27,7 +27,7 @@ import { tinyGpt2, tinyRoberta } from './helpers/tiny.ts';
 /** A model small enough to pretrain in a second or two on the synthetic corpus. */
 const TINY: EnsurePretrainedOptions['settings'] = {
   vocabSize: 400, hidden: 32, layers: 2, heads: 2, intermediate: 64, maxPositions: 66, seqLen: 32, batchSize: 8,
-  steps: 60, learningRate: 3e-3, warmupSteps: 6, corpusBytes: 40_000, evalBlocks: 8,
+  shortSeqLen: 16, shortSeqSteps: 30, steps: 60, learningRate: 3e-3, warmupSteps: 6, corpusBytes: 40_000, evalBlocks: 8,
 };
 
 const readScalar = (t: tf.Scalar): number => {
@@ -198,6 +198,10 @@ describe('pretraining', function () {
       console.log(`      cache reuse: ${seconds.toFixed(2)} s`);
       assert.equal(again.reused, true);
       assert.equal(again.dir, first.dir);
+      const where = locatePretrained({ family: 'roberta', seed: 1, settings: TINY, cacheDir: cache });
+      assert.equal(where.dir, first.dir);
+      assert.equal(where.cached, true);
+      assert.equal(locatePretrained({ family: 'roberta', seed: 9, settings: TINY, cacheDir: cache }).cached, false);
       assert.deepEqual(again.meta, first.meta);
       assert.ok(seconds < 5);
       const other = await ensurePretrained({ family: 'roberta', seed: 2, settings: { ...TINY, steps: 2 }, cacheDir: cache });

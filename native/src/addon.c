@@ -265,6 +265,20 @@ static napi_value js_log_softmax_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+#define I32(off) ((const int32_t *)(lr_heap + (size_t)(off)))
+
+/* [x, labels, rows, n, eps, loss, lse] */
+static napi_value js_token_xent(napi_env env, napi_callback_info info) {
+  lr_token_xent(F32(Z(0)), I32(Z(1)), I(2), I(3), (float)P(4), F32(Z(5)), F32(Z(6)));
+  return NULL;
+}
+
+/* [x, labels, lse, g, rows, n, eps, dx] */
+static napi_value js_token_xent_grad(napi_env env, napi_callback_info info) {
+  lr_token_xent_grad(F32(Z(0)), I32(Z(1)), F32(Z(2)), F32(Z(3)), I(4), I(5), (float)P(6), F32(Z(7)));
+  return NULL;
+}
+
 typedef struct {
   const char *name;
   napi_callback cb;
@@ -290,6 +304,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"dropoutMask", js_dropout_mask},
       {"logSoftmax", js_log_softmax},
       {"logSoftmaxGrad", js_log_softmax_grad},
+      {"tokenXent", js_token_xent},
+      {"tokenXentGrad", js_token_xent_grad},
       {"attention", js_attention},
       {"attentionBackward", js_attention_backward},
   };

@@ -62,6 +62,9 @@ void lr_layer_norm_dparams(const float *dy, const float *x, const float *mean, c
                            float *dg, float *db);
 void lr_log_softmax(const float *x, int rows, int n, float *y);
 void lr_log_softmax_grad(const float *y, const float *dy, int rows, int n, float *dx);
+void lr_token_xent(const float *x, const int32_t *labels, int rows, int n, float eps, float *loss, float *lse);
+void lr_token_xent_grad(const float *x, const int32_t *labels, const float *lse, const float *g, int rows, int n,
+                        float eps, float *dx);
 void lr_gelu(int tanh_approx, const float *x, size_t n, float *y);
 void lr_gelu_grad(int tanh_approx, const float *x, const float *dy, size_t n, float *dx);
 typedef struct {

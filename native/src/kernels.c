@@ -230,3 +230,48 @@ LR_VECTOR void lr_log_softmax_grad(const float *y, const float *dy, int rows, in
     for (int j = 0; j < n; j++) dxr[j] = dyr[j] - s * lr_expf(yr[j]);
   }
 }
+
+/*
+ * Per-token LM loss with label smoothing (the reference NLG loss) from raw logits, one pass per row:
+ * loss = (1 − ε)·(lse − x[label]) + ε·(lse − mean x), lse = log Σ exp x. Also saves lse per row.
+ */
+LR_VECTOR void lr_token_xent(const float *x, const int32_t *labels, int rows, int n, float eps, float *loss, float *lse) {
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * n;
+    float mx = -3.4e38f;
+    for (int j = 0; j < n; j++) mx = xr[j] > mx ? xr[j] : mx;
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sx[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+      for (int l = 0; l < 8; l++) {
+        acc[l] += lr_expf(xr[j + l] - mx);
+        sx[l] += xr[j + l] - mx;
+      }
+    float s = 0, sum_shift = 0;
+    for (; j < n; j++) {
+      s += lr_expf(xr[j] - mx);
+      sum_shift += xr[j] - mx;
+    }
+    for (int l = 0; l < 8; l++) {
+      s += acc[l];
+      sum_shift += sx[l];
+    }
+    const float logs = logf(s);
+    const float nll = logs - (xr[labels[r]] - mx);
+    const float smooth = logs - sum_shift / (float)n;
+    loss[r] = eps > 0 ? nll * (1.0f - eps) + smooth * eps : nll;
+    lse[r] = mx + logs;
+  }
+}
+
+/* d loss / dx = g · (softmax(x) − (1 − ε)·onehot(label) − ε/n). */
+LR_VECTOR void lr_token_xent_grad(const float *x, const int32_t *labels, const float *lse, const float *g, int rows, int n,
+                                  float eps, float *dx) {
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * n;
+    float *dr = dx + (size_t)r * n;
+    const float gr = g[r], l = lse[r], u = eps / (float)n;
+    for (int j = 0; j < n; j++) dr[j] = gr * (lr_expf(xr[j] - l) - u);
+    dr[labels[r]] -= gr * (1.0f - eps);
+  }
+}

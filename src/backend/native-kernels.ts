@@ -4,15 +4,18 @@
  * Built-in kernels replaced while the addon is active: BatchMatMul (every tf.matMul, with or
  * without transpose flags, which cost nothing in BLAS) and Sum over leading or trailing axes (as a
  * GEMV with a ones vector: bias gradients). Anything they do not cover (other dtypes, general
- * broadcasting, middle axes) goes to the original wasm kernel. New kernels (LoraRepro*) are the
- * fused attention, LayerNorm and GELU that src/models/native-ops.ts wraps with gradients.
- *
- * Reading tensors in place uses tfjs-wasm internals (dataIdMap[dataId].memoryOffset and the heap
- * buffer): tfjs is pinned to 4.22, and test/kernels.test.ts checks every kernel against tfjs.
+ * broadcasting, middle axes) goes to the original wasm kernel. New kernels (LoraRepro*): the fused
+ * attention (native-attention.ts), linear, LayerNorm, GELU, log-softmax and dropout mask that
+ * src/models/ops.ts and native-ops.ts use, and AdamW in place. Heap access: native-heap.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeAddon } from './native.ts';
+import { replaceKernel, restoreKernel } from './replace-kernel.ts';
+import { P, bindAddon, native, offset, size } from './native-heap.ts';
+import { attention, attentionGrad } from './native-attention.ts';
+
+export type { AttentionAttrs, HeadLayout } from './native-attention.ts';
 
 export const NATIVE_KERNELS = {
   attention: 'LoraReproAttention',
@@ -26,33 +29,16 @@ export const NATIVE_KERNELS = {
   linear: 'LoraReproLinear',
   logSoftmax: 'LoraReproLogSoftmax',
   logSoftmaxGrad: 'LoraReproLogSoftmaxGrad',
+  tokenXent: 'LoraReproTokenXent',
+  tokenXentGrad: 'LoraReproTokenXentGrad',
 } as const;
 
-/** The parameter block shared with the addon (its own ArrayBuffer: off the V8 heap, never moved). */
-const P = new Float64Array(new ArrayBuffer(8 * 64));
-let addon: NativeAddon | undefined;
-let heap: ArrayBufferLike | undefined;
-const originals = new Map<string, tf.KernelFunc>();
-
-function offset(b: BackendWasm, t: tf.TensorInfo): number {
-  return b.dataIdMap.get(t.dataId)!.memoryOffset;
-}
-
-/** Call after the outputs are allocated (an allocation may grow and so move the heap). */
-function native(b: BackendWasm): NativeAddon {
-  // HEAPU8 is on the Emscripten module object, absent from its published type.
-  const buf = (b.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer;
-  if (buf !== heap) {
-    addon!.setHeap(buf as ArrayBuffer);
-    heap = buf;
-  }
-  return addon!;
-}
-
-const size = (shape: number[]) => shape.reduce((a, x) => a * x, 1);
+/** The built-in kernels (for the cases ours do not cover), and what to put back on unregistering. */
+const originals = new Map<string, tf.KernelConfig>();
+const previous = new Map<string, tf.KernelConfig>();
 
 function fallback(name: string, args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
-  return originals.get(name)!(args);
+  return originals.get(name)!.kernelFunc(args);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -126,126 +112,6 @@ const sum: tf.KernelFunc = (args) => {
   P[4] = leading ? 0 : 1;
   lib.colSum();
   return out;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Fused kernels
-// ---------------------------------------------------------------------------------------------
-
-/** How a tensor holds the heads: 'bld' = [B, L, C] with heads as column blocks, 'bhld' = [B, heads, L, dh]. */
-export type HeadLayout = 'bld' | 'bhld';
-
-export interface AttentionAttrs {
-  heads: number;
-  /** Scores are divided by this (√dh). */
-  scale: number;
-  causal: boolean;
-  /** With causal: query i sits at position past + i. */
-  past: number;
-  /** Dropout on the probabilities (0 = none), with the mask of src/models/dropout-mask.ts. */
-  dropRate: number;
-  dropSeed: number;
-  /** q, k and v are column blocks [0, H), [H, 2H), [2H, 3H) of one `qkv` input [B, L, 3H]. */
-  fused: boolean;
-  qLayout: HeadLayout;
-  kvLayout: HeadLayout;
-}
-
-interface AttentionInputs {
-  q: tf.TensorInfo;
-  k: tf.TensorInfo;
-  v: tf.TensorInfo;
-  /** Additive [B, Lk] mask, or absent. */
-  mask?: tf.TensorInfo;
-}
-
-function attentionInputs(inputs: tf.NamedTensorInfoMap, a: AttentionAttrs): AttentionInputs {
-  const i = inputs as Record<string, tf.TensorInfo | undefined>;
-  if (a.fused) return { q: i.qkv!, k: i.qkv!, v: i.qkv!, mask: i.mask };
-  return { q: i.q!, k: i.k!, v: i.v!, mask: i.mask };
-}
-
-/** Writes the 4 numbers of a strided view of head data at P[at..at+3]. */
-function putView(w: BackendWasm, at: number, t: tf.TensorInfo, layout: HeadLayout, col: number, dh: number, heads: number): void {
-  if (layout === 'bhld') {
-    const [, , l] = t.shape;
-    P[at] = offset(w, t);
-    P[at + 1] = heads * l * dh;
-    P[at + 2] = l * dh;
-    P[at + 3] = dh;
-  } else {
-    const [, l, c] = t.shape;
-    P[at] = offset(w, t) + 4 * col;
-    P[at + 1] = l * c;
-    P[at + 2] = dh;
-    P[at + 3] = c;
-  }
-}
-
-/** Fills P[0..26] and P[43] and returns the sizes. */
-function putAttention(w: BackendWasm, x: AttentionInputs, a: AttentionAttrs, out: tf.TensorInfo, probs: tf.TensorInfo) {
-  const batch = x.q.shape[0];
-  const lq = a.qLayout === 'bhld' ? x.q.shape[2] : x.q.shape[1];
-  const lk = a.kvLayout === 'bhld' ? x.k.shape[2] : x.k.shape[1];
-  const hidden = out.shape[2];
-  const dh = hidden / a.heads;
-  P[0] = batch;
-  P[1] = a.heads;
-  P[2] = lq;
-  P[3] = lk;
-  P[4] = dh;
-  P[5] = a.scale;
-  P[6] = a.causal ? 1 : 0;
-  P[7] = a.past;
-  P[8] = x.mask ? offset(w, x.mask) : 0;
-  P[9] = a.dropRate;
-  P[43] = a.dropSeed;
-  P[10] = offset(w, probs);
-  putView(w, 11, x.q, a.qLayout, 0, dh, a.heads);
-  putView(w, 15, x.k, a.kvLayout, a.fused ? hidden : 0, dh, a.heads);
-  putView(w, 19, x.v, a.kvLayout, a.fused ? 2 * hidden : 0, dh, a.heads);
-  putView(w, 23, out, 'bld', 0, dh, a.heads);
-  return { batch, lq, lk, hidden, dh };
-}
-
-function attentionShapes(x: AttentionInputs, a: AttentionAttrs) {
-  const batch = x.q.shape[0];
-  const lq = a.qLayout === 'bhld' ? x.q.shape[2] : x.q.shape[1];
-  const lk = a.kvLayout === 'bhld' ? x.k.shape[2] : x.k.shape[1];
-  const hidden = a.qLayout === 'bhld' ? a.heads * x.q.shape[3] : a.fused ? x.q.shape[2] / 3 : x.q.shape[2];
-  return { batch, lq, lk, hidden };
-}
-
-/** Outputs: the context [B, Lq, H] and the softmax probabilities [B, heads, Lq, Lk] (for the backward pass). */
-const attention: tf.KernelFunc = (args) => {
-  const w = args.backend as BackendWasm;
-  const a = args.attrs as unknown as AttentionAttrs;
-  const x = attentionInputs(args.inputs, a);
-  const s = attentionShapes(x, a);
-  const out = w.makeOutput([s.batch, s.lq, s.hidden], 'float32');
-  const probs = w.makeOutput([s.batch, a.heads, s.lq, s.lk], 'float32');
-  const lib = native(w);
-  putAttention(w, x, a, out, probs);
-  lib.attention();
-  return [out, probs];
-};
-
-/** Inputs: those of the forward kernel plus probs and dy; outputs: dqkv, or dq, dk, dv. */
-const attentionGrad: tf.KernelFunc = (args) => {
-  const w = args.backend as BackendWasm;
-  const a = args.attrs as unknown as AttentionAttrs;
-  const x = attentionInputs(args.inputs, a);
-  const { probs, dy } = args.inputs as { probs: tf.TensorInfo; dy: tf.TensorInfo };
-  const grads = a.fused ? [w.makeOutput(x.q.shape, 'float32')] : [x.q, x.k, x.v].map((t) => w.makeOutput(t.shape, 'float32'));
-  const lib = native(w);
-  const { dh, hidden } = putAttention(w, x, a, dy, probs);
-  putView(w, 27, dy, 'bld', 0, dh, a.heads);
-  const [dq, dk, dv] = a.fused ? [grads[0], grads[0], grads[0]] : grads;
-  putView(w, 31, dq, a.qLayout, 0, dh, a.heads);
-  putView(w, 35, dk, a.kvLayout, a.fused ? hidden : 0, dh, a.heads);
-  putView(w, 39, dv, a.kvLayout, a.fused ? 2 * hidden : 0, dh, a.heads);
-  lib.attentionBackward();
-  return grads;
 };
 
 /** LayerNorm over the last axis. Outputs: y, and per row the mean and 1/√(var + eps). */
@@ -370,6 +236,37 @@ const logSoftmaxGrad: tf.KernelFunc = (args) => {
   return dx;
 };
 
+/**
+ * The reference NLG per-token loss from logits [N, V] and int32 labels [N] (attr eps: label
+ * smoothing): outputs loss [N] and log Σ exp per row (for the backward pass).
+ */
+const tokenXent: tf.KernelFunc = (args) => {
+  const w = args.backend as BackendWasm;
+  const { x, labels } = args.inputs as { x: tf.TensorInfo; labels: tf.TensorInfo };
+  const { eps } = args.attrs as unknown as { eps: number };
+  const [rows, n] = x.shape;
+  const loss = w.makeOutput([rows], 'float32');
+  const lse = w.makeOutput([rows], 'float32');
+  if (rows === 0) return [loss, lse];
+  const lib = native(w);
+  [offset(w, x), offset(w, labels), rows, n, eps, offset(w, loss), offset(w, lse)].forEach((v, i) => (P[i] = v));
+  lib.tokenXent();
+  return [loss, lse];
+};
+
+const tokenXentGrad: tf.KernelFunc = (args) => {
+  const w = args.backend as BackendWasm;
+  const { x, labels, lse, dy } = args.inputs as Record<'x' | 'labels' | 'lse' | 'dy', tf.TensorInfo>;
+  const { eps } = args.attrs as unknown as { eps: number };
+  const [rows, n] = x.shape;
+  const dx = w.makeOutput(x.shape, 'float32');
+  if (rows === 0) return dx;
+  const lib = native(w);
+  [offset(w, x), offset(w, labels), offset(w, lse), offset(w, dy), rows, n, eps, offset(w, dx)].forEach((v, i) => (P[i] = v));
+  lib.tokenXentGrad();
+  return dx;
+};
+
 /** No inputs; attrs shape, rate, seed: the multiplier of ops.dropout's mask. */
 const dropoutMask: tf.KernelFunc = (args) => {
   const w = args.backend as BackendWasm;
@@ -433,6 +330,8 @@ const ADDED: [string, tf.KernelFunc][] = [
   [NATIVE_KERNELS.linear, linear],
   [NATIVE_KERNELS.logSoftmax, logSoftmax],
   [NATIVE_KERNELS.logSoftmaxGrad, logSoftmaxGrad],
+  [NATIVE_KERNELS.tokenXent, tokenXent],
+  [NATIVE_KERNELS.tokenXentGrad, tokenXentGrad],
 ];
 
 let enabled = false;
@@ -440,14 +339,10 @@ let enabled = false;
 /** Registers the native kernels for the wasm backend (idempotent). */
 export function registerNativeKernels(lib: NativeAddon): void {
   if (enabled) return;
-  addon = lib;
-  addon.setParams(P);
+  bindAddon(lib);
   for (const [name, fn] of REPLACED) {
-    const builtin = tf.getKernel(name, 'wasm');
-    if (builtin === undefined) throw new Error(`tfjs-wasm has no ${name} kernel to replace`);
-    originals.set(name, builtin.kernelFunc);
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn });
+    previous.set(name, tf.getKernel(name, 'wasm')!);
+    originals.set(name, replaceKernel(name, 'wasm', fn));
   }
   for (const [name, fn] of ADDED) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn });
   // Gradients are backend-independent and stay registered (registering twice only warns).
@@ -458,10 +353,7 @@ export function registerNativeKernels(lib: NativeAddon): void {
 /** Puts the built-in kernels back (tests compare both in one process). */
 export function unregisterNativeKernels(): void {
   if (!enabled) return;
-  for (const [name] of REPLACED) {
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: originals.get(name)! });
-  }
+  for (const [name] of REPLACED) restoreKernel(previous.get(name)!);
   for (const [name] of ADDED) tf.unregisterKernel(name, 'wasm');
   enabled = false;
 }

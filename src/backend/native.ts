@@ -32,6 +32,8 @@ export interface NativeAddon {
   dropoutMask(): void;
   logSoftmax(): void;
   logSoftmaxGrad(): void;
+  tokenXent(): void;
+  tokenXentGrad(): void;
   attention(): void;
   attentionBackward(): void;
 }

@@ -15,6 +15,8 @@ import { UserError } from '../util/errors.ts';
 import { registerSegmentSum } from './segment-sum-kernel.ts';
 import { registerZeroCopyIdentity } from './wasm-identity.ts';
 import { registerRowGather } from './wasm-gather.ts';
+import { registerMatMulSum } from './wasm-sum.ts';
+import { registerMatMulGradient } from './matmul-grad.ts';
 import { loadNative, type NativeStatus } from './native.ts';
 import { registerNativeKernels } from './native-kernels.ts';
 
@@ -64,6 +66,8 @@ async function activate(name: BackendName): Promise<void> {
     registerSegmentSum('wasm');
     registerZeroCopyIdentity();
     registerRowGather();
+    registerMatMulSum();
+    registerMatMulGradient();
   }
   if (name === 'cpu') {
     registerSegmentSum('cpu');

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { replaceKernel } from './replace-kernel.ts';
 
 let builtin: tf.KernelFunc | undefined;
 
@@ -50,7 +51,5 @@ const gatherV2: tf.KernelFunc = (args) => {
 export function registerRowGather(): void {
   const current = tf.getKernel(tf.GatherV2, 'wasm');
   if (current === undefined || current.kernelFunc === gatherV2) return;
-  builtin = current.kernelFunc;
-  tf.unregisterKernel(tf.GatherV2, 'wasm');
-  tf.registerKernel({ kernelName: tf.GatherV2, backendName: 'wasm', kernelFunc: gatherV2 });
+  builtin = replaceKernel(tf.GatherV2, 'wasm', gatherV2).kernelFunc;
 }

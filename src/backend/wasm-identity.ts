@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { replaceKernel } from './replace-kernel.ts';
 
 let builtinCast: tf.KernelFunc | undefined;
 let builtinIdentity: tf.KernelFunc | undefined;
@@ -35,10 +36,6 @@ const cast: tf.KernelFunc = (args) => {
 export function registerZeroCopyIdentity(): void {
   const current = tf.getKernel(tf.Identity, 'wasm');
   if (current?.kernelFunc === identity) return;
-  builtinIdentity = current!.kernelFunc;
-  builtinCast = tf.getKernel(tf.Cast, 'wasm')!.kernelFunc;
-  tf.unregisterKernel(tf.Identity, 'wasm');
-  tf.registerKernel({ kernelName: tf.Identity, backendName: 'wasm', kernelFunc: identity });
-  tf.unregisterKernel(tf.Cast, 'wasm');
-  tf.registerKernel({ kernelName: tf.Cast, backendName: 'wasm', kernelFunc: cast });
+  builtinIdentity = replaceKernel(tf.Identity, 'wasm', identity).kernelFunc;
+  builtinCast = replaceKernel(tf.Cast, 'wasm', cast).kernelFunc;
 }

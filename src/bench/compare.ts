@@ -21,7 +21,7 @@ export interface CompareOptions {
   batch: number;
   steps: number;
   warmup: number;
-  /** BLAS / intra-op threads of the PyTorch side. */
+  /** BLAS threads of both sides (PyTorch also intra-op threads). */
   threads: number;
   /** Python interpreter; found automatically when undefined. */
   python?: string;
@@ -112,7 +112,8 @@ function lastJsonLine<T>(text: string): T | undefined {
 function runOurs(o: CompareOptions, model: string, method: string, seq: number): OurMeasurement {
   const args = [BIN, 'bench', 'train', '--json', '--model', model, '--method', method, '--batch', String(o.batch), '--seq', String(seq), '--steps', String(o.steps), '--warmup', String(o.warmup)];
   if (o.backend) args.push('--backend', o.backend);
-  const r = sh(process.execPath, args);
+  // The same number of BLAS threads as the PyTorch side (native kernels; tfjs-wasm itself is single-threaded).
+  const r = sh(process.execPath, args, { ...process.env, LORA_REPRO_THREADS: String(o.threads) });
   const parsed = r.status === 0 ? lastJsonLine<OurMeasurement>(r.stdout) : undefined;
   if (parsed === undefined) throw new Error(`bench train ${model} ${method} seq ${seq} failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   return parsed;

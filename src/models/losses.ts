@@ -3,6 +3,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { logSoftmax } from './ops.ts';
+import { nativeKernelsActive } from '../backend/native-kernels.ts';
+import { nativeTokenCrossEntropy } from './native-ops.ts';
 
 /** Mean cross-entropy over the batch (HF RobertaForSequenceClassification, num_labels ≥ 2). */
 export function crossEntropyLoss(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
@@ -47,12 +49,18 @@ function pickPerRow(flat: tf.Tensor1D, labels: Int32Array, k: number): tf.Tensor
 export function lmLoss(logits: tf.Tensor3D, labels: Int32Array, lossMask: Float32Array, labelSmoothing: number): tf.Scalar {
   return tf.tidy(() => {
     const [b, l, v] = logits.shape;
-    const logp = logSoftmax(tf.reshape(logits, [b * l, v]));
-    const nll = tf.neg(pickPerRow(tf.reshape(logp, [b * l * v]) as tf.Tensor1D, labels, v));
-    let perToken: tf.Tensor = nll;
-    if (labelSmoothing > 0) {
-      const smooth = tf.neg(tf.mean(logp, -1));
-      perToken = tf.add(tf.mul(nll, 1 - labelSmoothing), tf.mul(smooth, labelSmoothing));
+    let perToken: tf.Tensor;
+    if (nativeKernelsActive() && labels.every((t) => t >= 0 && t < v)) {
+      // One fused kernel each way (models/native-ops.ts), the same formula.
+      perToken = nativeTokenCrossEntropy(tf.reshape(logits, [b * l, v]) as tf.Tensor2D, labels, labelSmoothing);
+    } else {
+      const logp = logSoftmax(tf.reshape(logits, [b * l, v]));
+      const nll = tf.neg(pickPerRow(tf.reshape(logp, [b * l * v]) as tf.Tensor1D, labels, v));
+      perToken = nll;
+      if (labelSmoothing > 0) {
+        const smooth = tf.neg(tf.mean(logp, -1));
+        perToken = tf.add(tf.mul(nll, 1 - labelSmoothing), tf.mul(smooth, labelSmoothing));
+      }
     }
     const mask = tf.tensor1d(lossMask);
     let maskSum = 0;

@@ -60,6 +60,24 @@ export function nativeLogSoftmax(x: tf.Tensor): tf.Tensor {
   return f(x);
 }
 
+/**
+ * The reference NLG per-token loss (1 − ε)·(−log p[label]) + ε·mean(−log p) from logits [N, V]
+ * in one pass each way (no [N, V] log-probabilities, gather, mean or scatter in between).
+ * Labels must lie in [0, V).
+ */
+export function nativeTokenCrossEntropy(logits: tf.Tensor2D, labels: Int32Array, labelSmoothing: number): tf.Tensor1D {
+  const ids = tf.tensor1d(labels, 'int32');
+  const attrs = { eps: labelSmoothing };
+  const f = customGrad((xi, save) => {
+    const [loss, lse] = run(NATIVE_KERNELS.tokenXent, { x: xi as tf.Tensor, labels: ids }, attrs);
+    (save as tf.GradSaveFunc)([xi as tf.Tensor, ids, lse]);
+    return { value: loss, gradFunc: (dy, [xs, ls, l]) => run(NATIVE_KERNELS.tokenXentGrad, { x: xs, labels: ls, lse: l, dy }, attrs)[0] };
+  });
+  const out = f(logits) as tf.Tensor1D;
+  ids.dispose();
+  return out;
+}
+
 export interface NativeAttentionArgs {
   heads: number;
   /** q, k, v [B, L, H] each; or `qkv` [B, L, 3H] with q, k, v as its column blocks (GPT-2's c_attn). */

@@ -117,19 +117,37 @@ function ensureTokenizer(root: string, family: PretrainFamily, vocabSize: number
   return { file, trainSeconds, reused: false };
 }
 
-/** The pretrained model directory for these options, trained now if the cache lacks it. */
-export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<PretrainedModelDir> {
-  const log = opts.log ?? (() => {});
-  const t0 = performance.now();
+export interface PretrainedLocation {
+  /** Where the model directory is or will be. */
+  dir: string;
+  /** True when a complete directory is already cached there. */
+  cached: boolean;
+  key: string;
+  settings: PretrainSettings;
+  corpus: Corpus;
+  root: string;
+}
+
+/**
+ * Where the model for these options lives in the cache, without training anything (synchronous, for
+ * callers that only look). Building the corpus is part of it: the key hashes its content.
+ */
+export function locatePretrained(opts: Omit<EnsurePretrainedOptions, 'log'>): PretrainedLocation {
   const settings: PretrainSettings = { ...MINI_PRETRAIN[opts.family], ...(opts.settings ?? {}), family: opts.family };
   const corpus = buildCorpus({ dataDir: opts.dataDir, budgetBytes: settings.corpusBytes });
   const key = sha256(canonical({ format: PRETRAIN_FORMAT, settings, corpus: corpus.hash, seed: opts.seed })).slice(0, 16);
   const root = cacheRoot(opts.cacheDir);
   const dir = join(root, 'pretrained', `${opts.family}-${key}`);
+  return { dir, cached: existsSync(join(dir, PRETRAIN_FILES.meta)), key, settings, corpus, root };
+}
+
+/** The pretrained model directory for these options, trained now if the cache lacks it. */
+export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<PretrainedModelDir> {
+  const log = opts.log ?? (() => {});
+  const t0 = performance.now();
+  const { dir, cached, key, settings, corpus, root } = locatePretrained(opts);
   const metaFile = join(dir, PRETRAIN_FILES.meta);
-  if (existsSync(metaFile)) {
-    return { dir, reused: true, meta: JSON.parse(readFileSync(metaFile, 'utf8')) as PretrainMeta };
-  }
+  if (cached) return { dir, reused: true, meta: JSON.parse(readFileSync(metaFile, 'utf8')) as PretrainMeta };
   log(`corpus: ${corpus.description} (sha256 ${corpus.hash.slice(0, 12)})`);
   const tok = ensureTokenizer(root, opts.family, settings.vocabSize, corpus, log);
   const tokenizer = loadTokenizer(tok.file);

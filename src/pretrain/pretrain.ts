@@ -56,6 +56,15 @@ const median = (xs: number[]): number => {
   return s.length === 0 ? 0 : (s[Math.floor((s.length - 1) / 2)] as number);
 };
 
+/** The training blocks cut into pieces of shortSeqLen tokens (none when the short phase is off). */
+function shortPhase(blocks: Int32Array[], s: PretrainSettings): Int32Array[] {
+  if (s.shortSeqSteps <= 0) return [];
+  if (s.seqLen % s.shortSeqLen !== 0) throw new Error(`pretrainModel: shortSeqLen ${s.shortSeqLen} must divide seqLen ${s.seqLen}`);
+  const out: Int32Array[] = [];
+  for (const b of blocks) for (let i = 0; i < b.length; i += s.shortSeqLen) out.push(b.subarray(i, i + s.shortSeqLen));
+  return out;
+}
+
 export function pretrainModel(input: PretrainInput): PretrainOutcome {
   const { settings: s, config, seed } = input;
   const log = input.log ?? (() => {});
@@ -74,21 +83,23 @@ export function pretrainModel(input: PretrainInput): PretrainOutcome {
   const masking = input.masking === undefined ? undefined : { ...input.masking, probability: s.mlmProbability };
   // Fixed masks for the held-out blocks, so before/after compare the same predictions.
   const evalMasks = masking === undefined ? [] : evalSet.map((b, i) => maskTokens(b, masking, new Rng(1_000_003 + i)));
+  // No dropout while pretraining (pretrain-config.ts explains why).
   const ctx = { training: false };
 
   /** Loss of a list of blocks (with their fixed masks for MLM), averaged per batch. */
   const lossOf = (blocks: Int32Array[], first: number): (() => tf.Scalar) => {
     const batch = blockBatch(blocks);
     if (model.modelType === 'gpt2') return () => clmLoss(model, batch, ctx);
+    const len = batch.seqLen;
     const picked = blocks.map((b, i) => (masking === undefined ? undefined : first >= 0 ? evalMasks[first + i] : maskTokens(b, masking, rng)));
     const inputIds = new Int32Array(batch.inputIds.length);
     const positions: number[] = [];
     const labels: number[] = [];
     picked.forEach((m, i) => {
       if (m === undefined) return;
-      inputIds.set(m.inputIds, i * s.seqLen);
+      inputIds.set(m.inputIds, i * len);
       m.positions.forEach((p, k) => {
-        positions.push(i * s.seqLen + p);
+        positions.push(i * len + p);
         labels.push(m.labels[k] as number);
       });
     });
@@ -117,16 +128,27 @@ export function pretrainModel(input: PretrainInput): PretrainOutcome {
     log(`held-out loss before: ${before.toFixed(3)} (ln vocab = ${Math.log(config.vocabSize).toFixed(3)})`);
     const lossCurve: number[] = [];
     const times: number[] = [];
+    const short = shortPhase(trainSet, s);
+    const phases = [
+      { until: Math.min(s.shortSeqSteps, s.steps), blocks: short, perBatch: (s.batchSize * s.seqLen) / s.shortSeqLen },
+      { until: s.steps, blocks: trainSet, perBatch: s.batchSize },
+    ];
     let epochOrder: number[] = [];
     let cursor = 0;
+    let phase = 0;
     const t0 = performance.now();
     for (let step = 0; step < s.steps; step++) {
-      if (cursor + s.batchSize > epochOrder.length) {
-        epochOrder = rng.shuffle(trainSet.map((_, i) => i));
+      while (step >= (phases[phase] as (typeof phases)[number]).until) {
+        phase++;
+        epochOrder = [];
+      }
+      const { blocks: pool, perBatch } = phases[phase] as (typeof phases)[number];
+      if (cursor + perBatch > epochOrder.length) {
+        epochOrder = rng.shuffle(pool.map((_, i) => i));
         cursor = 0;
       }
-      const blocks = epochOrder.slice(cursor, cursor + s.batchSize).map((i) => trainSet[i] as Int32Array);
-      cursor += s.batchSize;
+      const blocks = epochOrder.slice(cursor, cursor + perBatch).map((i) => pool[i] as Int32Array);
+      cursor += perBatch;
       const ts = performance.now();
       const { loss } = trainStep(lossOf(blocks, -1), vars, optimizer, linearSchedule(step, s), s.maxGradNorm);
       times.push(performance.now() - ts);

@@ -10,6 +10,7 @@
  * difference is named in a footnote, never hidden.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { BUILTIN_CONFIGS, readHfConfig, type ModelConfig } from '../models/config.ts';
 import { PAPER_ROWS, type PaperRow } from '../methods/paper-rows.ts';
 import { getMethod } from '../methods/registry.ts';
@@ -25,8 +26,22 @@ export interface ModelInfo {
 
 const PAPER_MODELS = ['roberta-base', 'roberta-large', 'gpt2-medium', 'gpt2-large'];
 
-export function modelInfo(name: string): ModelInfo {
-  let config: ModelConfig | undefined = BUILTIN_CONFIGS[name] ? structuredClone(BUILTIN_CONFIGS[name]) : undefined;
+/**
+ * `provenance` is a run's provenance.model ("<weights dir> (model.safetensors sha256:…)"): when that
+ * directory still holds its config.json, it is the architecture the run really trained (the offline
+ * stand-ins are pretrained at their own size, not the built-in bench config of the same name).
+ */
+export function modelInfo(name: string, provenance?: string): ModelInfo {
+  const dir = provenance?.replace(/ \(.*\)$/, '');
+  let config: ModelConfig | undefined;
+  if (dir !== undefined && existsSync(join(dir, 'config.json'))) {
+    try {
+      config = readHfConfig(dir);
+    } catch {
+      config = undefined;
+    }
+  }
+  config ??= BUILTIN_CONFIGS[name] ? structuredClone(BUILTIN_CONFIGS[name]) : undefined;
   if (config === undefined && existsSync(name)) {
     try {
       config = readHfConfig(name);

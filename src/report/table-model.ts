@@ -169,7 +169,7 @@ export function buildTable(table: 2 | 3, folder: ResultsFolder, opts: BuildOptio
   const rows: Row[] = [];
   for (const [key, rs] of groups) {
     const first = rs[0].result;
-    const info = models.get(first.model) ?? modelInfo(first.model);
+    const info = models.get(first.model) ?? modelInfo(first.model, first.provenance.model);
     models.set(first.model, info);
     const cfg = configs.get(key)!;
     const match = matchPaperRow(table, info, first.method, cfg, first.variant);

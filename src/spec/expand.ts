@@ -113,6 +113,7 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
     if (rowIds.has(row)) throw source.error([...blockPath, 'row'], `row id '${row}' is already used by grid[${rowIds.get(row)}]`);
     rowIds.set(row, b);
     const blockCells = selectors(block.cells as { where: Where; set: Plain }[] | undefined, [...blockPath, 'cells']);
+    if (profile?.rows !== undefined && !profile.rows.includes(row)) return;
     const seeds = profile?.seeds ?? block.seeds ?? spec.seeds;
     if (seeds === undefined) throw source.error(blockPath, "no seeds: set 'seeds' at the top level, in this block or in the profile");
 
@@ -154,7 +155,7 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
               experiment,
               profile: profileName,
               model,
-              task,
+              task: profile?.taskMap?.[task] ?? task,
               method: entry.method,
               variant: cell.variant,
               methodConfig,
@@ -195,7 +196,13 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
     for (const s of blockCells) if (s.hits === 0) throw source.error([...s.path, 'where'], 'matches no cell of this block (check the names)');
   });
   for (const s of [...overrides, ...profileCells]) if (s.hits === 0) throw source.error([...s.path, 'where'], 'matches no cell of the grid (check the names)');
+  profile?.rows?.forEach((r, i) => {
+    if (!rowIds.has(r)) throw source.error(['profiles', profileName, 'rows', i], `row '${r}' is not in the grid (rows: ${[...rowIds.keys()].join(', ')})`);
+  });
   const gridTasks = new Set(spec.grid.flatMap((b) => taskEntries(b).map(([t]) => t)));
+  for (const t of Object.keys(profile?.taskMap ?? {})) {
+    if (!gridTasks.has(t)) throw source.error(['profiles', profileName, 'taskMap', t], `task '${t}' is not in the grid`);
+  }
   profile?.tasks?.forEach((t, i) => {
     if (!gridTasks.has(t)) throw source.error(['profiles', profileName, 'tasks', i], `task '${t}' is not in the grid`);
   });

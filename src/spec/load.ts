@@ -131,7 +131,7 @@ export function zodError(source: SpecSource, err: z.ZodError, prefix: KeyPath = 
 
 export function parseSpecText(text: string, file: string): LoadedSpec {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   const first = doc.errors[0];
   if (first !== undefined) {
     const pos = first.linePos?.[0] ?? (first.pos ? lines.linePos(first.pos[0]) : undefined);

@@ -140,6 +140,13 @@ export const profileSchema = z
     seeds: seedsSchema.optional(),
     /** Only these tasks (e.g. the ones whose training data is available offline); default: all. */
     tasks: z.array(taskSchema).min(1, 'expected at least one task').optional(),
+    /** Only these grid rows (e.g. one row per method for a CPU budget); default: every row. */
+    rows: z.array(z.string().min(1)).min(1, 'expected at least one row').optional(),
+    /**
+     * Runs a spec task on another task's data, keeping the spec task's settings: the synthetic
+     * stand-ins of a profile without a data directory (e.g. sst2 → synthetic-sst2).
+     */
+    taskMap: z.record(z.string(), taskSchema).optional(),
     set: fieldsSchema.optional(),
     cells: z.array(cellOverrideSchema).optional(),
   })

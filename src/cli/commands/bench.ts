@@ -141,9 +141,9 @@ export const benchCommand: Command = {
       return 0;
     }
     console.log(
-      `${r.model} ${r.method}  batch ${r.batch} × seq ${r.seq}  ${r.msPerStep.toFixed(0)} ms/step (median of ${r.steps})  ` +
+      `${r.model} ${r.method}  batch ${r.batch} × seq ${r.seq}  ${r.msPerStep.toFixed(0)} ms/step (median of ${r.steps}; CPU ${r.cpuMsPerStep.toFixed(0)} ms)  ` +
         `${r.tokensPerSecond.toFixed(0)} tokens/s  peak RSS ${r.peakRssMiB.toFixed(0)} MiB  ` +
-        `trainable ${r.trainableParams.toLocaleString('en-US')}  backend ${r.backend} (threads ${r.threads}, SIMD ${r.simd ? 'on' : 'off'})`,
+        `trainable ${r.trainableParams.toLocaleString('en-US')}  backend ${r.backend} (threads ${r.threads}, SIMD ${r.simd ? 'on' : 'off'})  kernels ${r.kernels}`,
     );
     return 0;
   },

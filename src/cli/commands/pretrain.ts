@@ -14,13 +14,14 @@ export const pretrainCommand: Command = {
   usage: [
     'Usage: lora-repro pretrain --model roberta|gpt2 [--steps N] [--seed S] [--data-dir D | --synthetic] [--cache DIR] [--json]',
     '',
-    'Trains a byte-level BPE tokenizer and a small model from scratch (RoBERTa: masked LM; GPT-2: causal LM)',
-    'on the mini corpus: GLUE train sentences + E2E train references from the data directory (--data-dir,',
-    'else LORA_REPRO_DATA, else ../shared/data when present), or generated SYNTHETIC text when there is no',
-    'data directory or with --synthetic. The result is cached under --cache / LORA_REPRO_CACHE (default',
-    '.cache/lora-repro) by a hash of corpus, settings and seed; a second call reuses it.',
-    'Prints the model directory (config.json, model.safetensors, tokenizer.json, pretrain.json) on stdout,',
-    'or with --json a summary of pretrain.json; progress goes to stderr.',
+    'Trains a byte-level BPE tokenizer and a small model from scratch (RoBERTa: masked LM; GPT-2: causal',
+    'LM) on the mini corpus: GLUE train sentences + E2E train references from the data directory',
+    '(--data-dir, else LORA_REPRO_DATA, else ../shared/data when present), or generated SYNTHETIC text',
+    'when there is none, with --synthetic, or with --data-dir none / LORA_REPRO_DATA=none.',
+    'The result is cached under --cache / LORA_REPRO_CACHE (default .cache/lora-repro) by a hash of',
+    'corpus, settings and seed; a second call reuses it. Prints the model directory (config.json,',
+    'model.safetensors, tokenizer.json, pretrain.json) on stdout, or with --json a summary of',
+    'pretrain.json; progress goes to stderr.',
   ].join('\n'),
   async run(argv) {
     const { values } = parseCommandArgs(

@@ -6,7 +6,10 @@ import { loadSpecFile } from '../../spec/load.ts';
 import { resolveExecutorModule } from '../../runner/executor.ts';
 import { buildPlan, formatPlan } from '../../runner/plan.ts';
 import { runExperiment } from '../../runner/runner.ts';
+import { resolveModel } from '../../runner/model-resolver.ts';
+import { preparePretrainedModels } from '../../runner/pretrained-models.ts';
 import { UserError } from '../../util/errors.ts';
+import { initBackend } from '../../backend/select.ts';
 import { intFlag, numberFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 
@@ -35,6 +38,7 @@ export const runCommand: Command = {
     '                     also LORA_REPRO_EXECUTOR; src/runner/fake-executor.ts exercises the bookkeeping)',
     '  --backend B        tensor backend of the workers (sets LORA_REPRO_BACKEND for them)',
     '  --quiet            print one line per finished run, not the runs\' own log lines (still in runs/<runId>/train.log)',
+    '  --allow-cpu        run the paper profile even without a GPU backend (it refuses by default)',
     '',
     'MLflow: with MLFLOW_TRACKING_URI set, each table cell is a parent run and each seed a child run',
     '(see docs/mlflow.md); without it nothing is sent and nothing fails.',
@@ -51,6 +55,7 @@ export const runCommand: Command = {
       executor: { type: 'string' },
       backend: { type: 'string' },
       quiet: { type: 'boolean', default: false },
+      'allow-cpu': { type: 'boolean', default: false },
     });
     if (positionals.length !== 1) throw new UserError(`expected exactly one spec file, got ${positionals.length} (see --help)`);
     const workers = intFlag('workers', values.workers, availableParallelism());
@@ -71,6 +76,20 @@ export const runCommand: Command = {
       return 0;
     }
 
+    if (expansion.profile === 'paper' && !values['allow-cpu']) {
+      // The paper profile trains 125M–774M-parameter models: refuse up front on a CPU backend.
+      const backend = await initBackend(values.backend);
+      if (backend.name !== 'tensorflow-gpu') {
+        const plan = buildPlan(expansion, selected, { resultsRoot: values.results!, workers, msPerToken });
+        const hours = plan.wallMs / 3_600_000;
+        throw new UserError(
+          `profile 'paper' needs a GPU backend, but this process would train on '${backend.name}' ` +
+            `(estimated ${hours.toFixed(0)} h here for ${plan.total.toRun} runs): install one with ` +
+            `'npm install @tensorflow/tfjs-node-gpu' on a machine with CUDA, or use --profile mini (or --allow-cpu to insist)`,
+        );
+      }
+    }
+
     const executorModule = resolveExecutorModule(values.executor);
     const env = { ...process.env, ...(values.backend !== undefined ? { LORA_REPRO_BACKEND: values.backend } : {}) };
     const controller = new AbortController();
@@ -84,7 +103,13 @@ export const runCommand: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      // Stand-in models (mini-roberta, mini-gpt2) are pretrained (or taken from the cache) here, once.
+      const pretrained = await preparePretrainedModels(
+        selected.map((r) => r.config.model),
+        { dataDir: selected[0]?.config.dataDir, log: (line) => console.log(`pretrain: ${line}`) },
+      );
       const summary = await runExperiment(expansion, selected, {
+        resolveModel: (name) => pretrained.get(name) ?? resolveModel(name),
         resultsRoot: values.results!,
         workers,
         executorModule,

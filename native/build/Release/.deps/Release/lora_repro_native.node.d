@@ -1,1 +1,0 @@
-cmd_Release/lora_repro_native.node := ln -f "Release/obj.target/lora_repro_native.node" "Release/lora_repro_native.node" 2>/dev/null || (rm -rf "Release/lora_repro_native.node" && cp -af "Release/obj.target/lora_repro_native.node" "Release/lora_repro_native.node")
