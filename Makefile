@@ -2,7 +2,7 @@
 SHARED ?= ../shared
 FIXTURES := $(wildcard $(SHARED)/fixtures/parity/*/)
 
-.PHONY: setup build lint test test-long parity bench ci table2 table3 smoke charts report analyze-real mlflow-ui
+.PHONY: native setup build lint test test-long parity bench ci table2 table3 smoke charts report analyze-real mlflow-ui
 
 setup:            ## install the exact dependency versions of package-lock.json
 	npm ci
@@ -21,8 +21,12 @@ test-long:        ## also the long tests
 parity:           ## check every parity fixture against the reference outputs
 	@for f in $(FIXTURES); do node bin/lora-repro.mjs parity $$f || exit 1; done
 
-bench:            ## training-step benchmark of the mini models (LoRA and full fine-tuning)
-	@for m in mini-roberta mini-gpt2; do for k in lora ft; do node bin/lora-repro.mjs bench train --model $$m --method $$k; done; done
+native:           ## build the optional native kernels (C toolchain; OpenBLAS at run time)
+	npm run build:native
+
+bench:            ## ours vs the PyTorch reference (LoRA and full FT, seq 64/128/256) and GPT-2 decoding
+	node bin/lora-repro.mjs bench compare --models mini-roberta,mini-gpt2 --seqs 64,128,256
+	node bin/lora-repro.mjs bench decode
 
 ci:
 	bash .ci/run

@@ -206,16 +206,28 @@ describe('experiments/table2.yaml', () => {
     assert.ok(checkCounts(paper, 2) >= 5);
   });
 
-  it('has a mini profile: mini-roberta, small limits, 3 seeds, the 5 tasks with offline data', () => {
+  it('has a mini profile: mini-roberta, one row per Table 2 method, small limits, 3 seeds, the 5 tasks with offline data', () => {
     const mini = expandSpec(loaded, { profile: 'mini' });
-    assert.equal(mini.runs.length, 14 * 5 * 3);
+    assert.equal(mini.runs.length, 6 * 5 * 3);
+    assert.deepEqual([...new Set(mini.runs.map((r) => r.config.method))].sort(), ['adapter-d', 'adapter-h', 'adapter-p', 'bitfit', 'ft', 'lora']);
+    assert.deepEqual([...new Set(mini.runs.map((r) => r.config.task))].sort(), ['cola', 'mrpc', 'rte', 'sst2', 'stsb']);
     for (const r of mini.runs) {
       assert.equal(r.config.model, 'mini-roberta');
       assert.ok((r.config.trainLimit ?? Infinity) <= 1024 && r.config.epochs <= 3 && r.config.batchSize <= 32);
       assert.equal(r.config.warmupSteps, undefined);
       assert.equal(r.sharedWith.length, 0);
+      // Adapter^D drops the lowest blocks: half of the 4 mini blocks, as 6 of roberta-base's 12.
+      if (r.config.method === 'adapter-d') assert.equal(r.config.methodConfig.dropLayers, 2);
     }
     assert.deepEqual([...new Set(mini.runs.map((r) => r.config.seed))], [0, 1, 2]);
+  });
+
+  it('has a mini-synthetic profile on the stand-in tasks and a smoke profile for CI', () => {
+    const synthetic = expandSpec(loaded, { profile: 'mini-synthetic' });
+    assert.equal(synthetic.runs.length, 6 * 3 * 3);
+    assert.deepEqual([...new Set(synthetic.runs.map((r) => r.config.task))].sort(), ['synthetic-rte', 'synthetic-sst2', 'synthetic-stsb']);
+    const smoke = expandSpec(loaded, { profile: 'smoke' });
+    assert.deepEqual(smoke.runs.map((r) => `${r.config.method}/${r.config.task}/${r.config.seed}`).sort(), ['ft/rte/0', 'lora/rte/0']);
   });
 });
 
@@ -241,11 +253,11 @@ describe('experiments/table3.yaml', () => {
     assert.ok(checkCounts(paper, 3) >= 5);
   });
 
-  it('has a mini profile on mini-gpt2 whose identical cells are shared, not duplicated', () => {
+  it('has a mini profile on mini-gpt2 with one row per Table 3 method', () => {
     const mini = expandSpec(loaded, { profile: 'mini' });
-    const shared = mini.runs.reduce((n, r) => n + r.sharedWith.length, 0);
-    assert.equal(mini.runs.length + shared, 12 * 3);
-    assert.equal(shared, 6); // GPT-2 L FT and LoRA have the GPT-2 M settings
+    assert.equal(mini.runs.length, 6 * 3);
+    assert.deepEqual([...new Set(mini.runs.map((r) => r.config.method))].sort(), ['adapter-h', 'adapter-l', 'ft', 'ft-top2', 'lora', 'prefix-layer']);
+    assert.ok(expandSpec(loaded, { profile: 'mini-synthetic' }).runs.every((r) => r.config.task === 'synthetic-e2e'));
     for (const r of mini.runs) {
       assert.equal(r.config.model, 'mini-gpt2');
       assert.equal(r.config.warmupSteps, undefined);
