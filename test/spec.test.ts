@@ -248,3 +248,20 @@ describe('spec: malformed files give one-line errors naming file, line, key path
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('spec: profile rows and task stand-ins', () => {
+  const withProfile = (profile: string) => `${BASE}  cut:\n${profile}`;
+
+  it('rows keeps only the named grid rows; taskMap runs a spec task on another task with its settings', () => {
+    const e = expand(withProfile('    rows: [r1]\n    seeds: [0]\n    tasks: [rte]\n    taskMap: { rte: synthetic-rte }\n'), 'cut');
+    assert.deepEqual(e.runs.map((r) => `${r.row}/${r.config.method}/${r.config.task}`).sort(), ['r1/bitfit/synthetic-rte', 'r1/lora/synthetic-rte']);
+    // rte's own settings (epochs 5, the rte override's maxSeqLength 128) follow the stand-in.
+    assert.ok(e.runs.every((r) => r.config.epochs === 5 && r.config.maxSeqLength === 128));
+  });
+
+  it('an unknown row or a taskMap of a task outside the grid is a one-line error', () => {
+    assert.match(specError(withProfile('    rows: [r9]\n'), 'cut'), /^bad\.yaml:\d+:\d+: profiles\.cut\.rows\[0\]: row 'r9' is not in the grid \(rows: r1, r2\)$/);
+    assert.match(specError(withProfile('    taskMap: { sst2: synthetic-sst2 }\n'), 'cut'), /profiles\.cut\.taskMap\.sst2: task 'sst2' is not in the grid/);
+    assert.match(specError(withProfile('    taskMap: { rte: nope }\n'), 'cut'), /unknown task 'nope'/);
+  });
+});

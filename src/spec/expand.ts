@@ -113,7 +113,7 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
     if (rowIds.has(row)) throw source.error([...blockPath, 'row'], `row id '${row}' is already used by grid[${rowIds.get(row)}]`);
     rowIds.set(row, b);
     const blockCells = selectors(block.cells as { where: Where; set: Plain }[] | undefined, [...blockPath, 'cells']);
-    if (profile?.rows !== undefined && !profile.rows.includes(row)) return;
+    const rowExcluded = profile?.rows !== undefined && !profile.rows.includes(row);
     const seeds = profile?.seeds ?? block.seeds ?? spec.seeds;
     if (seeds === undefined) throw source.error(blockPath, "no seeds: set 'seeds' at the top level, in this block or in the profile");
 
@@ -148,7 +148,7 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
             throw source.error([...methodPath, 'config'], `cell ${cellName}: ${err.message}`);
           }
           // Excluded by the profile only now, so selectors and method configs are checked for every cell.
-          if (profile?.tasks !== undefined && !profile.tasks.includes(task)) continue;
+          if (rowExcluded || (profile?.tasks !== undefined && !profile.tasks.includes(task))) continue;
           for (const seed of seeds) {
             const candidate = {
               ...fields,
@@ -195,10 +195,10 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
     });
     for (const s of blockCells) if (s.hits === 0) throw source.error([...s.path, 'where'], 'matches no cell of this block (check the names)');
   });
-  for (const s of [...overrides, ...profileCells]) if (s.hits === 0) throw source.error([...s.path, 'where'], 'matches no cell of the grid (check the names)');
   profile?.rows?.forEach((r, i) => {
     if (!rowIds.has(r)) throw source.error(['profiles', profileName, 'rows', i], `row '${r}' is not in the grid (rows: ${[...rowIds.keys()].join(', ')})`);
   });
+  for (const s of [...overrides, ...profileCells]) if (s.hits === 0) throw source.error([...s.path, 'where'], 'matches no cell of the grid (check the names)');
   const gridTasks = new Set(spec.grid.flatMap((b) => taskEntries(b).map(([t]) => t)));
   for (const t of Object.keys(profile?.taskMap ?? {})) {
     if (!gridTasks.has(t)) throw source.error(['profiles', profileName, 'taskMap', t], `task '${t}' is not in the grid`);
