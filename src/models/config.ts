@@ -226,3 +226,47 @@ export function builtinConfig(name: string): ModelConfig {
   }
   return structuredClone(c);
 }
+
+/** The model config as a Hugging Face config.json object (parseHfConfig reads it back unchanged). */
+export function toHfConfigJson(c: ModelConfig): Record<string, unknown> {
+  if (c.modelType === 'roberta') {
+    return {
+      model_type: 'roberta',
+      vocab_size: c.vocabSize,
+      hidden_size: c.hidden,
+      num_hidden_layers: c.layers,
+      num_attention_heads: c.heads,
+      intermediate_size: c.intermediate,
+      hidden_act: c.hiddenAct,
+      hidden_dropout_prob: c.hiddenDropout,
+      attention_probs_dropout_prob: c.attentionDropout,
+      max_position_embeddings: c.maxPositions,
+      type_vocab_size: c.typeVocabSize,
+      layer_norm_eps: c.layerNormEps,
+      initializer_range: c.initializerRange,
+      pad_token_id: c.padTokenId,
+      bos_token_id: c.bosTokenId,
+      eos_token_id: c.eosTokenId,
+      num_labels: c.numLabels,
+      ...(c.numLabels === 1 ? { problem_type: 'regression' } : {}),
+    };
+  }
+  return {
+    model_type: 'gpt2',
+    vocab_size: c.vocabSize,
+    n_embd: c.hidden,
+    n_layer: c.layers,
+    n_head: c.heads,
+    n_inner: c.intermediate,
+    n_positions: c.maxPositions,
+    activation_function: c.activation,
+    layer_norm_epsilon: c.layerNormEps,
+    initializer_range: c.initializerRange,
+    resid_pdrop: c.residDropout,
+    embd_pdrop: c.embdDropout,
+    attn_pdrop: c.attnDropout,
+    bos_token_id: c.bosTokenId,
+    eos_token_id: c.eosTokenId,
+  };
+}
+

@@ -22,7 +22,7 @@
  * 0.1, the value fine-tuning uses (as roberta-base's and gpt2's configs do).
  */
 import { DEFAULT_CORPUS_BYTES } from '../data/corpus.ts';
-import type { Gpt2Config, ModelConfig, RobertaConfig } from '../models/config.ts';
+import { toHfConfigJson, type Gpt2Config, type ModelConfig, type RobertaConfig } from '../models/config.ts';
 
 export type PretrainFamily = 'roberta' | 'gpt2';
 
@@ -113,46 +113,7 @@ export function pretrainModelConfig(s: PretrainSettings, vocabSize: number, ids:
   return c;
 }
 
-/** The Hugging Face config.json of a model config (what readHfConfig parses back to the same config). */
+/** The Hugging Face config.json of a pretrained stand-in: toHfConfigJson plus the architecture it was trained as. */
 export function hfConfigJson(c: ModelConfig): Record<string, unknown> {
-  if (c.modelType === 'roberta') {
-    return {
-      architectures: ['RobertaForMaskedLM'],
-      model_type: 'roberta',
-      vocab_size: c.vocabSize,
-      hidden_size: c.hidden,
-      num_hidden_layers: c.layers,
-      num_attention_heads: c.heads,
-      intermediate_size: c.intermediate,
-      hidden_act: c.hiddenAct,
-      hidden_dropout_prob: c.hiddenDropout,
-      attention_probs_dropout_prob: c.attentionDropout,
-      max_position_embeddings: c.maxPositions,
-      type_vocab_size: c.typeVocabSize,
-      layer_norm_eps: c.layerNormEps,
-      initializer_range: c.initializerRange,
-      pad_token_id: c.padTokenId,
-      bos_token_id: c.bosTokenId,
-      eos_token_id: c.eosTokenId,
-    };
-  }
-  return {
-    architectures: ['GPT2LMHeadModel'],
-    model_type: 'gpt2',
-    vocab_size: c.vocabSize,
-    n_embd: c.hidden,
-    n_layer: c.layers,
-    n_head: c.heads,
-    n_inner: c.intermediate,
-    n_positions: c.maxPositions,
-    n_ctx: c.maxPositions,
-    activation_function: c.activation,
-    layer_norm_epsilon: c.layerNormEps,
-    initializer_range: c.initializerRange,
-    resid_pdrop: c.residDropout,
-    embd_pdrop: c.embdDropout,
-    attn_pdrop: c.attnDropout,
-    bos_token_id: c.bosTokenId,
-    eos_token_id: c.eosTokenId,
-  };
+  return { architectures: [c.modelType === 'roberta' ? 'RobertaForMaskedLM' : 'GPT2LMHeadModel'], ...toHfConfigJson(c) };
 }
