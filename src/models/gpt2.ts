@@ -9,11 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Gpt2Config } from './config.ts';
 import type { ForwardContext } from './context.ts';
 import type { TokenBatch } from './batch.ts';
-import { type BlockHooks, type EmbeddingOutput, positionShift, runHooks } from './hooks.ts';
-import { Linear } from './linear.ts';
+import { type EmbeddingOutput, positionShift, runHooks } from './hooks.ts';
+import type { Linear } from './linear.ts';
 import { matMul } from './matmul.ts';
-import { ParamStore, init } from './param-store.ts';
-import { activation, dropout, layerNorm, matmulLastAxis } from './ops.ts';
+import { init } from './param-store.ts';
+import { TransformerBase } from './transformer-base.ts';
+import { activation, dropout, matmulLastAxis } from './ops.ts';
 import { nativeKernelsActive } from '../backend/native-kernels.ts';
 import { nativeAttention } from './native-ops.ts';
 import type { Rng } from '../util/rng.ts';
@@ -55,17 +56,15 @@ function causalMask(queryLen: number, past: number): tf.Tensor2D {
   return tf.tensor2d(b, [queryLen, total]);
 }
 
-export class Gpt2Model {
+export class Gpt2Model extends TransformerBase {
   readonly modelType = 'gpt2' as const;
-  readonly params = new ParamStore();
-  readonly linears = new Map<string, Linear>();
-  readonly hooks: BlockHooks[] = [];
   readonly prefix = 'transformer.';
 
   constructor(
     readonly config: Gpt2Config,
     rng: Rng,
   ) {
+    super();
     const c = config;
     const std = c.initializerRange;
     this.params.add('transformer.wte.weight', init.normal([c.vocabSize, c.hidden], std, rng));
@@ -74,14 +73,14 @@ export class Gpt2Model {
     const projStd = std / Math.sqrt(2 * c.layers);
     for (let i = 0; i < c.layers; i++) {
       const l = `transformer.h.${i}`;
-      this.layerNormParams(`${l}.ln_1`, c.hidden);
+      this.addLayerNorm(`${l}.ln_1`, c.hidden);
       this.addConv1D(`${l}.attn.c_attn`, c.hidden, 3 * c.hidden, std, rng);
       this.addConv1D(`${l}.attn.c_proj`, c.hidden, c.hidden, projStd, rng);
-      this.layerNormParams(`${l}.ln_2`, c.hidden);
+      this.addLayerNorm(`${l}.ln_2`, c.hidden);
       this.addConv1D(`${l}.mlp.c_fc`, c.hidden, c.intermediate, std, rng);
       this.addConv1D(`${l}.mlp.c_proj`, c.intermediate, c.hidden, projStd, rng);
     }
-    this.layerNormParams('transformer.ln_f', c.hidden);
+    this.addLayerNorm('transformer.ln_f', c.hidden);
   }
 
   /** GPT-2's LM head is tied to wte: no separate head parameters. */
@@ -90,24 +89,7 @@ export class Gpt2Model {
   }
 
   private addConv1D(name: string, inDim: number, outDim: number, std: number, rng: Rng): Linear {
-    const w = this.params.add(`${name}.weight`, init.normal([inDim, outDim], std, rng));
-    const b = this.params.add(`${name}.bias`, init.zeros([outDim]));
-    const lin = new Linear(name, w, b, 'in_out');
-    this.linears.set(name, lin);
-    return lin;
-  }
-
-  private layerNormParams(name: string, width: number): void {
-    this.params.add(`${name}.weight`, init.ones([width]));
-    this.params.add(`${name}.bias`, init.zeros([width]));
-  }
-
-  private lin(name: string): Linear {
-    return this.linears.get(name)!;
-  }
-
-  private ln(name: string, x: tf.Tensor): tf.Tensor {
-    return layerNorm(x, this.params.get(`${name}.weight`), this.params.get(`${name}.bias`), this.config.layerNormEps);
+    return this.addLinear(name, inDim, outDim, std, 'in_out', rng);
   }
 
   /** Token + position embeddings; positions continue after the cached prefix. */
@@ -209,7 +191,7 @@ export class Gpt2Model {
     });
   }
 
-  dispose(): void {
-    this.params.dispose();
+  protected get layerNormEps(): number {
+    return this.config.layerNormEps;
   }
 }

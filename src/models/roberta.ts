@@ -9,11 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RobertaConfig } from './config.ts';
 import type { ForwardContext } from './context.ts';
 import type { TokenBatch } from './batch.ts';
-import { type BlockHooks, type EmbeddingOutput, positionShift, runHooks } from './hooks.ts';
-import { Linear } from './linear.ts';
+import { type EmbeddingOutput, positionShift, runHooks } from './hooks.ts';
+import type { Linear } from './linear.ts';
 import { matMul } from './matmul.ts';
-import { ParamStore, init } from './param-store.ts';
-import { activation, dropout, layerNorm, mergeHeads, splitHeads, matmulLastAxis } from './ops.ts';
+import { init } from './param-store.ts';
+import { TransformerBase } from './transformer-base.ts';
+import { activation, dropout, mergeHeads, splitHeads, matmulLastAxis } from './ops.ts';
 import { nativeKernelsActive } from '../backend/native-kernels.ts';
 import { nativeAttention } from './native-ops.ts';
 import type { Rng } from '../util/rng.ts';
@@ -41,11 +42,8 @@ export function robertaPositionIds(batch: TokenBatch, padTokenId: number): Int32
   return out;
 }
 
-export class RobertaModel {
+export class RobertaModel extends TransformerBase {
   readonly modelType = 'roberta' as const;
-  readonly params = new ParamStore();
-  readonly linears = new Map<string, Linear>();
-  readonly hooks: BlockHooks[] = [];
   readonly prefix = 'roberta.';
 
   constructor(
@@ -53,30 +51,31 @@ export class RobertaModel {
     readonly heads: RobertaHead[],
     rng: Rng,
   ) {
+    super();
     const c = config;
     const std = c.initializerRange;
     const p = this.params;
     p.add('roberta.embeddings.word_embeddings.weight', init.embedding(c.vocabSize, c.hidden, std, rng, c.padTokenId));
     p.add('roberta.embeddings.position_embeddings.weight', init.embedding(c.maxPositions, c.hidden, std, rng, c.padTokenId));
     p.add('roberta.embeddings.token_type_embeddings.weight', init.normal([c.typeVocabSize, c.hidden], std, rng));
-    this.layerNormParams('roberta.embeddings.LayerNorm', c.hidden);
+    this.addLayerNorm('roberta.embeddings.LayerNorm', c.hidden);
     for (let i = 0; i < c.layers; i++) {
       const l = `roberta.encoder.layer.${i}`;
-      for (const n of ['query', 'key', 'value']) this.addLinear(`${l}.attention.self.${n}`, c.hidden, c.hidden, rng);
-      this.addLinear(`${l}.attention.output.dense`, c.hidden, c.hidden, rng);
-      this.layerNormParams(`${l}.attention.output.LayerNorm`, c.hidden);
-      this.addLinear(`${l}.intermediate.dense`, c.hidden, c.intermediate, rng);
-      this.addLinear(`${l}.output.dense`, c.intermediate, c.hidden, rng);
-      this.layerNormParams(`${l}.output.LayerNorm`, c.hidden);
+      for (const n of ['query', 'key', 'value']) this.addLinearOutIn(`${l}.attention.self.${n}`, c.hidden, c.hidden, rng);
+      this.addLinearOutIn(`${l}.attention.output.dense`, c.hidden, c.hidden, rng);
+      this.addLayerNorm(`${l}.attention.output.LayerNorm`, c.hidden);
+      this.addLinearOutIn(`${l}.intermediate.dense`, c.hidden, c.intermediate, rng);
+      this.addLinearOutIn(`${l}.output.dense`, c.intermediate, c.hidden, rng);
+      this.addLayerNorm(`${l}.output.LayerNorm`, c.hidden);
     }
     if (heads.includes('classification')) {
-      this.addLinear('classifier.dense', c.hidden, c.hidden, rng);
-      this.addLinear('classifier.out_proj', c.hidden, c.numLabels, rng);
+      this.addLinearOutIn('classifier.dense', c.hidden, c.hidden, rng);
+      this.addLinearOutIn('classifier.out_proj', c.hidden, c.numLabels, rng);
     }
     if (heads.includes('mlm')) {
       // The decoder weight is tied to the word embeddings (HF ties lm_head.decoder to them).
-      this.addLinear('lm_head.dense', c.hidden, c.hidden, rng);
-      this.layerNormParams('lm_head.layer_norm', c.hidden);
+      this.addLinearOutIn('lm_head.dense', c.hidden, c.hidden, rng);
+      this.addLayerNorm('lm_head.layer_norm', c.hidden);
       p.add('lm_head.bias', init.zeros([c.vocabSize]));
     }
   }
@@ -86,25 +85,8 @@ export class RobertaModel {
     return this.params.names().filter((n) => n.startsWith('classifier.') || n.startsWith('lm_head.'));
   }
 
-  private addLinear(name: string, inDim: number, outDim: number, rng: Rng): Linear {
-    const w = this.params.add(`${name}.weight`, init.normal([outDim, inDim], this.config.initializerRange, rng));
-    const b = this.params.add(`${name}.bias`, init.zeros([outDim]));
-    const lin = new Linear(name, w, b, 'out_in');
-    this.linears.set(name, lin);
-    return lin;
-  }
-
-  private layerNormParams(name: string, width: number): void {
-    this.params.add(`${name}.weight`, init.ones([width]));
-    this.params.add(`${name}.bias`, init.zeros([width]));
-  }
-
-  private lin(name: string): Linear {
-    return this.linears.get(name)!;
-  }
-
-  private ln(name: string, x: tf.Tensor): tf.Tensor {
-    return layerNorm(x, this.params.get(`${name}.weight`), this.params.get(`${name}.bias`), this.config.layerNormEps);
+  private addLinearOutIn(name: string, inDim: number, outDim: number, rng: Rng): Linear {
+    return this.addLinear(name, inDim, outDim, this.config.initializerRange, 'out_in', rng);
   }
 
   /** Word + position + token-type(0) embeddings, LayerNorm, dropout. */
@@ -188,7 +170,6 @@ export class RobertaModel {
   /** RobertaLMHead: dense → gelu → LayerNorm → tied decoder + bias; logits [batch, seqLen, vocab]. */
   mlmLogits(batch: TokenBatch, ctx: ForwardContext): tf.Tensor3D {
     return tf.tidy(() => {
-      const c = this.config;
       const h = this.encode(batch, ctx).hidden;
       let x = activation('gelu', this.lin('lm_head.dense').apply(h, ctx));
       x = this.ln('lm_head.layer_norm', x);
@@ -197,7 +178,7 @@ export class RobertaModel {
     });
   }
 
-  dispose(): void {
-    this.params.dispose();
+  protected get layerNormEps(): number {
+    return this.config.layerNormEps;
   }
 }

@@ -1,11 +1,7 @@
 /** `lora-repro charts`: every chart of a results profile as SVG + PNG (vega-lite, rendered headless). */
-import { AGGS, type Agg } from '../../report/aggregate.ts';
 import { buildCharts } from '../../report/charts/build.ts';
-import { loadResults, resolveProfile } from '../../report/results.ts';
-import { optionalDataDir } from '../../report/tables.ts';
 import { buildTable } from '../../report/table-model.ts';
-import { UserError } from '../../util/errors.ts';
-import { parseCommandArgs } from '../args.ts';
+import { parseProfileArgs } from '../profile-args.ts';
 import type { Command } from '../command.ts';
 
 export const chartsCommand: Command = {
@@ -21,18 +17,8 @@ export const chartsCommand: Command = {
     'Text uses the DejaVu Sans files in assets/fonts/.',
   ].join('\n'),
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, {
-      profile: { type: 'string' },
-      results: { type: 'string', default: 'results' },
-      agg: { type: 'string' },
-      'data-dir': { type: 'string' },
-    });
-    if (positionals.length > 0) throw new UserError(`charts takes no positional arguments (got '${positionals.join(' ')}')`);
-    if (values.agg !== undefined && !AGGS.includes(values.agg as Agg)) throw new UserError(`--agg must be mean or median, got '${values.agg}'`);
-    const { dir, profile } = resolveProfile(values.results as string, values.profile);
-    const folder = loadResults(dir, profile);
-    const dataDir = optionalDataDir(values['data-dir']);
-    const tables = ([2, 3] as const).map((t) => buildTable(t, folder, { agg: values.agg as Agg | undefined, dataDir }));
+    const { folder, agg, dataDir } = parseProfileArgs('charts', argv);
+    const tables = ([2, 3] as const).map((t) => buildTable(t, folder, { agg, dataDir }));
     const t0 = performance.now();
     const { charts, skipped } = await buildCharts(folder, tables);
     for (const c of charts) console.log(`${c.svg}  ${c.png}  ${c.width}×${c.height}  ${c.ms.toFixed(0)} ms`);
