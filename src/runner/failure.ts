@@ -36,10 +36,13 @@ export function runnerProvenance(): Omit<Provenance, 'model' | 'datasets'> {
   return cached;
 }
 
-export function failedResult(run: PlannedRun, error: string, startedAt: Date, finishedAt: Date): RunResult {
+/**
+ * The fields of a result that come from the plan, not from the executor: ids, the spec's model name
+ * (the executor may have seen a resolved path) and the resolved config.
+ */
+export function runIdentity(run: PlannedRun) {
   const c = run.config;
   return {
-    schema: 1,
     runId: run.runId,
     cellKey: run.cellKey,
     experiment: c.experiment,
@@ -50,6 +53,13 @@ export function failedResult(run: PlannedRun, error: string, startedAt: Date, fi
     task: c.task,
     seed: c.seed,
     config: c as unknown as Record<string, unknown>,
+  };
+}
+
+export function failedResult(run: PlannedRun, error: string, startedAt: Date, finishedAt: Date): RunResult {
+  return {
+    schema: 1,
+    ...runIdentity(run),
     status: 'failed',
     error: error.split('\n')[0].slice(0, 2000),
     epochs: [],
@@ -60,7 +70,7 @@ export function failedResult(run: PlannedRun, error: string, startedAt: Date, fi
     wallSeconds: Math.max(0, (finishedAt.getTime() - startedAt.getTime()) / 1000),
     tokensPerSecond: 0,
     peakRssMiB: 0,
-    provenance: { ...runnerProvenance(), model: c.model, datasets: {} },
+    provenance: { ...runnerProvenance(), model: run.config.model, datasets: {} },
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
   };

@@ -17,7 +17,7 @@ import type { Expansion, PlannedRun } from '../spec/expand.ts';
 import { createTracker, type Tracker, type TrackerSummary } from '../tracking/index.ts';
 import { sweepTempFiles } from './atomic-write.ts';
 import { resolveExecutorModule, type Executor } from './executor.ts';
-import { failedResult } from './failure.ts';
+import { failedResult, runIdentity } from './failure.ts';
 import { failpoint } from './failpoints.ts';
 import { acquireLock } from './lock.ts';
 import { MlflowProjection } from './mlflow-projection.ts';
@@ -73,21 +73,8 @@ function normalize(raw: unknown, run: PlannedRun): RunResult {
     const i = parsed.error.issues[0];
     throw new RunFailure(`the executor returned an invalid result: ${i.path.join('.') || '(record)'}: ${i.message}`);
   }
-  const c = run.config;
   // The runner's ids win: the executor saw a config whose model may have been resolved to a path.
-  return {
-    ...parsed.data,
-    runId: run.runId,
-    cellKey: run.cellKey,
-    experiment: c.experiment,
-    profile: c.profile,
-    model: c.model,
-    method: c.method,
-    variant: c.variant,
-    task: c.task,
-    seed: c.seed,
-    config: c as unknown as Record<string, unknown>,
-  };
+  return { ...parsed.data, ...runIdentity(run) };
 }
 
 function describe(r: RunResult): string {

@@ -129,6 +129,20 @@ function formatPaper(rows: PaperRowResult[]): string {
   return lines.join('\n');
 }
 
+/** The method option flags (methodConfigFromFlags maps them); `train` and `generate` take them too. */
+export const METHOD_FLAGS = {
+  r: { type: 'string' },
+  alpha: { type: 'string' },
+  targets: { type: 'string' },
+  layers: { type: 'string' },
+  ln: { type: 'boolean' },
+  'prefix-len': { type: 'string' },
+  'infix-len': { type: 'string' },
+  'drop-layers': { type: 'string' },
+  'phm-dim': { type: 'string' },
+  dim: { type: 'string' },
+} as const;
+
 export const paramsCommand: Command = {
   name: 'params',
   summary: "count a method's trainable parameters (exact, as the paper's formulas); --paper: Tables 2 and 3",
@@ -163,16 +177,7 @@ export const paramsCommand: Command = {
       {
         model: { type: 'string' },
         method: { type: 'string' },
-        r: { type: 'string' },
-        alpha: { type: 'string' },
-        targets: { type: 'string' },
-        layers: { type: 'string' },
-        ln: { type: 'boolean' },
-        'prefix-len': { type: 'string' },
-        'infix-len': { type: 'string' },
-        'drop-layers': { type: 'string' },
-        'phm-dim': { type: 'string' },
-        dim: { type: 'string' },
+        ...METHOD_FLAGS,
         'num-labels': { type: 'string' },
         paper: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },

@@ -20,22 +20,10 @@ import type { TrainRunConfig } from '../../train/run-config.ts';
 import { UserError } from '../../util/errors.ts';
 import { intFlag, numberFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
-import { methodConfigFromFlags } from './params.ts';
+import { METHOD_FLAGS, methodConfigFromFlags } from './params.ts';
 
-/** The method option flags of `lora-repro params` (methodConfigFromFlags maps them). */
-const METHOD_FLAGS = {
-  r: { type: 'string' },
-  alpha: { type: 'string' },
-  targets: { type: 'string' },
-  layers: { type: 'string' },
-  ln: { type: 'boolean' },
-  'prefix-len': { type: 'string' },
-  'infix-len': { type: 'string' },
-  'drop-layers': { type: 'string' },
-  'phm-dim': { type: 'string' },
-  dim: { type: 'string' },
-  'method-config': { type: 'string' },
-} as const;
+/** The method option flags of `lora-repro params`, plus a JSON escape hatch for the rest. */
+const TRAIN_METHOD_FLAGS = { ...METHOD_FLAGS, 'method-config': { type: 'string' } } as const;
 
 /** Decoding flags shared with `generate`. */
 export const DECODING_FLAGS = {
@@ -121,7 +109,7 @@ export const trainCommand: Command = {
         model: { type: 'string' },
         task: { type: 'string' },
         method: { type: 'string' },
-        ...METHOD_FLAGS,
+        ...TRAIN_METHOD_FLAGS,
         epochs: { type: 'string' },
         limit: { type: 'string' },
         'eval-limit': { type: 'string' },
