@@ -153,7 +153,10 @@ describe('pretraining', function () {
       assert.equal(first.reused, false);
       assert.ok(Math.abs(t.evalLoss.before - t.evalLoss.lnVocab) < 0.3);
       assert.ok(t.evalLoss.after < t.evalLoss.before - 1, `${t.evalLoss.after}`);
-      assert.equal(t.lossCurve.length, 60);
+      // nspEvery 2: every other step trains sentence pairs (masked LM + next-sentence prediction).
+      assert.equal(t.lossCurve.length, 30);
+      assert.equal(t.pairLossCurve?.length, 30);
+      assert.ok(t.nspAccuracy !== undefined && t.nspAccuracy.pairs > 0 && t.nspAccuracy.before >= 0 && t.nspAccuracy.after <= 1);
       assert.equal(first.meta.corpus.kind, 'synthetic');
       assert.equal(tensorsAfter, tensorsBefore, 'tensors leaked');
     });

@@ -85,12 +85,13 @@ describe('HTML report (headless Chromium)', function () {
       const broken = imgs.filter((i) => !i.complete || i.w === 0 || i.h === 0);
       assert.deepEqual(broken, [], 'every image loads');
       const rows2 = await page.$$eval('#table2 tbody tr', (trs) => trs.map((tr) => tr.querySelector('th')?.textContent ?? ''));
-      assert.deepEqual(rows2, ['RoB-base FT*', 'RoB-base LoRA', 'mini-roberta LoRA']);
+      // The method rows, then the baseline row (its own tbody; the fixture's runs record no baseline).
+      assert.deepEqual(rows2, ['RoB-base FT*', 'RoB-base LoRA', 'mini-roberta LoRA', 'Baseline (majority class / train mean)']);
       const head2 = await page.$$eval('#table2 thead th', (ths) => ths.map((t) => t.textContent));
       assert.deepEqual(head2.slice(0, 3), ['Model & Method', '# Trainable Parameters', 'MNLI']);
       assert.equal(head2[head2.length - 1], 'Avg.');
       const rows3 = await page.$$eval('#table3 tbody tr', (trs) => trs.length);
-      assert.equal(rows3, 1);
+      assert.equal(rows3, 2);
       const sst = await page.$eval('#table2 tbody tr:nth-child(2) td:nth-child(4)', (td) => ({ text: td.textContent, cls: td.className }));
       assert.match(sst.text ?? '', /^95\.0 ± 1\.2paper 95\.1 ± \.2, Δ −0\.1$/);
       assert.equal(sst.cls, 'agree');

@@ -171,7 +171,10 @@ describe('Table 2 and 3 from a results folder', () => {
     const csv = toCsv(t2);
     const recs = parseCsv(csv, 'table2.csv');
     assert.deepEqual(recs[0].fields, [...TABLE_CSV_COLUMNS, 'run_ids']);
-    assert.equal(recs.length - 1, t2.rows.length * (t2.columns.length + 1));
+    const kind = TABLE_CSV_COLUMNS.indexOf('row_kind');
+    assert.equal(recs.filter((r) => r.fields[kind] === 'method').length, t2.rows.length * (t2.columns.length + 1));
+    assert.equal(recs.filter((r) => r.fields[kind] === 'baseline').length, t2.baselines.length * (t2.columns.length + 1));
+    assert.equal(recs.length - 1, (t2.rows.length + t2.baselines.length) * (t2.columns.length + 1));
     const sst = recs.find((r) => r.fields[2] === 'RoB-base LoRA' && r.fields[9] === 'SST-2')!;
     const f = Object.fromEntries(TABLE_CSV_COLUMNS.map((c, i) => [c, sst.fields[i]]));
     assert.equal(Number(f.value), 95);

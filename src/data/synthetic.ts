@@ -19,6 +19,7 @@
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 import { accuracy, f1Binary, matthewsCorrelation, pearson, spearman } from '../eval/glue-metrics.ts';
+import { constantBaseline, copyInputBaseline as copyInput } from '../eval/baselines.ts';
 import { scoreE2E, type E2EScores } from '../eval/e2e/index.ts';
 import type { GlueMetricName, GlueTaskName } from './glue-tasks.ts';
 import type { GlueExample } from './glue-tsv.ts';
@@ -203,24 +204,25 @@ export interface GlueBaseline extends MetricValues {
 }
 
 /**
- * The majority-class baseline on dev: always predict train's most frequent class (ties → the lower
- * id). Regression: always predict the train mean; a constant has no correlation with anything
- * (Pearson/Spearman undefined), which is reported as 0.
+ * The majority-class baseline on dev, as the trainer records it for every run (eval/baselines.ts):
+ * always predict train's most frequent class (ties → the lower id). Regression: always predict the
+ * train mean; a constant has no correlation with anything (Pearson/Spearman undefined), reported as 0.
  */
 export function majorityBaseline(data: SyntheticGlueData): GlueBaseline {
   const { spec, train, dev } = data;
-  const labels = dev.map((e) => e.label);
-  if (spec.isRegression) {
-    const mean = train.reduce((s, e) => s + e.label, 0) / train.length;
-    const metrics: Partial<Record<GlueMetricName, number>> = {};
-    for (const m of spec.metrics) metrics[m] = 0;
-    return { kind: 'mean', prediction: mean, metrics, headline: { name: spec.headline, value: 0 } };
-  }
-  const counts = new Array<number>(spec.numLabels).fill(0);
-  for (const e of train) counts[e.label]++;
-  const majority = counts.indexOf(Math.max(...counts));
-  const values = syntheticGlueMetrics(spec, new Array<number>(dev.length).fill(majority), labels);
-  return { kind: 'majority', prediction: majority, ...values };
+  const b = constantBaseline({
+    numLabels: spec.numLabels,
+    trainLabels: train.map((e) => e.label),
+    splits: [{ name: 'dev', labels: labelArray(dev, spec.isRegression) }],
+    metrics: (_split, preds, labels) => syntheticGlueMetrics(spec, preds, labels).metrics as Record<string, number>,
+    key: (metric) => metric,
+  });
+  const metrics = b.metrics as Partial<Record<GlueMetricName, number>>;
+  return { kind: b.kind as GlueBaseline['kind'], prediction: b.prediction as number, metrics, headline: { name: spec.headline, value: metrics[spec.headline] as number } };
+}
+
+function labelArray(examples: readonly GlueExample[], regression: boolean): Int32Array | Float32Array {
+  return regression ? Float32Array.from(examples, (e) => e.label) : Int32Array.from(examples, (e) => e.label);
 }
 
 /** Copy-the-input on E2E-like data: each output is the instance's LoRA context string. */
@@ -228,8 +230,13 @@ export function copyInputHypotheses(data: E2eData): string[] {
   return data.instances.map((inst) => mrToLoraContext(inst.mr));
 }
 
+/** The copy-input baseline (eval/baselines.ts, as the trainer records it) with the E2E scorer. */
 export function copyInputBaseline(data: E2eData): E2EScores {
-  return scoreE2E(data.instances.map((i) => i.refs), copyInputHypotheses(data));
+  return copyInput(
+    data.instances.map((i) => i.refs),
+    copyInputHypotheses(data),
+    scoreE2E,
+  ).metrics;
 }
 
 /**

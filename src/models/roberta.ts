@@ -156,9 +156,13 @@ export class RobertaModel extends TransformerBase {
 
   /** RobertaClassificationHead on token 0 (`<s>`): dropout → dense → tanh → dropout → out_proj. */
   classify(batch: TokenBatch, ctx: ForwardContext, clsIndex = 0): tf.Tensor2D {
+    return tf.tidy(() => this.classifyHidden(this.encode(batch, ctx).hidden, ctx, clsIndex));
+  }
+
+  /** The classification head on already encoded hidden states [batch, seqLen, hidden]. */
+  classifyHidden(h: tf.Tensor3D, ctx: ForwardContext, clsIndex = 0): tf.Tensor2D {
     return tf.tidy(() => {
       const c = this.config;
-      const h = this.encode(batch, ctx).hidden;
       let x = tf.reshape(tf.slice(h, [0, clsIndex, 0], [h.shape[0], 1, c.hidden]), [h.shape[0], c.hidden]);
       x = dropout(x, c.hiddenDropout, ctx);
       x = tf.tanh(this.lin('classifier.dense').apply(x, ctx));

@@ -30,6 +30,8 @@ export const PRETRAIN_FILES = {
 } as const;
 
 const isMlmHead = (name: string): boolean => name.startsWith('lm_head.');
+/** The next-sentence head of pretraining (next-sentence.ts): not a fine-tuning initialisation, not saved. */
+const isPretrainClassifier = (name: string): boolean => name.startsWith('classifier.');
 
 function entries(model: TransformerModel, keep: (name: string) => boolean): Map<string, TensorEntry> {
   const out = new Map<string, TensorEntry>();
@@ -43,7 +45,7 @@ function entries(model: TransformerModel, keep: (name: string) => boolean): Map<
 export function writeModelFiles(dir: string, model: TransformerModel, tokenizerPath: string): void {
   writeFileSync(join(dir, PRETRAIN_FILES.config), `${JSON.stringify(hfConfigJson(model.config), null, 2)}\n`);
   const meta = { format: 'pt' };
-  writeSafetensors(join(dir, PRETRAIN_FILES.weights), entries(model, (n) => !isMlmHead(n)), meta);
+  writeSafetensors(join(dir, PRETRAIN_FILES.weights), entries(model, (n) => !isMlmHead(n) && !isPretrainClassifier(n)), meta);
   if (model.modelType === 'roberta') writeSafetensors(join(dir, PRETRAIN_FILES.mlmHead), entries(model, isMlmHead), meta);
   copyFileSync(tokenizerPath, join(dir, PRETRAIN_FILES.tokenizer));
 }

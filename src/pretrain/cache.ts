@@ -20,12 +20,13 @@ import { loadTokenizer } from '../tokenizers/hf-tokenizer.ts';
 import { gpt2SpecialTokens, robertaSpecialTokens } from '../tokenizers/special-tokens.ts';
 import { trainByteLevelBpe, writeTokenizerJson } from '../tokenizers/bpe-trainer.ts';
 import { PRETRAIN_FILES, writeModelFiles } from './artifacts.ts';
+import { pairableDocuments, type PairLayoutIds } from './next-sentence.ts';
 import { packDocuments } from './packing.ts';
 import { pretrainModel } from './pretrain.ts';
 import { MINI_PRETRAIN, pretrainModelConfig, type PretrainFamily, type PretrainSettings, type SpecialIds } from './pretrain-config.ts';
 
 export const CACHE_ENV = 'LORA_REPRO_CACHE';
-export const PRETRAIN_FORMAT = 1;
+export const PRETRAIN_FORMAT = 2;
 
 /** `--cache`, else LORA_REPRO_CACHE, else `.cache/lora-repro` at the repository root. */
 export function cacheRoot(flag?: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
@@ -63,7 +64,10 @@ export interface PretrainMeta {
     trainSeconds: number;
     /** Held-out loss before/after, and ln(vocab) for scale. */
     evalLoss: { before: number; after: number; lnVocab: number };
+    /** Held-out next-sentence accuracy (RoBERTa with nspEvery > 0; chance 0.5). */
+    nspAccuracy?: { before: number; after: number; pairs: number };
     lossCurve: number[];
+    pairLossCurve?: number[];
   };
   totalSeconds: number;
   createdAt: string;
@@ -154,22 +158,26 @@ export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<P
   let ids: SpecialIds;
   let packing: { before?: number; after: number };
   let masking;
+  let pairIds: PairLayoutIds | undefined;
   if (opts.family === 'roberta') {
     const sp = robertaSpecialTokens(tokenizer);
     ids = { pad: sp.pad, bos: sp.bos, eos: sp.eos };
     packing = { before: sp.bos, after: sp.eos };
     masking = { maskTokenId: sp.mask, vocabSize: tokenizer.vocabSize, specialIds: new Set([sp.bos, sp.pad, sp.eos, sp.unk, sp.mask]) };
+    pairIds = { bos: sp.bos, eos: sp.eos, pad: sp.pad };
   } else {
     const eot = gpt2SpecialTokens(tokenizer).endOfText;
     ids = { pad: eot, bos: eot, eos: eot };
     packing = { after: eot };
   }
-  const blocks = packDocuments(corpus.documents.map((d) => tokenizer.encode(d)), { blockSize: settings.seqLen, ...packing });
+  const documents = corpus.documents.map((d) => tokenizer.encode(d));
+  const blocks = packDocuments(documents, { blockSize: settings.seqLen, ...packing });
   log(`${blocks.length} blocks of ${settings.seqLen} tokens`);
+  const pairs = pairIds !== undefined && settings.nspEvery > 0 ? { documents: pairableDocuments(documents), ids: pairIds } : undefined;
 
   await initBackend();
   const config = pretrainModelConfig(settings, tokenizer.vocabSize, ids);
-  const out = pretrainModel({ settings, config, blocks, masking, seed: opts.seed, log });
+  const out = pretrainModel({ settings, config, blocks, masking, pairs, seed: opts.seed, log });
   const corpusInfo: Omit<Corpus, 'documents'> = { ...corpus };
   delete (corpusInfo as Partial<Corpus>).documents;
   const meta: PretrainMeta = {
@@ -187,7 +195,9 @@ export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<P
       msPerStep: out.msPerStep,
       trainSeconds: out.trainSeconds,
       evalLoss: { ...out.evalLoss, lnVocab: Math.log(tokenizer.vocabSize) },
+      ...(out.nspAccuracy !== undefined ? { nspAccuracy: out.nspAccuracy } : {}),
       lossCurve: out.lossCurve,
+      ...(out.pairLossCurve !== undefined ? { pairLossCurve: out.pairLossCurve } : {}),
     },
     totalSeconds: (performance.now() - t0) / 1000,
     createdAt: new Date().toISOString(),

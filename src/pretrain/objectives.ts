@@ -15,7 +15,7 @@ import type { TokenBatch } from '../models/batch.ts';
 import type { ForwardContext } from '../models/context.ts';
 import type { Gpt2Model } from '../models/gpt2.ts';
 import type { RobertaModel } from '../models/roberta.ts';
-import { lmLoss } from '../models/losses.ts';
+import { crossEntropyLoss, lmLoss } from '../models/losses.ts';
 import { activation, layerNorm, matmulLastAxis } from '../models/ops.ts';
 
 /** A batch of equal-length blocks as a TokenBatch (no padding: every mask entry is 1). */
@@ -39,9 +39,42 @@ export function mlmHeadLogits(model: RobertaModel, hidden: tf.Tensor2D, ctx: For
 
 /** Mean cross-entropy of the MLM head at `positions` (flat indices into the batch) against `labels`. */
 export function mlmLoss(model: RobertaModel, batch: TokenBatch, positions: Int32Array, labels: Int32Array, ctx: ForwardContext): tf.Scalar {
+  return tf.tidy(() => mlmLossOfHidden(model, model.encode(batch, ctx).hidden, positions, labels, ctx));
+}
+
+/**
+ * Masked-LM loss plus BERT's next-sentence loss (cross-entropy of the classification head on `<s>`,
+ * next-sentence.ts), summed with equal weight as in BERT, from one encoder pass.
+ */
+export function mlmNspLoss(
+  model: RobertaModel,
+  batch: TokenBatch,
+  positions: Int32Array,
+  labels: Int32Array,
+  isNext: Int32Array,
+  ctx: ForwardContext,
+): tf.Scalar {
   return tf.tidy(() => {
     const h = model.encode(batch, ctx).hidden;
-    const flat = tf.reshape(h, [batch.batch * batch.seqLen, model.config.hidden]);
+    const nsp = crossEntropyLoss(model.classifyHidden(h, ctx), isNext);
+    return tf.add(mlmLossOfHidden(model, h, positions, labels, ctx), nsp) as tf.Scalar;
+  });
+}
+
+/** Share of rows whose next-sentence prediction (argmax of the head on `<s>`) is right. */
+export function nspAccuracy(model: RobertaModel, batch: TokenBatch, isNext: Int32Array, ctx: ForwardContext): number {
+  const pred = tf.tidy(() => tf.argMax(model.classify(batch, ctx), -1));
+  const p = pred.dataSync();
+  pred.dispose();
+  let right = 0;
+  for (let i = 0; i < isNext.length; i++) if (p[i] === isNext[i]) right++;
+  return right / Math.max(1, isNext.length);
+}
+
+function mlmLossOfHidden(model: RobertaModel, h: tf.Tensor3D, positions: Int32Array, labels: Int32Array, ctx: ForwardContext): tf.Scalar {
+  return tf.tidy(() => {
+    const [n, len] = h.shape;
+    const flat = tf.reshape(h, [n * len, model.config.hidden]);
     const picked = tf.gather(flat, tf.tensor1d(positions, 'int32')) as tf.Tensor2D;
     const logp = tf.logSoftmax(mlmHeadLogits(model, picked, ctx), -1);
     const v = model.config.vocabSize;

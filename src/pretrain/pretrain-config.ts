@@ -58,6 +58,13 @@ export interface PretrainSettings {
   maxGradNorm: number;
   /** MLM selection probability (RoBERTa only). */
   mlmProbability: number;
+  /**
+   * RoBERTa: every `nspEvery`-th step trains on sentence pairs with masked LM + next-sentence
+   * prediction (next-sentence.ts explains why), the others on packed blocks; 0 = masked LM only.
+   */
+  nspEvery: number;
+  /** Sentence pairs per pair step (padded to the longest of similar-length pairs). */
+  pairBatchSize: number;
   /** Bytes of corpus text (see ../data/corpus.ts). */
   corpusBytes: number;
   /** Blocks held out of training to measure the loss before and after. */
@@ -77,15 +84,16 @@ const common = {
   weightDecay: 0.01,
   maxGradNorm: 1.0,
   mlmProbability: 0.15,
+  pairBatchSize: 32,
   corpusBytes: DEFAULT_CORPUS_BYTES,
   evalBlocks: 32,
 };
 
 export const MINI_PRETRAIN: Readonly<Record<PretrainFamily, PretrainSettings>> = {
   // RoBERTa's positions start at pad + 1 = 2, so 514 rows serve 512 tokens, as in roberta-base.
-  roberta: { family: 'roberta', ...common, maxPositions: 514, steps: 1500, shortSeqSteps: 1200, learningRate: 1e-3, warmupSteps: 100 },
+  roberta: { family: 'roberta', ...common, maxPositions: 514, steps: 1500, shortSeqSteps: 1200, learningRate: 1e-3, warmupSteps: 100, nspEvery: 2 },
   // Causal LM learns from every position at once and needs no short phase.
-  gpt2: { family: 'gpt2', ...common, maxPositions: 1024, steps: 1000, shortSeqSteps: 0, learningRate: 2e-3, warmupSteps: 60 },
+  gpt2: { family: 'gpt2', ...common, maxPositions: 1024, steps: 1000, shortSeqSteps: 0, learningRate: 2e-3, warmupSteps: 60, nspEvery: 0 },
 };
 
 export interface SpecialIds {

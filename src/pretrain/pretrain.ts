@@ -12,7 +12,8 @@ import { AdamW } from '../train/adamw.ts';
 import { trainStep } from '../train/step.ts';
 import { Rng } from '../util/rng.ts';
 import { maskTokens, type MlmMaskingOptions } from './mlm-masking.ts';
-import { blockBatch, clmLoss, mlmLoss } from './objectives.ts';
+import { collatePairs, lengthGroupedBatches, makeSentencePair, type PairLayoutIds, type SentencePair } from './next-sentence.ts';
+import { blockBatch, clmLoss, mlmLoss, mlmNspLoss, nspAccuracy } from './objectives.ts';
 import type { PretrainSettings } from './pretrain-config.ts';
 
 export interface PretrainInput {
@@ -21,6 +22,11 @@ export interface PretrainInput {
   blocks: Int32Array[];
   /** RoBERTa: how to corrupt blocks (mask id, vocabulary, special ids). */
   masking?: Omit<MlmMaskingOptions, 'probability'>;
+  /**
+   * RoBERTa with settings.nspEvery > 0: the documents (token ids, no special tokens) cut into
+   * sentence pairs for next-sentence prediction (next-sentence.ts), and the pair layout's ids.
+   */
+  pairs?: { documents: Int32Array[]; ids: PairLayoutIds };
   seed: number;
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
@@ -28,10 +34,14 @@ export interface PretrainInput {
 
 export interface PretrainOutcome {
   model: TransformerModel;
-  /** Training loss of every step. */
+  /** Training loss of every masked-LM block step (causal LM: every step). */
   lossCurve: number[];
+  /** Masked-LM + next-sentence loss of every sentence-pair step (RoBERTa with nspEvery > 0). */
+  pairLossCurve?: number[];
   /** Held-out loss before and after training (ln(vocab) ≈ the loss of a uniform guess). */
   evalLoss: { before: number; after: number };
+  /** Held-out next-sentence accuracy before and after (RoBERTa with nspEvery > 0; chance is 0.5). */
+  nspAccuracy?: { before: number; after: number; pairs: number };
   /** Median wall time of a step, and of the whole loop. */
   msPerStep: number;
   trainSeconds: number;
@@ -78,8 +88,19 @@ export function pretrainModel(input: PretrainInput): PretrainOutcome {
     throw new Error(`pretrainModel: ${trainSet.length} training blocks of ${s.seqLen} tokens, fewer than one batch of ${s.batchSize}: use a larger corpus`);
   }
 
+  const nsp = s.nspEvery > 0 && config.modelType === 'roberta';
+  if (nsp && input.pairs === undefined) throw new Error('pretrainModel: next-sentence prediction needs input.pairs');
+  // Held-out pairs come from documents no pair step trains on (the seam is what IsNext is about).
+  const pairDocs = nsp ? new Rng(0).shuffle([...(input.pairs?.documents ?? [])]) : [];
+  const nEvalPairs = Math.min(s.evalBlocks * 8, Math.floor(pairDocs.length / 10));
+  const evalPairDocs = pairDocs.slice(0, nEvalPairs);
+  const trainPairDocs = pairDocs.slice(nEvalPairs);
+  const pairIds = input.pairs?.ids as PairLayoutIds;
+  const evalPairs = evalPairDocs.map((_, i) => makeSentencePair(evalPairDocs, i, new Rng(2_000_003 + i), pairIds, s.seqLen));
+
   const rng = new Rng(seed);
-  const model = createModel(config, { seed: rng.nextSeed(), robertaHeads: ['mlm'] });
+  // The classification head is the next-sentence head while pretraining; artifacts.ts does not save it.
+  const model = createModel(config, { seed: rng.nextSeed(), robertaHeads: nsp ? ['mlm', 'classification'] : ['mlm'] });
   const masking = input.masking === undefined ? undefined : { ...input.masking, probability: s.mlmProbability };
   // Fixed masks for the held-out blocks, so before/after compare the same predictions.
   const evalMasks = masking === undefined ? [] : evalSet.map((b, i) => maskTokens(b, masking, new Rng(1_000_003 + i)));
@@ -119,14 +140,41 @@ export function pretrainModel(input: PretrainInput): PretrainOutcome {
     return n === 0 ? Number.NaN : sum / n;
   };
 
+  const evaluateNsp = (): number => {
+    if (model.modelType !== 'roberta') return Number.NaN;
+    let right = 0;
+    for (let i = 0; i < evalPairs.length; i += s.pairBatchSize) {
+      const chunk = evalPairs.slice(i, i + s.pairBatchSize);
+      const b = collatePairs(chunk, pairIds.pad, { probability: 0, maskTokenId: 0, vocabSize: 1, specialIds: new Set() }, new Rng(0));
+      right += nspAccuracy(model, b.batch, b.isNext, ctx) * chunk.length;
+    }
+    return right / Math.max(1, evalPairs.length);
+  };
+
+  /** A sentence-pair step's loss: masked LM on both halves plus next-sentence prediction. */
+  let pairQueue: number[][] = [];
+  const pairLoss = (maxTokens: number): (() => tf.Scalar) => {
+    if (pairQueue.length === 0) pairQueue = lengthGroupedBatches(trainPairDocs.map((d) => d.length), s.pairBatchSize, rng);
+    const docsIdx = pairQueue.pop() as number[];
+    const pairs: SentencePair[] = docsIdx.map((i) => makeSentencePair(trainPairDocs, i, rng, pairIds, maxTokens));
+    const b = collatePairs(pairs, pairIds.pad, masking as MlmMaskingOptions, rng);
+    if (model.modelType !== 'roberta') throw new Error('unreachable: next-sentence steps are RoBERTa only');
+    return () => mlmNspLoss(model, b.batch, b.mlmPositions, b.mlmLabels, b.isNext, ctx);
+  };
+
   const vars = [...model.params.vars.values()];
+  // Block steps do not touch the next-sentence head, and tfjs refuses gradients of unused variables.
+  const blockVars = [...model.params.vars.entries()].filter(([n]) => !n.startsWith('classifier.')).map(([, v]) => v);
   const noDecay = new Set(model.params.names().filter(isNoDecay).map((n) => model.params.get(n)));
   // β2 = 0.98 as in RoBERTa's pretraining (Liu et al. 2019 §3.1): steadier with few, noisy steps.
   const optimizer = new AdamW({ weightDecay: s.weightDecay, eps: 1e-6, beta1: 0.9, beta2: 0.98 }, noDecay);
   try {
     const before = evaluate();
     log(`held-out loss before: ${before.toFixed(3)} (ln vocab = ${Math.log(config.vocabSize).toFixed(3)})`);
+    const nspBefore = nsp ? evaluateNsp() : Number.NaN;
+    if (nsp) log(`held-out next-sentence accuracy before: ${nspBefore.toFixed(3)} (${evalPairs.length} pairs)`);
     const lossCurve: number[] = [];
+    const pairLossCurve: number[] = [];
     const times: number[] = [];
     const short = shortPhase(trainSet, s);
     const phases = [
@@ -142,18 +190,25 @@ export function pretrainModel(input: PretrainInput): PretrainOutcome {
         phase++;
         epochOrder = [];
       }
-      const { blocks: pool, perBatch } = phases[phase] as (typeof phases)[number];
-      if (cursor + perBatch > epochOrder.length) {
-        epochOrder = rng.shuffle(pool.map((_, i) => i));
-        cursor = 0;
+      let lossFn: () => tf.Scalar;
+      const pairStep = nsp && step % s.nspEvery === s.nspEvery - 1;
+      if (pairStep) {
+        lossFn = pairLoss(phase === 0 && s.shortSeqSteps > 0 ? s.shortSeqLen : s.seqLen);
+      } else {
+        const { blocks: pool, perBatch } = phases[phase] as (typeof phases)[number];
+        if (cursor + perBatch > epochOrder.length) {
+          epochOrder = rng.shuffle(pool.map((_, i) => i));
+          cursor = 0;
+        }
+        const blocks = epochOrder.slice(cursor, cursor + perBatch).map((i) => pool[i] as Int32Array);
+        cursor += perBatch;
+        lossFn = lossOf(blocks, -1);
       }
-      const blocks = epochOrder.slice(cursor, cursor + perBatch).map((i) => pool[i] as Int32Array);
-      cursor += perBatch;
       const ts = performance.now();
-      const { loss } = trainStep(lossOf(blocks, -1), vars, optimizer, linearSchedule(step, s), s.maxGradNorm);
+      const { loss } = trainStep(lossFn, pairStep ? vars : blockVars, optimizer, linearSchedule(step, s), s.maxGradNorm);
       times.push(performance.now() - ts);
       if (!Number.isFinite(loss)) throw new Error(`pretraining diverged at step ${step + 1}: loss ${loss}`);
-      lossCurve.push(loss);
+      (pairStep ? pairLossCurve : lossCurve).push(loss);
       if ((step + 1) % 25 === 0 || step === 0 || step + 1 === s.steps) {
         log(`step ${step + 1}/${s.steps} loss ${loss.toFixed(3)} (${median(times.slice(-25)).toFixed(0)} ms/step)`);
       }
@@ -161,10 +216,13 @@ export function pretrainModel(input: PretrainInput): PretrainOutcome {
     const trainSeconds = (performance.now() - t0) / 1000;
     const after = evaluate();
     log(`held-out loss after: ${after.toFixed(3)}`);
+    const nspAfter = nsp ? evaluateNsp() : Number.NaN;
+    if (nsp) log(`held-out next-sentence accuracy after: ${nspAfter.toFixed(3)}`);
     return {
       model,
       lossCurve,
       evalLoss: { before, after },
+      ...(nsp ? { nspAccuracy: { before: nspBefore, after: nspAfter, pairs: evalPairs.length }, pairLossCurve } : {}),
       msPerStep: median(times),
       trainSeconds,
       trainBlocks: trainSet.length,

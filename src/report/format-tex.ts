@@ -3,7 +3,8 @@
  * spread as a subscript ("95.0$_{\pm 1.2}$"), and the paper's value with our difference in a small
  * second line of each cell. Needs \usepackage{booktabs}; two-line cells are nested tabulars.
  */
-import { allColumns, cellsOf, fmtNum, fmtSigned, paramsText, paperText, runLines } from './format-text.ts';
+import type { BaselineCell } from './baseline-row.ts';
+import { allColumns, BASELINE_PARAMS, baselineCellsOf, baselineMark, cellsOf, fmtNum, fmtSigned, paramsText, paperText, runLines } from './format-text.ts';
 import type { Cell, TableModel } from './table-model.ts';
 
 const TEX: Readonly<Record<string, string>> = {
@@ -38,6 +39,11 @@ export function texEscape(s: string): string {
   return s.replace(/L\u0302|[\\#$%&_{}^~|<>−±Δ†×≠·–—Θφ]/g, (c) => (c.length === 2 ? '\\ensuremath{\\hat{L}}' : TEX[c]));
 }
 
+function texBaselineCell(c: BaselineCell, decimals: number): string {
+  if (c.value === undefined) return `--- {\\scriptsize(${texEscape(c.reason ?? 'no value')})}`;
+  return `${fmtNum(c.value, decimals)}${c.distinct.length > 1 ? ' {\\scriptsize(median; runs disagree)}' : ''}`;
+}
+
 function texCell(c: Cell, decimals: number): string {
   let ours: string;
   if (c.value === undefined) ours = `--- {\\scriptsize(${texEscape(c.reason ?? 'no value')})}`;
@@ -45,6 +51,8 @@ function texCell(c: Cell, decimals: number): string {
     ours = fmtNum(c.value, decimals);
     if (c.std !== undefined) ours += `$_{\\pm ${fmtNum(c.std, decimals)}}$`;
     if (c.nFailed > 0) ours += ` {\\scriptsize(${c.n}/${c.n + c.nFailed})}`;
+    const mark = baselineMark(c);
+    if (mark !== undefined) ours += ` {\\scriptsize(${texEscape(mark)})}`;
   }
   const paper = paperText(c);
   if (paper === undefined) return ours;
@@ -63,6 +71,11 @@ export function toTex(t: TableModel): string {
   for (const row of t.rows) {
     const cells = cellsOf(t, row).map((c, i) => texCell(c, cols[i].decimals));
     out.push(`${texEscape(row.label)} & ${texEscape(paramsText(row))} & ${cells.join(' & ')} \\\\`);
+  }
+  if (t.baselines.length > 0) out.push('\\midrule');
+  for (const b of t.baselines) {
+    const cells = baselineCellsOf(t, b).map((c, i) => texBaselineCell(c, cols[i].decimals));
+    out.push(`\\textit{${texEscape(b.label)}} & ${texEscape(BASELINE_PARAMS)} & ${cells.join(' & ')} \\\\`);
   }
   out.push('\\bottomrule', '\\end{tabular}');
   out.push(`\\caption{${texEscape(t.caption)}}`, `\\label{tab:lora-repro-table${t.table}-${texEscape(t.profile)}}`);

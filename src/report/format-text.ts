@@ -1,9 +1,11 @@
 /**
  * Markdown, CSV and JSON renderings of a table model (table-model.ts). Markdown follows the paper's
  * layout (rows = model × method with "# Trainable Parameters", columns = tasks + average) with
- * every cell "ours ± std [paper value, Δ]"; CSV is long format, one line per (row, column), for
- * spreadsheets and plots; JSON is the whole model.
+ * every cell "ours ± std [paper value, Δ]", "(= baseline)" / "(< baseline)" on cells not above the
+ * baseline row, which follows the method rows; CSV is long format, one line per (row, column), for
+ * spreadsheets and plots, baseline lines marked by row_kind; JSON is the whole model.
  */
+import type { BaselineCell, BaselineRow } from './baseline-row.ts';
 import type { Cell, Row, TableModel } from './table-model.ts';
 import type { ColumnDef } from './columns.ts';
 
@@ -24,12 +26,24 @@ export function paperText(cell: Cell): string | undefined {
   return cell.paper.stdText !== undefined ? `${cell.paper.text} ± ${cell.paper.stdText}` : cell.paper.text;
 }
 
-/** Our part of a cell: "95.0 ± 1.2", "89.0 ± 1.4 (2/3 runs)", or "— (no runs)". */
+/** "= baseline" / "< baseline" for a cell not above its column's baseline, else undefined. */
+export function baselineMark(cell: Cell): string | undefined {
+  return cell.vsBaseline === 'equal' ? '= baseline' : cell.vsBaseline === 'below' ? '< baseline' : undefined;
+}
+
+/** Our part of a cell: "95.0 ± 1.2", "89.0 ± 1.4 (2/3 runs)", "70.3 ± 0.0 (= baseline)", or "— (no runs)". */
 export function oursText(cell: Cell, decimals: number): string {
   if (cell.value === undefined) return `— (${cell.reason ?? 'no value'})`;
   const std = cell.std !== undefined ? ` ± ${fmtNum(cell.std, decimals)}` : cell.column === 'avg' ? '' : ' (1 run)';
   const part = cell.nFailed > 0 ? ` (${cell.n}/${cell.n + cell.nFailed} runs)` : '';
-  return `${fmtNum(cell.value, decimals)}${std}${part}`;
+  const mark = baselineMark(cell);
+  return `${fmtNum(cell.value, decimals)}${std}${part}${mark !== undefined ? ` (${mark})` : ''}`;
+}
+
+/** A baseline cell: "68.4", "68.4 (median; runs disagree)" or "— (why)". */
+export function baselineCellText(cell: BaselineCell, decimals: number): string {
+  if (cell.value === undefined) return `— (${cell.reason ?? 'no value'})`;
+  return `${fmtNum(cell.value, decimals)}${cell.distinct.length > 1 ? ' (median; runs disagree)' : ''}`;
 }
 
 export function cellText(cell: Cell, decimals: number): string {
@@ -53,6 +67,13 @@ export function allColumns(t: TableModel): ColumnDef[] {
 export function cellsOf(t: TableModel, row: Row): Cell[] {
   return t.hasAverage && row.avg ? [...row.cells, row.avg] : row.cells;
 }
+
+export function baselineCellsOf(t: TableModel, row: BaselineRow): BaselineCell[] {
+  return t.hasAverage && row.avg ? [...row.cells, row.avg] : row.cells;
+}
+
+/** The parameter column of a baseline row: it trains nothing. */
+export const BASELINE_PARAMS = '— (not trained)';
 
 function mdEscape(s: string): string {
   return s.replace(/\|/g, '\\|');
@@ -84,6 +105,10 @@ export function toMarkdown(t: TableModel): string {
   for (const row of t.rows) {
     const cells = cellsOf(t, row).map((c, i) => mdEscape(cellText(c, cols[i].decimals)));
     lines.push(`| ${mdEscape(row.label)} | ${mdEscape(paramsText(row))} | ${cells.join(' | ')} |`);
+  }
+  for (const b of t.baselines) {
+    const cells = baselineCellsOf(t, b).map((c, i) => mdEscape(baselineCellText(c, cols[i].decimals)));
+    lines.push(`| ${mdEscape(b.label)} | ${BASELINE_PARAMS} | ${cells.join(' | ')} |`);
   }
   lines.push('');
   if (t.footnotes.length > 0) {
@@ -131,6 +156,10 @@ export const TABLE_CSV_COLUMNS = [
   'paper_std',
   'diff',
   'reason',
+  /** 'method' (a row of the table) or 'baseline' (the baseline row). */
+  'row_kind',
+  /** Method cells: above, equal or below the column's baseline; empty when not compared. */
+  'vs_baseline',
 ] as const;
 
 export function toCsv(t: TableModel): string {
@@ -161,8 +190,22 @@ export function toCsv(t: TableModel): string {
         c.paper?.std,
         c.diff,
         c.reason ?? c.paperNote,
+        'method',
+        c.vsBaseline,
       ];
       if (t.withRuns) fields.push(c.runs.map((r) => r.runId).join(' '));
+      lines.push(fields.map(csvField).join(','));
+    });
+  }
+  for (const b of t.baselines) {
+    baselineCellsOf(t, b).forEach((c, i) => {
+      const col = cols[i];
+      const task = t.table === 2 ? col.task ?? '' : b.task ?? '';
+      const notes = [c.distinct.length > 1 ? `runs disagree (${c.distinct.length} values); median of runs` : '', c.value !== undefined && c.nMissing > 0 ? `${c.nMissing} run(s) recorded no baseline` : ''].filter((x) => x !== '');
+      const reason = c.reason ?? (notes.length > 0 ? notes.join('; ') : undefined);
+      // n_finished: the runs whose recorded baseline gives the value.
+      const fields: (string | number | undefined)[] = [t.table, t.profile, b.label, '', 'baseline', b.kinds.join(' '), task, '0', '', col.header, '', c.value, undefined, c.n, undefined, undefined, undefined, undefined, reason, 'baseline', undefined];
+      if (t.withRuns) fields.push('');
       lines.push(fields.map(csvField).join(','));
     });
   }

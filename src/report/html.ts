@@ -11,7 +11,7 @@ import type { SubspaceAnalysis } from '../analysis/analysis-schema.ts';
 import { WEIGHT_LABEL, type WeightType } from '../analysis/lora-weights.ts';
 import type { ChartEntry } from './charts/build.ts';
 import type { ColumnDef } from './columns.ts';
-import { allColumns, cellsOf, fmtNum, fmtSigned, oursText, paperText, paramsText } from './format-text.ts';
+import { allColumns, BASELINE_PARAMS, baselineCellsOf, baselineCellText, cellsOf, fmtNum, fmtSigned, oursText, paperText, paramsText } from './format-text.ts';
 import type { LoadedRun } from './results.ts';
 import { mlflowUrl, type Cell, type TableModel } from './table-model.ts';
 
@@ -42,6 +42,9 @@ export function tableHtml(t: TableModel): string {
     t.rows.length === 0
       ? `<tr><td colspan="${cols.length + 2}" class="none">— no runs for Table ${t.table} in this profile</td></tr>`
       : t.rows.map((r) => `<tr><th scope="row">${esc(r.label)}</th><td>${esc(paramsText(r))}</td>${cellsOf(t, r).map((c, i) => cellHtml(c, cols[i])).join('')}</tr>`).join('\n');
+  const baselines = t.baselines
+    .map((b) => `<tr class="baseline"><th scope="row">${esc(b.label)}</th><td>${esc(BASELINE_PARAMS)}</td>${baselineCellsOf(t, b).map((c, i) => `<td>${c.value === undefined ? `<span class="none">${esc(baselineCellText(c, cols[i].decimals))}</span>` : esc(baselineCellText(c, cols[i].decimals))}</td>`).join('')}</tr>`)
+    .join('\n');
   const notes = [...t.footnotes, ...t.notes];
   const runs = runsHtml(t);
   return [
@@ -49,6 +52,7 @@ export function tableHtml(t: TableModel): string {
     `<caption>${esc(t.caption)}</caption>`,
     `<thead>${head}</thead>`,
     `<tbody>${body}</tbody>`,
+    baselines !== '' ? `<tbody class="baselines">${baselines}</tbody>` : '',
     '</table>',
     notes.length > 0 ? `<ol class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ol>` : '',
     runs,
@@ -110,6 +114,7 @@ table.results th[scope=row]{text-align:left;white-space:nowrap}
 table.results caption{caption-side:top;text-align:left;font-size:13px;margin-bottom:.5em}
 .agree{background:#e3f4e1} .close{background:#fff4d6} .differs{background:#fbe0e0} span.legend{padding:0 4px}
 .paper{color:#555;font-size:11px} .none{color:#999}
+tbody.baselines tr{font-style:italic;background:#f6f6f6} tbody.baselines tr:first-child th,tbody.baselines tr:first-child td{border-top:2px solid #999}
 table.analysis{border-collapse:collapse;font-size:12px} table.analysis td,table.analysis th{border:1px solid #ddd;padding:2px 6px;text-align:right}
 figure{display:inline-block;margin:1em;vertical-align:top} figure img{max-width:100%;height:auto;border:1px solid #eee}
 ol.notes,ul.notes{font-size:12px;color:#444} code{font-size:11px}

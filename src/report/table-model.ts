@@ -3,16 +3,21 @@
  * config) with the number of trainable parameters, columns = tasks (Table 2, plus the average) or
  * E2E metrics (Table 3). Each cell aggregates the finished runs of one config over seeds (each run
  * at its best epoch, as the paper scores them), with the paper's value and our difference beside
- * it. The model is format-free; format-*.ts and html.ts render it.
+ * it. Under the method rows, a baseline row (baseline-row.ts) gives what an input-blind predictor
+ * scores on the same evaluation examples, and each method cell says whether it is above it. Table 2
+ * shows the task columns the profile runs (profile-tasks.ts) when the spec says which those are.
+ * The model is format-free; format-*.ts and html.ts render it.
  */
 import { PAPER_ROWS } from '../methods/paper-rows.ts';
 import type { RunResult } from '../runner/result-schema.ts';
 import { canonicalJson } from '../train/run-identity.ts';
 import { aggregate, type Agg, sampleStd } from './aggregate.ts';
+import { baselineCellNotes, baselineDefinition, buildBaselineRow, compareRows, type BaselineRow, type VsBaseline } from './baseline-row.ts';
 import { cellValue, type ColumnDef, isSynthetic, missingTaskData, table2Columns, table3Columns, tableOf } from './columns.ts';
 import { findPaperRow, loadPaperTable, type PaperTableRow, type PaperValue } from './paper-tables.ts';
 import { describeModel, matchPaperRow, methodDisplay, modelInfo, normalisedMethodConfig, type ModelInfo, type PaperMatch } from './paper-match.ts';
 import { formulaFor, type ParamInfo } from './params.ts';
+import type { ProfileTasks } from './profile-tasks.ts';
 import type { LoadedRun, ResultsFolder } from './results.ts';
 
 export interface CellRun {
@@ -43,6 +48,8 @@ export interface Cell {
   paperNote?: string;
   /** Other configs (cell keys) in this cell that were left out, and how many runs each had. */
   ignored: { cellKey: string; runs: number }[];
+  /** Against the baseline row's value of this column; absent when either has no value. */
+  vsBaseline?: VsBaseline;
 }
 
 export interface Row {
@@ -67,6 +74,10 @@ export interface TableModel {
   columns: ColumnDef[];
   hasAverage: boolean;
   rows: Row[];
+  /** Input-blind baselines on the runs' eval examples: one row (Table 2) or one per task (Table 3). */
+  baselines: BaselineRow[];
+  /** Table 2: task columns left out because the spec's profile runs none of their tasks (headers). */
+  droppedColumns: string[];
   caption: string;
   footnotes: string[];
   notes: string[];
@@ -79,6 +90,8 @@ export interface BuildOptions {
   /** Data directory, to say "task data missing" for a task without runs; undefined: not checked. */
   dataDir?: string;
   paperRows?: PaperTableRow[];
+  /** Table 2: the tasks the spec's profile runs; columns of other tasks without runs are left out. */
+  profileTasks?: ProfileTasks;
 }
 
 function methodConfigOf(r: RunResult): Record<string, unknown> {
@@ -112,12 +125,17 @@ function pickCellKey(runs: LoadedRun[]): { chosen: LoadedRun[]; ignored: Cell['i
   return { chosen: sorted[0][1], ignored: sorted.slice(1).map(([cellKey, rs]) => ({ cellKey, runs: rs.length })) };
 }
 
-function buildCell(col: ColumnDef, runs: LoadedRun[], agg: Agg, dataDir: string | undefined, task: string | undefined): Cell {
+/**
+ * One cell from the runs of its config. `used` collects the runs the cell is built from (by run id),
+ * for the baseline row: it must be read from exactly the runs behind the numbers it is compared with.
+ */
+function buildCell(col: ColumnDef, runs: LoadedRun[], agg: Agg, dataDir: string | undefined, task: string | undefined, used: Map<string, LoadedRun>): Cell {
   if (runs.length === 0) {
     const missing = task !== undefined ? missingTaskData(task, dataDir) : undefined;
     return { column: col.key, n: 0, nFailed: 0, runs: [], reason: missing ?? 'no runs', ignored: [] };
   }
   const { chosen, ignored } = pickCellKey(runs);
+  for (const r of chosen) used.set(r.result.runId, r);
   const cellRuns: CellRun[] = [];
   const values: number[] = [];
   for (const lr of [...chosen].sort((a, b) => a.result.seed - b.result.seed)) {
@@ -155,7 +173,10 @@ export function buildTable(table: 2 | 3, folder: ResultsFolder, opts: BuildOptio
   const agg: Agg = opts.agg ?? (table === 2 ? 'median' : 'mean');
   const paperRows = opts.paperRows ?? loadPaperTable(table);
   const runs = folder.runs.filter((r) => tableOf(r.result) === table);
-  const columns = table === 2 ? table2Columns(runs.map((r) => r.result.task)) : table3Columns();
+  const { columns, dropped } = table === 2 ? narrowedTable2Columns(runs, opts.profileTasks) : { columns: table3Columns(), dropped: [] };
+  // Runs behind the cells: Table 2 per column (a task), Table 3 per task (its columns are metrics).
+  const used = new Map<string, Map<string, LoadedRun>>();
+  const usedBy = (k: string): Map<string, LoadedRun> => used.get(k) ?? used.set(k, new Map()).get(k)!;
   const groups = new Map<string, LoadedRun[]>();
   const configs = new Map<string, Record<string, unknown>>();
   for (const r of runs) {
@@ -179,7 +200,7 @@ export function buildTable(table: 2 | 3, folder: ResultsFolder, opts: BuildOptio
     const params = formulaFor(info, first.method, cfg, rs.map((r) => r.result));
     const cells = columns.map((col) => {
       const inCol = table === 2 ? rs.filter((r) => r.result.task === col.task) : rs;
-      const cell = buildCell(col, inCol, agg, opts.dataDir, table === 2 ? col.task : first.task);
+      const cell = buildCell(col, inCol, agg, opts.dataDir, table === 2 ? col.task : first.task, usedBy(table === 2 ? col.key : first.task));
       attachPaper(cell, col, paperRow, synthetic);
       return cell;
     });
@@ -205,6 +226,21 @@ export function buildTable(table: 2 | 3, folder: ResultsFolder, opts: BuildOptio
   // The paper's row order for rows of the paper's models, then the others by model and label.
   const order = (r: Row): number => (r.paper?.sameScale ? PAPER_ROWS.findIndex((p) => p.label === r.paper?.label) : PAPER_ROWS.length);
   rows.sort((a, b) => order(a) - order(b) || a.model.localeCompare(b.model) || a.label.localeCompare(b.label));
+  const baselines =
+    table === 2
+      ? rows.length === 0
+        ? []
+        : [buildBaselineRow(2, columns, (c) => [...(used.get(c.key)?.values() ?? [])], undefined)]
+      : [...new Set(rows.map((r) => r.task as string))].sort().map((task) => buildBaselineRow(3, columns, () => [...(used.get(task)?.values() ?? [])], task));
+  const header = (c: number | 'avg'): string => (c === 'avg' ? 'Avg.' : columns[c].header);
+  const fmt = (c: number | 'avg', x: number): string => x.toFixed(c === 'avg' ? 1 : columns[c].decimals);
+  const comparison = compareRows(rows, (r) => (table === 2 ? baselines[0] : baselines.find((b) => b.task === (r as Row).task)), header, fmt);
+  const definition = baselineDefinition(baselines);
+  if (definition !== undefined) footnotes.push(definition);
+  // Two more digits than the cells: values that disagree may print alike at the cells' precision.
+  const colOf = (k: string): ColumnDef | undefined => columns.find((c) => c.key === k);
+  for (const b of baselines) footnotes.push(...baselineCellNotes(b, (k) => colOf(k)?.header ?? k, (k, x) => x.toFixed((colOf(k)?.decimals ?? 1) + 2)));
+  if (comparison !== undefined) footnotes.push(comparison);
   footnotes.push(...paramFootnotes(rows), ...paperFootnotes(rows));
   if (table === 3) footnotes.push('METEOR: computed without the paraphrase module (its English paraphrase table is not obtainable), i.e. METEOR 1.5 with the exact, stem and synonym modules; the paper\'s scorer had it, so our METEOR is expected to be slightly lower.');
   const ignored = rows.flatMap((r) => r.cells.filter((c) => c.ignored.length > 0).map((c) => `${r.label} / ${c.column}: ${c.ignored.map((i) => `${i.runs} run(s) of config ${i.cellKey}`).join(', ')} left out (another config of this cell has more finished runs)`));
@@ -216,11 +252,26 @@ export function buildTable(table: 2 | 3, folder: ResultsFolder, opts: BuildOptio
     columns,
     hasAverage: table === 2,
     rows,
-    caption: caption(table, folder.profile, agg, runs, [...models.values()]),
+    baselines,
+    droppedColumns: dropped.map((c) => c.header),
+    caption: caption(table, folder.profile, agg, runs, [...models.values()], columns, dropped, opts.profileTasks),
     footnotes,
     notes: folder.notes,
     withRuns: opts.withRuns ?? false,
   };
+}
+
+/**
+ * Table 2's columns: those of the tasks with runs, plus, when the spec's profile is known, those of
+ * the tasks it runs (so a task not run yet still shows '— (no runs)'); a column of neither is left
+ * out. Without the profile's tasks every paper column is shown, as before.
+ */
+function narrowedTable2Columns(runs: LoadedRun[], profile: ProfileTasks | undefined): { columns: ColumnDef[]; dropped: ColumnDef[] } {
+  const ran = runs.map((r) => r.result.task);
+  if (profile === undefined) return { columns: table2Columns(ran), dropped: [] };
+  const keep = new Set([...ran, ...profile.tasks]);
+  const all = table2Columns([...keep]);
+  return { columns: all.filter((c) => c.task !== undefined && keep.has(c.task)), dropped: all.filter((c) => c.task === undefined || !keep.has(c.task)) };
 }
 
 function rowLabel(r: RunResult, info: ModelInfo, match: PaperMatch | undefined, synthetic: boolean): string {
@@ -277,7 +328,7 @@ function paperFootnotes(rows: Row[]): string[] {
   return out;
 }
 
-function caption(table: 2 | 3, profile: string, agg: Agg, runs: LoadedRun[], models: ModelInfo[]): string {
+function caption(table: 2 | 3, profile: string, agg: Agg, runs: LoadedRun[], models: ModelInfo[], columns: ColumnDef[], dropped: ColumnDef[], profileTasks: ProfileTasks | undefined): string {
   const modelText = models.length === 0 ? 'no runs' : models.map((m) => (m.paperScale ? describeModel(m) : `${describeModel(m)}, a scaled-down stand-in, not the paper's model`)).join('; ');
   const tasks = [...new Set(runs.map((r) => r.result.task))].sort();
   const synth = tasks.filter(isSynthetic);
@@ -299,6 +350,9 @@ function caption(table: 2 | 3, profile: string, agg: Agg, runs: LoadedRun[], mod
     `Table ${table}, profile "${profile}": ${modelText}; data: ${data}; ` +
     `${seeds.length} seed(s) (${seeds.join(', ') || 'none'}); each cell is the ${agg} over seeds of each run's best-epoch ${what} ± sample std over seeds, ` +
     `then [paper value, Δ = ours − paper]. Paper (Hu et al. 2021, Table ${table}): ${table === 2 ? 'median of 5 seeds' : 'mean of 3 seeds'}, best epoch per run. ` +
-    `"—" marks a cell without a value and says why.`
+    `"—" marks a cell without a value and says why. ` +
+    (table === 2 ? `Avg. is the mean over the ${columns.length} task column(s) shown (compared with the paper's average only when they are its eight GLUE tasks). ` : '') +
+    (dropped.length > 0 ? `Columns ${dropped.map((c) => c.header).join(', ')} are left out: ${profileTasks?.source ?? 'the profile'} runs none of their tasks. ` : '') +
+    `The baseline row is an input-blind predictor on the same evaluation examples; "= baseline" / "< baseline" mark cells not above it.`
   );
 }

@@ -8,6 +8,7 @@ import { resolveDataDir } from '../data/data-dir.ts';
 import type { Agg } from './aggregate.ts';
 import { toTex } from './format-tex.ts';
 import { toCsv, toJson, toMarkdown } from './format-text.ts';
+import { defaultSpecFile, profileTasks } from './profile-tasks.ts';
 import type { ResultsFolder } from './results.ts';
 import { buildTable, type TableModel } from './table-model.ts';
 
@@ -38,8 +39,18 @@ export function optionalDataDir(flag: string | undefined): string | undefined {
   }
 }
 
-export function writeTables(folder: ResultsFolder, table: 2 | 3, opts: { agg?: Agg; withRuns?: boolean; dataDir?: string }): { model: TableModel; files: Record<TableFormat, string> } {
-  const model = buildTable(table, folder, opts);
+export interface WriteTablesOptions {
+  agg?: Agg;
+  withRuns?: boolean;
+  dataDir?: string;
+  /** The spec whose profile says which task columns Table 2 shows (default: experiments/table<N>.yaml if present). */
+  spec?: string;
+}
+
+export function writeTables(folder: ResultsFolder, table: 2 | 3, opts: WriteTablesOptions): { model: TableModel; files: Record<TableFormat, string> } {
+  // Only Table 2's columns are tasks; Table 3's are metrics of whatever task each row ran.
+  const lookup = table === 2 ? profileTasks(opts.spec ?? defaultSpecFile(table), folder.profile, opts.spec !== undefined) : {};
+  const model = buildTable(table, lookup.note !== undefined ? { ...folder, notes: [...folder.notes, lookup.note] } : folder, { ...opts, profileTasks: lookup.found });
   const files = {} as Record<TableFormat, string>;
   for (const f of TABLE_FORMATS) {
     const path = join(folder.dir, `table${table}.${f}`);

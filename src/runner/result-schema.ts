@@ -28,6 +28,18 @@ export const provenanceSchema = z.object({
   datasets: z.record(z.string(), z.string()),
 });
 
+/**
+ * What a predictor that ignores the input scores on the run's own eval subset (src/eval/baselines.ts):
+ * majority class, train mean (regression; undefined correlations reported as 0) or copy input (E2E),
+ * under the keys of `metrics`. Optional: results written before baselines were recorded lack it.
+ */
+export const runBaselineSchema = z.object({
+  kind: z.enum(['majority', 'mean', 'copy-input']),
+  description: z.string(),
+  metrics: z.record(z.string(), z.number()),
+  prediction: z.number().optional(),
+});
+
 export const runResultSchema = z.object({
   schema: z.literal(1),
   /** Hash of the resolved config and the seed: the identity of a run. */
@@ -50,6 +62,7 @@ export const runResultSchema = z.object({
   /** Metrics at the best epoch. */
   metrics: z.record(z.string(), z.number()),
   headlineMetric: z.string(),
+  baseline: runBaselineSchema.optional(),
   trainableParams: z.object({ counted: z.number().int(), formula: z.number().int(), head: z.number().int() }),
   wallSeconds: z.number().nonnegative(),
   tokensPerSecond: z.number().nonnegative(),
@@ -62,6 +75,7 @@ export const runResultSchema = z.object({
 export type EpochRecord = z.infer<typeof epochRecordSchema>;
 export type Provenance = z.infer<typeof provenanceSchema>;
 export type RunResult = z.infer<typeof runResultSchema>;
+export type RunBaseline = z.infer<typeof runBaselineSchema>;
 
 /** Columns of runs.csv, in order. `metrics` is the JSON of the best-epoch metrics. */
 export const RUNS_CSV_COLUMNS = [

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { collateRoberta, type EncodedClassificationExample } from '../data/encode-roberta.ts';
+import { constantBaseline } from '../eval/baselines.ts';
 import { classifyExamples, predictionsFromLogits } from '../eval/evaluate-glue.ts';
 import type { ForwardContext } from '../models/context.ts';
 import { sequenceClassificationLoss } from '../models/losses.ts';
@@ -61,9 +62,16 @@ export function smoothedCrossEntropy(logits: tf.Tensor2D, labels: Int32Array, ep
   });
 }
 
+/** The key of a split's metric: the headline split keeps the name, others get `@split`. */
+export function splitMetricKey(metric: string, split: string, headlineSplit: string): string {
+  return split === headlineSplit ? metric : `${metric}@${split}`;
+}
+
 export function classificationTask(spec: ClassificationTaskSpec): TaskData {
   const regression = spec.numLabels === 1;
   const labelText = (v: number): string => (regression ? String(v) : (spec.labelNames?.[v] ?? String(v)));
+  const labelsOf = (examples: readonly EncodedClassificationExample[]): Int32Array | Float32Array =>
+    regression ? Float32Array.from(examples, (e) => e.label) : Int32Array.from(examples, (e) => e.label);
   return {
     task: spec.task,
     modelType: 'roberta',
@@ -106,15 +114,27 @@ export function classificationTask(spec: ClassificationTaskSpec): TaskData {
         });
         before += split.examples.length;
         const preds = predictionsFromLogits(logits, spec.numLabels);
-        const labels = regression ? Float32Array.from(split.examples, (e) => e.label) : Int32Array.from(split.examples, (e) => e.label);
+        const labels = labelsOf(split.examples);
         for (const [name, value] of Object.entries(spec.metrics(split.name, preds, labels))) {
-          metrics[split.name === spec.headlineSplit ? name : `${name}@${split.name}`] = value;
+          metrics[splitMetricKey(name, split.name, spec.headlineSplit)] = value;
         }
         const lines = ['index\tprediction\tlabel'];
         split.examples.forEach((e, i) => lines.push(`${split.rows[i]}\t${labelText(preds[i])}\t${labelText(e.label)}`));
         predictions[`${split.name}.tsv`] = lines.join('\n') + '\n';
       }
       return { metrics, predictions };
+    },
+    baseline() {
+      // The run's own training subset decides the majority class / mean; no subset, no baseline.
+      if (spec.train.length === 0) return undefined;
+      return constantBaseline({
+        numLabels: spec.numLabels,
+        trainLabels: spec.train.map((e) => e.label),
+        splits: spec.evalSplits.map((s) => ({ name: s.name, labels: labelsOf(s.examples) })),
+        metrics: spec.metrics,
+        key: (metric, split) => splitMetricKey(metric, split, spec.headlineSplit),
+        labelName: labelText,
+      });
     },
   };
 }

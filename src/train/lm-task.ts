@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { collateE2e, type E2eTokenPair } from '../data/encode-gpt2-e2e.ts';
+import { copyInputBaseline } from '../eval/baselines.ts';
 import { formatE2eHypotheses, formatE2eReferences, generateE2e, oneLine } from '../eval/evaluate-e2e.ts';
 import type { ForwardContext } from '../models/context.ts';
 import type { Gpt2Model } from '../models/gpt2.ts';
@@ -17,6 +18,8 @@ import type { EvalOutput, EvaluateOptions, TaskBatch, TaskData } from './task-da
 export interface LmEvalInstance {
   /** Context ids (with the trailing end-of-text, as in training). */
   context: number[];
+  /** The context as text (the MR rendered by mrToLoraContext): the copy-input baseline's output. */
+  input: string;
   references: string[];
 }
 
@@ -44,6 +47,8 @@ function asGpt2(model: TransformerModel): Gpt2Model {
 export const LM_LOSS_OFFSET = 1e-4;
 
 export function lmTask(spec: LmTaskSpec): TaskData {
+  // Scored as the files read back: one line each, stripped.
+  const references = (): string[][] => spec.eval.map((e) => e.references.map(oneLine));
   return {
     task: spec.task,
     modelType: 'gpt2',
@@ -77,8 +82,7 @@ export function lmTask(spec: LmTaskSpec): TaskData {
         { ...opts.decoding, maxSeqLength: spec.maxSeqLength },
         opts.onProgress,
       );
-      // Scored as the files read back: one line each, stripped.
-      const refs = spec.eval.map((e) => e.references.map(oneLine));
+      const refs = references();
       return {
         metrics: spec.metrics(refs, hyps),
         predictions: {
@@ -86,6 +90,13 @@ export function lmTask(spec: LmTaskSpec): TaskData {
           [`${spec.evalSplit}.ref.txt`]: formatE2eReferences(refs),
         },
       };
+    },
+    baseline() {
+      return copyInputBaseline(
+        references(),
+        spec.eval.map((e) => oneLine(e.input)),
+        spec.metrics,
+      );
     },
   };
 }

@@ -104,7 +104,7 @@ export function buildE2eLikeTask(
     maxSeqLength: ctx.config.maxSeqLength,
     train: pairs.map((t) => encodeE2ePair(tokenizer, t.context, t.completion, eot)),
     evalSplit: split,
-    eval: chosen.map((e) => ({ context: [...tokenizer.encode(e.context), eot], references: e.references })),
+    eval: chosen.map((e) => ({ context: [...tokenizer.encode(e.context), eot], input: e.context, references: e.references })),
     metrics: (refs, hyps) => ({ ...scoreE2E(refs, hyps) }),
     headlineMetric: 'BLEU',
     files,

@@ -6,6 +6,7 @@
  * and a headline metric, and register a loader in task-loaders.ts.
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { Baseline } from '../eval/baselines.ts';
 import type { ForwardContext } from '../models/context.ts';
 import type { TransformerModel } from '../models/model.ts';
 
@@ -58,4 +59,10 @@ export interface TaskData {
   /** Collates training examples (indices into the training set). */
   batch(indices: readonly number[]): TaskBatch;
   evaluate(model: TransformerModel, opts: EvaluateOptions): EvalOutput;
+  /**
+   * What a predictor that ignores the input scores on the same eval subset, under the keys
+   * `evaluate` reports (eval/baselines.ts): majority class, train mean or copy input. Undefined
+   * when it cannot be computed (a classification task loaded without its training subset).
+   */
+  baseline(): Baseline | undefined;
 }

@@ -16,7 +16,7 @@ import { sizeOf } from '../methods/count.ts';
 import type { AppliedMethod } from '../methods/method.ts';
 import { configureMethod } from '../methods/registry.ts';
 import type { ModelConfig } from '../models/config.ts';
-import { runResultSchema, type EpochRecord, type RunResult } from '../runner/result-schema.ts';
+import { runResultSchema, type EpochRecord, type RunBaseline, type RunResult } from '../runner/result-schema.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { UserError } from '../util/errors.ts';
 import { accumulatedStep } from './accumulate.ts';
@@ -105,6 +105,7 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
   let status: RunResult['status'] = 'finished';
   let error: string | undefined;
   let trainableParams = { counted: 0, formula: 0, head: 0 };
+  let baseline: RunBaseline | undefined;
   try {
     const method = configureMethod(config.method, config.methodConfig);
     applied = method.apply(model, streamRng(config.seed, 'method'));
@@ -114,6 +115,7 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
     log(`run ${runId}: ${config.method} on ${config.model} / ${config.task}, seed ${config.seed}`);
     log(`model ${setup.modelDescription}; tokenizer ids: ${setup.vocabMap.mode}`);
     log(`data: ${task.trainSize} training examples, ${task.evalSize} evaluation examples`);
+    baseline = recordBaseline(task, log);
     log(`trainable: ${trainableParams.counted} (formula ${trainableParams.formula}) + head ${trainableParams.head}`);
     const names = [...applied.names, ...applied.headNames];
     const trainable = [...applied.trainable, ...applied.head];
@@ -150,6 +152,7 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
     bestEpoch: state.bestEpoch,
     metrics: state.bestMetrics,
     headlineMetric: task.headlineMetric,
+    ...(baseline !== undefined ? { baseline } : {}),
     trainableParams,
     wallSeconds: (performance.now() - t0) / 1000,
     tokensPerSecond: trainSeconds > 0 ? state.tokens / trainSeconds : 0,
@@ -161,6 +164,23 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
   const checked = runResultSchema.parse(result);
   writeFileSync(join(opts.outDir, RUN_FILES.result), JSON.stringify(checked, null, 2) + '\n');
   return checked;
+}
+
+/**
+ * The task's input-blind baseline on this run's eval subset, for the tables' baseline row. It is a
+ * reference point, not part of the run: a failure to compute it is logged and leaves it out.
+ */
+function recordBaseline(task: TaskData, log: (line: string) => void): RunBaseline | undefined {
+  try {
+    const b = task.baseline();
+    if (b === undefined) return undefined;
+    const metrics = finiteMetrics(b.metrics, (l) => log(`baseline: ${l}`));
+    log(`baseline (${b.description}): ${formatMetrics(metrics)}`);
+    return { kind: b.kind, description: b.description, metrics, ...(b.prediction !== undefined ? { prediction: b.prediction } : {}) };
+  } catch (err) {
+    log(`baseline not recorded: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 function cleanup(applied: AppliedMethod | undefined, optimizer: AdamW | undefined, setup: RunSetup): void {

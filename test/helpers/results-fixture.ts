@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RUNS_CSV_COLUMNS, runResultSchema, type RunResult } from '../../src/runner/result-schema.ts';
+import { RUNS_CSV_COLUMNS, runResultSchema, type RunBaseline, type RunResult } from '../../src/runner/result-schema.ts';
 import { trainRunConfigSchema } from '../../src/train/run-config.ts';
 import { runKeys } from '../../src/train/run-identity.ts';
 
@@ -29,6 +29,9 @@ export interface FixtureRun {
   lr?: number;
   epochs?: number;
   trainLimit?: number;
+  evalLimit?: number;
+  /** The input-blind baseline the run recorded (absent: an older result without one). */
+  baseline?: RunBaseline;
   mlflow?: Record<string, string>;
   finishedAt?: string;
 }
@@ -49,6 +52,7 @@ export function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: 
     learningRate: f.lr ?? 5e-4,
     maxSeqLength: 128,
     ...(f.trainLimit !== undefined ? { trainLimit: f.trainLimit } : {}),
+    ...(f.evalLimit !== undefined ? { evalLimit: f.evalLimit } : {}),
   });
   const { runId, cellKey } = runKeys(config);
   const status = f.status ?? 'finished';
@@ -80,6 +84,7 @@ export function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: 
     bestEpoch: status === 'finished' ? nEpochs - 1 : null,
     metrics,
     headlineMetric: status === 'failed' ? '' : (f.headlineMetric ?? Object.keys(metrics)[0] ?? 'accuracy'),
+    ...(f.baseline !== undefined ? { baseline: f.baseline } : {}),
     trainableParams: status === 'failed' ? { counted: 0, formula: 0, head: 0 } : { counted: f.counted ?? 1000, formula: f.formula ?? f.counted ?? 1000, head: 10 },
     wallSeconds: 30,
     tokensPerSecond: 1000,

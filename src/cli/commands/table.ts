@@ -10,12 +10,14 @@ export const tableCommand: Command = {
   name: 'table',
   summary: "the paper's Table 2 or 3 from results/<profile>/ (table 2|3 [--profile P] [--format md|tex|csv|json])",
   usage: [
-    'Usage: lora-repro table 2|3 [--profile P] [--results DIR] [--format md|tex|csv|json] [--agg mean|median] [--with-runs] [--data-dir DIR]',
+    'Usage: lora-repro table 2|3 [--profile P] [--results DIR] [--format md|tex|csv|json] [--agg mean|median] [--with-runs] [--data-dir DIR] [--spec FILE]',
     '',
     "Rebuilds the paper's Table 2 (GLUE, RoBERTa) or Table 3 (E2E, GPT-2) from the runs in",
     '<results>/<profile>/runs/*.json: rows = model × method with the trainable-parameter count, columns =',
     'tasks + average (Table 2) or BLEU, NIST, METEOR, ROUGE-L, CIDEr (Table 3), each cell aggregated over',
-    "seeds (each run at its best epoch) with the paper's value and our difference beside it. Writes",
+    "seeds (each run at its best epoch) with the paper's value and our difference beside it, and a",
+    'baseline row (majority class / train mean / copy input on the same evaluation examples) with every',
+    'cell not above it marked. Writes',
     'table<N>.md, .tex, .csv and .json to <results>/<profile>/ and prints the chosen format.',
     '  --profile    results profile (default: the only one under --results)',
     '  --results    results root (default: results)',
@@ -23,6 +25,8 @@ export const tableCommand: Command = {
     '  --agg        median (Table 2 default, the paper\'s GLUE rule) or mean (Table 3 default)',
     '  --with-runs  list the run ids (and MLflow links) behind every number',
     '  --data-dir   data directory, to say which cells lack task data (default: as for training)',
+    "  --spec       Table 2: the spec whose profile says which task columns to show (default:",
+    '               experiments/table<N>.yaml when it defines the profile; otherwise all columns)',
   ].join('\n'),
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
@@ -32,6 +36,7 @@ export const tableCommand: Command = {
       agg: { type: 'string' },
       'with-runs': { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
+      spec: { type: 'string' },
     });
     if (positionals.length !== 1 || (positionals[0] !== '2' && positionals[0] !== '3')) throw new UserError('give the table number: lora-repro table 2 or lora-repro table 3');
     const table = Number(positionals[0]) as 2 | 3;
@@ -40,7 +45,7 @@ export const tableCommand: Command = {
     if (values.agg !== undefined && !AGGS.includes(values.agg as Agg)) throw new UserError(`--agg must be mean or median, got '${values.agg}'`);
     const { dir, profile } = resolveProfile(values.results as string, values.profile);
     const folder = loadResults(dir, profile);
-    const { model, files } = writeTables(folder, table, { agg: values.agg as Agg | undefined, withRuns: values['with-runs'], dataDir: optionalDataDir(values['data-dir']) });
+    const { model, files } = writeTables(folder, table, { agg: values.agg as Agg | undefined, withRuns: values['with-runs'], dataDir: optionalDataDir(values['data-dir']), spec: values.spec });
     process.stdout.write(renderTable(model, format));
     console.error(`wrote ${files.md.replace(/\.md$/, '')}.{md,tex,csv,json} (${model.rows.length} row(s), ${folder.runs.length} run file(s) read)`);
     return 0;
