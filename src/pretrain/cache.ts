@@ -26,7 +26,7 @@ import { pretrainModel } from './pretrain.ts';
 import { MINI_PRETRAIN, pretrainModelConfig, type PretrainFamily, type PretrainSettings, type SpecialIds } from './pretrain-config.ts';
 
 export const CACHE_ENV = 'LORA_REPRO_CACHE';
-export const PRETRAIN_FORMAT = 2;
+export const PRETRAIN_FORMAT = 3;
 
 /** `--cache`, else LORA_REPRO_CACHE, else `.cache/lora-repro` at the repository root. */
 export function cacheRoot(flag?: string, env: Readonly<Record<string, string | undefined>> = process.env): string {

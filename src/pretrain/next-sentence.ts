@@ -80,6 +80,12 @@ export interface PairBatch {
   mlmLabels: Int32Array;
   /** Next-sentence labels, one per row. */
   isNext: Int32Array;
+  /**
+   * Bag-of-words targets of `<s>` (see objectives.ts mlmNspLoss): every ordinary token of a row's
+   * A and B, as (row, original token id).
+   */
+  bowRows: Int32Array;
+  bowLabels: Int32Array;
 }
 
 /** Pads pairs to the longest one and draws masked-LM corruption for each (padding is never selected). */
@@ -89,7 +95,14 @@ export function collatePairs(pairs: readonly SentencePair[], pad: number, maskin
   const attentionMask = new Int32Array(pairs.length * seqLen);
   const positions: number[] = [];
   const labels: number[] = [];
+  const bowRows: number[] = [];
+  const bowLabels: number[] = [];
   pairs.forEach((p, r) => {
+    for (const id of p.ids) {
+      if (masking.specialIds.has(id)) continue;
+      bowRows.push(r);
+      bowLabels.push(id);
+    }
     const m = maskTokens(p.ids, masking, rng);
     inputIds.set(m.inputIds, r * seqLen);
     attentionMask.fill(1, r * seqLen, r * seqLen + p.ids.length);
@@ -103,6 +116,8 @@ export function collatePairs(pairs: readonly SentencePair[], pad: number, maskin
     mlmPositions: Int32Array.from(positions),
     mlmLabels: Int32Array.from(labels),
     isNext: Int32Array.from(pairs, (p) => p.isNext),
+    bowRows: Int32Array.from(bowRows),
+    bowLabels: Int32Array.from(bowLabels),
   };
 }
 

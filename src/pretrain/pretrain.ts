@@ -13,7 +13,7 @@ import { trainStep } from '../train/step.ts';
 import { Rng } from '../util/rng.ts';
 import { maskTokens, type MlmMaskingOptions } from './mlm-masking.ts';
 import { collatePairs, lengthGroupedBatches, makeSentencePair, type PairLayoutIds, type SentencePair } from './next-sentence.ts';
-import { blockBatch, clmLoss, mlmLoss, mlmNspLoss, nspAccuracy } from './objectives.ts';
+import { blockBatch, clmLoss, mlmLoss, nspAccuracy, pairStepLoss } from './objectives.ts';
 import type { PretrainSettings } from './pretrain-config.ts';
 
 export interface PretrainInput {
@@ -159,7 +159,7 @@ export function pretrainModel(input: PretrainInput): PretrainOutcome {
     const pairs: SentencePair[] = docsIdx.map((i) => makeSentencePair(trainPairDocs, i, rng, pairIds, maxTokens));
     const b = collatePairs(pairs, pairIds.pad, masking as MlmMaskingOptions, rng);
     if (model.modelType !== 'roberta') throw new Error('unreachable: next-sentence steps are RoBERTa only');
-    return () => mlmNspLoss(model, b.batch, b.mlmPositions, b.mlmLabels, b.isNext, ctx);
+    return () => pairStepLoss(model, b, ctx);
   };
 
   const vars = [...model.params.vars.values()];
