@@ -2,7 +2,8 @@
  * The on-disk form of a pretrained mini model, a Hugging Face-style directory:
  *   config.json          HF config (readHfConfig / loadPretrained read it)
  *   model.safetensors    the base model under HF names (`roberta.*` / `transformer.*`); for RoBERTa
- *                        without the MLM head, so loadPretrained(dir) builds a classification model
+ *                        without the MLM head and without the next-sentence head pretraining trains
+ *                        as `classifier.*`, so loadPretrained(dir) builds a classification model
  *                        from it and the classifier keeps its seeded initialisation (the loader is
  *                        strict about unexpected tensors, and a fine-tuning run never needs the head)
  *   mlm_head.safetensors RoBERTa only: the `lm_head.*` tensors (tied decoder not repeated), for

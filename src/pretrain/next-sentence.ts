@@ -20,6 +20,7 @@
  */
 import type { Rng } from '../util/rng.ts';
 import type { TokenBatch } from '../models/batch.ts';
+import type { BagOfWordsTargets } from './bag-of-words.ts';
 import { maskTokens, type MlmMaskingOptions } from './mlm-masking.ts';
 
 export interface PairLayoutIds {
@@ -80,12 +81,8 @@ export interface PairBatch {
   mlmLabels: Int32Array;
   /** Next-sentence labels, one per row. */
   isNext: Int32Array;
-  /**
-   * Bag-of-words targets of `<s>` (see objectives.ts mlmNspLoss): every ordinary token of a row's
-   * A and B, as (row, original token id).
-   */
-  bowRows: Int32Array;
-  bowLabels: Int32Array;
+  /** Bag-of-words targets (bag-of-words.ts): the `<s>` of each row predicts every ordinary token of its A and B. */
+  bow: BagOfWordsTargets;
 }
 
 /** Pads pairs to the longest one and draws masked-LM corruption for each (padding is never selected). */
@@ -95,12 +92,12 @@ export function collatePairs(pairs: readonly SentencePair[], pad: number, maskin
   const attentionMask = new Int32Array(pairs.length * seqLen);
   const positions: number[] = [];
   const labels: number[] = [];
-  const bowRows: number[] = [];
+  const anchorOf: number[] = [];
   const bowLabels: number[] = [];
   pairs.forEach((p, r) => {
     for (const id of p.ids) {
       if (masking.specialIds.has(id)) continue;
-      bowRows.push(r);
+      anchorOf.push(r);
       bowLabels.push(id);
     }
     const m = maskTokens(p.ids, masking, rng);
@@ -116,8 +113,7 @@ export function collatePairs(pairs: readonly SentencePair[], pad: number, maskin
     mlmPositions: Int32Array.from(positions),
     mlmLabels: Int32Array.from(labels),
     isNext: Int32Array.from(pairs, (p) => p.isNext),
-    bowRows: Int32Array.from(bowRows),
-    bowLabels: Int32Array.from(bowLabels),
+    bow: { anchors: Int32Array.from(pairs, (_, r) => r * seqLen), anchorOf: Int32Array.from(anchorOf), labels: Int32Array.from(bowLabels) },
   };
 }
 

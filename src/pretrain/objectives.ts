@@ -16,6 +16,7 @@ import type { ForwardContext } from '../models/context.ts';
 import type { Gpt2Model } from '../models/gpt2.ts';
 import type { RobertaModel } from '../models/roberta.ts';
 import { crossEntropyLoss, lmLoss } from '../models/losses.ts';
+import { bagOfWordsLoss, type BagOfWordsTargets } from './bag-of-words.ts';
 import type { PairBatch } from './next-sentence.ts';
 import { activation, layerNorm, matmulLastAxis } from '../models/ops.ts';
 
@@ -44,29 +45,26 @@ export function mlmLoss(model: RobertaModel, batch: TokenBatch, positions: Int32
 }
 
 /**
- * The loss of a sentence-pair step (next-sentence.ts), from one encoder pass, three terms summed with
- * equal weight:
- * - masked LM on the corrupted positions of A and B;
- * - next-sentence prediction: cross-entropy of the classification head on `<s>` (BERT §3.1);
- * - bag of words: `<s>`, through the tied MLM head, predicts every ordinary token of A and B (mean
- *   cross-entropy over those tokens): the PV-DBOW objective of paragraph vectors (Le & Mikolov 2014,
- *   §2.3), whose document vectors a linear classifier reads sentiment from. Next-sentence prediction
- *   alone left `<s>` with little of the words (methods that freeze the body — LoRA, BitFit, adapters —
- *   stayed at chance on SST-2 after 375 steps, where full fine-tuning reached 60%): this term makes
- *   the words themselves part of what `<s>` must carry.
+ * The loss of a sentence-pair step (next-sentence.ts) from one encoder pass: masked LM on A and B,
+ * next-sentence prediction (cross-entropy of the classification head on `<s>`, BERT §3.1) and the
+ * bag of words of `<s>` (bag-of-words.ts), summed with equal weight.
  */
 export function pairStepLoss(model: RobertaModel, b: PairBatch, ctx: ForwardContext): tf.Scalar {
   return tf.tidy(() => {
     const h = model.encode(b.batch, ctx).hidden;
     const nsp = crossEntropyLoss(model.classifyHidden(h, ctx), b.isNext);
-    const [n, , d] = h.shape;
-    const first = tf.reshape(tf.slice(h, [0, 0, 0], [n, 1, d]), [n, d]) as tf.Tensor2D;
-    const logp = tf.logSoftmax(mlmHeadLogits(model, first, ctx), -1);
-    const v = model.config.vocabSize;
-    const idx = new Int32Array(b.bowLabels.length);
-    for (let i = 0; i < idx.length; i++) idx[i] = (b.bowRows[i] as number) * v + (b.bowLabels[i] as number);
-    const bow = tf.neg(tf.mean(tf.gather(tf.reshape(logp, [-1]), tf.tensor1d(idx, 'int32'))));
+    const bow = bagOfWordsLoss(h, b.bow, (rows) => mlmHeadLogits(model, rows, ctx));
     return tf.addN([mlmLossOfHidden(model, h, b.mlmPositions, b.mlmLabels, ctx), nsp, bow]) as tf.Scalar;
+  });
+}
+
+/** Masked LM on packed blocks plus the bag of words of each document's `<s>` (bag-of-words.ts), one encoder pass. */
+export function blockStepLoss(model: RobertaModel, batch: TokenBatch, positions: Int32Array, labels: Int32Array, bow: BagOfWordsTargets, ctx: ForwardContext): tf.Scalar {
+  return tf.tidy(() => {
+    const h = model.encode(batch, ctx).hidden;
+    const mlm = mlmLossOfHidden(model, h, positions, labels, ctx);
+    if (bow.labels.length === 0) return mlm;
+    return tf.add(mlm, bagOfWordsLoss(h, bow, (rows) => mlmHeadLogits(model, rows, ctx))) as tf.Scalar;
   });
 }
 

@@ -1,8 +1,9 @@
 /**
- * The pretraining loop: a randomly initialised RoBERTa (masked LM) or GPT-2 (causal LM) trained from
- * scratch on packed blocks of corpus tokens with AdamW, linear warm-up and linear decay, gradient
- * clipping, every parameter trainable. A fixed set of held-out blocks is scored before and after
- * training, so the reported drop is not just memorisation of the batches seen.
+ * The pretraining loop: a randomly initialised RoBERTa (masked LM on packed blocks, alternating with
+ * sentence-pair steps when settings.nspEvery > 0, see next-sentence.ts) or GPT-2 (causal LM on packed
+ * blocks) trained from scratch with AdamW, linear warm-up and linear decay, gradient clipping, every
+ * parameter trainable. Fixed held-out blocks (and held-out sentence pairs) are scored before and
+ * after training, so the reported gains are not just memorisation of the batches seen.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../models/config.ts';
@@ -13,7 +14,8 @@ import { trainStep } from '../train/step.ts';
 import { Rng } from '../util/rng.ts';
 import { maskTokens, type MlmMaskingOptions } from './mlm-masking.ts';
 import { collatePairs, lengthGroupedBatches, makeSentencePair, type PairLayoutIds, type SentencePair } from './next-sentence.ts';
-import { blockBatch, clmLoss, mlmLoss, nspAccuracy, pairStepLoss } from './objectives.ts';
+import { blockBagOfWords } from './bag-of-words.ts';
+import { blockBatch, blockStepLoss, clmLoss, mlmLoss, nspAccuracy, pairStepLoss } from './objectives.ts';
 import type { PretrainSettings } from './pretrain-config.ts';
 
 export interface PretrainInput {
@@ -124,7 +126,14 @@ export function pretrainModel(input: PretrainInput): PretrainOutcome {
         labels.push(m.labels[k] as number);
       });
     });
-    return () => mlmLoss(model, { ...batch, inputIds }, Int32Array.from(positions), Int32Array.from(labels), ctx);
+    const corrupted = { ...batch, inputIds };
+    // Held-out blocks (first ≥ 0) score masked LM alone, comparable across settings.
+    if (first < 0 && nsp && s.bagOfWords) {
+      const ids = input.pairs?.ids as PairLayoutIds;
+      const bow = blockBagOfWords(blocks, ids.bos, ids.eos, (masking as MlmMaskingOptions).specialIds);
+      return () => blockStepLoss(model, corrupted, Int32Array.from(positions), Int32Array.from(labels), bow, ctx);
+    }
+    return () => mlmLoss(model, corrupted, Int32Array.from(positions), Int32Array.from(labels), ctx);
   };
 
   const evaluate = (): number => {
@@ -210,7 +219,8 @@ export function pretrainModel(input: PretrainInput): PretrainOutcome {
       if (!Number.isFinite(loss)) throw new Error(`pretraining diverged at step ${step + 1}: loss ${loss}`);
       (pairStep ? pairLossCurve : lossCurve).push(loss);
       if ((step + 1) % 25 === 0 || step === 0 || step + 1 === s.steps) {
-        log(`step ${step + 1}/${s.steps} loss ${loss.toFixed(3)} (${median(times.slice(-25)).toFixed(0)} ms/step)`);
+        const kind = nsp ? (pairStep ? ' (pairs: MLM + next-sentence + bag of words)' : s.bagOfWords ? ' (blocks: MLM + bag of words)' : ' (blocks: MLM)') : '';
+        log(`step ${step + 1}/${s.steps} loss ${loss.toFixed(3)}${kind} (${median(times.slice(-25)).toFixed(0)} ms/step)`);
       }
     }
     const trainSeconds = (performance.now() - t0) / 1000;

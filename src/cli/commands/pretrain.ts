@@ -14,8 +14,9 @@ export const pretrainCommand: Command = {
   usage: [
     'Usage: lora-repro pretrain --model roberta|gpt2 [--steps N] [--seed S] [--data-dir D | --synthetic] [--cache DIR] [--json]',
     '',
-    'Trains a byte-level BPE tokenizer and a small model from scratch (RoBERTa: masked LM; GPT-2: causal',
-    'LM) on the mini corpus: GLUE train sentences + E2E train references from the data directory',
+    'Trains a byte-level BPE tokenizer and a small model from scratch (RoBERTa: masked LM, next-sentence',
+    'prediction and bag of words on <s>; GPT-2: causal LM) on the mini corpus: GLUE train sentences +',
+    'E2E train references from the data directory',
     '(--data-dir, else LORA_REPRO_DATA, else ../shared/data when present), or generated SYNTHETIC text',
     'when there is none, with --synthetic, or with --data-dir none / LORA_REPRO_DATA=none.',
     'The result is cached under --cache / LORA_REPRO_CACHE (default .cache/lora-repro) by a hash of',
