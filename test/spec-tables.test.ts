@@ -206,14 +206,14 @@ describe('experiments/table2.yaml', () => {
     assert.ok(checkCounts(paper, 2) >= 5);
   });
 
-  it('has a mini profile: mini-roberta, one row per Table 2 method, small limits, 3 seeds, the 5 tasks with offline data', () => {
+  it('has a mini profile: mini-roberta, one row per Table 2 method, small limits, 3 seeds, the offline tasks the stand-in learns', () => {
     const mini = expandSpec(loaded, { profile: 'mini' });
-    assert.equal(mini.runs.length, 6 * 5 * 3);
+    assert.equal(mini.runs.length, 6 * 3 * 3);
     assert.deepEqual([...new Set(mini.runs.map((r) => r.config.method))].sort(), ['adapter-d', 'adapter-h', 'adapter-p', 'bitfit', 'ft', 'lora']);
-    assert.deepEqual([...new Set(mini.runs.map((r) => r.config.task))].sort(), ['cola', 'mrpc', 'rte', 'sst2', 'stsb']);
+    assert.deepEqual([...new Set(mini.runs.map((r) => r.config.task))].sort(), ['mrpc', 'sst2', 'stsb']);
     for (const r of mini.runs) {
       assert.equal(r.config.model, 'mini-roberta');
-      assert.ok((r.config.trainLimit ?? Infinity) <= 1024 && r.config.epochs <= 3 && r.config.batchSize <= 32);
+      assert.ok((r.config.trainLimit ?? Infinity) <= 2048 && r.config.epochs <= 4 && r.config.batchSize <= 32);
       assert.equal(r.config.warmupSteps, undefined);
       assert.equal(r.sharedWith.length, 0);
       // Adapter^D drops the lowest blocks: half of the 4 mini blocks, as 6 of roberta-base's 12.

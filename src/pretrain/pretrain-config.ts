@@ -9,17 +9,19 @@
  *   covers every position). Depth stays 4 because adaptation methods act per layer (LoRA's target
  *   matrices and rank, adapters), which a 2-layer model would make degenerate.
  * - Steps: RoBERTa 1500 (~2.5 min), GPT-2 1000 (~2.5 min). Held-out loss from ln(8000) ≈ 9.0 to
- *   ≈ 6.86 (MLM; the corpus' unigram entropy is ≈ 7.2, so the model uses context) and ≈ 5.4 (LM).
- * - RoBERTa alternates packed-block steps (masked LM) with sentence-pair steps (masked LM +
- *   next-sentence prediction + bag of words on `<s>`, next-sentence.ts and objectives.ts say why):
- *   held-out next-sentence accuracy 0.50 → 0.74. Measured alternatives (SST-2, 2000 examples,
- *   LoRA at 5e-3, 3 epochs, best epoch): masked LM only 0.50 (`<s>` varied across inputs by 3% of
- *   its variance); + next-sentence 0.51 (16%); + bag of words 0.57 (20%, this setting); pair steps
- *   only (nspEvery 1) 0.51 with next-sentence accuracy 0.86 but MLM 7.15; 2500 steps with
- *   next-sentence only 0.51.
+ *   ≈ 6.9 (MLM; the corpus' unigram entropy is ≈ 7.2, so the model uses context) and ≈ 5.4 (LM).
  *   MLM is slow to get below the unigram level: it must first learn to attend to the neighbours of
  *   a masked token, hence the short-sequence phase below (at 800 steps, 128-token blocks throughout
  *   were still at 7.3; 32-token blocks reached 6.6 by 1500 steps).
+ * - RoBERTa alternates packed-block steps (masked LM + bag of words of each document's `<s>`) with
+ *   sentence-pair steps (masked LM + next-sentence prediction + bag of words of `<s>`);
+ *   next-sentence.ts and bag-of-words.ts say why. Held-out: MLM 9.01 → 6.90, next-sentence accuracy
+ *   0.50 → 0.72. Measured alternatives (SST-2, 2000 examples, LoRA at 5e-3, best epoch; one seed
+ *   unless said): masked LM only 0.50 (`<s>` varied across inputs by 3% of its variance); + next-
+ *   sentence 0.51 (16%); + bag of words on pairs 0.57 (20%), but 0.57 / 0.51 / 0.51 over seeds
+ *   0-2 at 4 epochs; + bag of words in blocks too (this setting) 0.58 / 0.57 / 0.53; pair steps only
+ *   (nspEvery 1) 0.51 with next-sentence accuracy 0.86 but MLM 7.15; 2500 steps of next-sentence
+ *   without bag of words 0.51.
  * - Learning rates 1e-3 (MLM, post-LN is touchier) and 2e-3 (LM) with linear warm-up and decay;
  *   lower or higher rates did not do better in 800–2000-step trials.
  * - Sequence length 128 covers the mini tasks' inputs (GLUE sentence pairs, E2E MR + reference).
