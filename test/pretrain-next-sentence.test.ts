@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { collatePairs, lengthGroupedBatches, makeSentencePair, pairableDocuments } from '../src/pretrain/next-sentence.ts';
+import { collatePairs, lengthGroupedBatches, makeSentencePair, padPairs, pairableDocuments } from '../src/pretrain/next-sentence.ts';
 import { Rng } from '../src/util/rng.ts';
 
 const IDS = { bos: 0, eos: 2, pad: 1 };
@@ -67,6 +67,16 @@ describe('next-sentence prediction pairs', () => {
       assert.ok(t < pairs[r]!.ids.length, 'a masked-LM target inside the pair');
       assert.equal(b.mlmLabels[k], pairs[r]!.ids[t]);
       assert.ok(!masking.specialIds.has(b.mlmLabels[k]!), 'special tokens are never targets');
+    });
+  });
+
+  it('pads pairs for scoring without corrupting any token', () => {
+    const rng = new Rng(4);
+    const pairs = [makeSentencePair(DOCS, 0, rng, IDS, 128), makeSentencePair(DOCS, 2, rng, IDS, 128)];
+    const b = padPairs(pairs, IDS.pad);
+    pairs.forEach((p, r) => {
+      assert.deepEqual(Array.from(b.inputIds.subarray(r * b.seqLen, r * b.seqLen + p.ids.length)), Array.from(p.ids));
+      assert.ok(Array.from(b.inputIds.subarray(r * b.seqLen + p.ids.length, (r + 1) * b.seqLen)).every((t) => t === IDS.pad));
     });
   });
 

@@ -32,7 +32,7 @@ export const PRETRAIN_FILES = {
 
 const isMlmHead = (name: string): boolean => name.startsWith('lm_head.');
 /** The next-sentence head of pretraining (next-sentence.ts): not a fine-tuning initialisation, not saved. */
-const isPretrainClassifier = (name: string): boolean => name.startsWith('classifier.');
+export const isPretrainClassifier = (name: string): boolean => name.startsWith('classifier.');
 
 function entries(model: TransformerModel, keep: (name: string) => boolean): Map<string, TensorEntry> {
   const out = new Map<string, TensorEntry>();

@@ -87,11 +87,22 @@ export interface PairBatch {
   bow: BagOfWordsTargets;
 }
 
-/** Pads pairs to the longest one and draws masked-LM corruption for each (padding is never selected). */
-export function collatePairs(pairs: readonly SentencePair[], pad: number, masking: MlmMaskingOptions, rng: Rng): PairBatch {
+/** Pairs padded to the longest one, uncorrupted (what held-out next-sentence accuracy is scored on). */
+export function padPairs(pairs: readonly SentencePair[], pad: number): TokenBatch {
   const seqLen = Math.max(...pairs.map((p) => p.ids.length));
   const inputIds = new Int32Array(pairs.length * seqLen).fill(pad);
   const attentionMask = new Int32Array(pairs.length * seqLen);
+  pairs.forEach((p, r) => {
+    inputIds.set(p.ids, r * seqLen);
+    attentionMask.fill(1, r * seqLen, r * seqLen + p.ids.length);
+  });
+  return { inputIds, attentionMask, batch: pairs.length, seqLen };
+}
+
+/** Pads pairs to the longest one and draws masked-LM corruption for each (padding is never selected). */
+export function collatePairs(pairs: readonly SentencePair[], pad: number, masking: MlmMaskingOptions, rng: Rng): PairBatch {
+  const batch = padPairs(pairs, pad);
+  const { inputIds, seqLen } = batch;
   const positions: number[] = [];
   const labels: number[] = [];
   const anchorOf: number[] = [];
@@ -104,14 +115,13 @@ export function collatePairs(pairs: readonly SentencePair[], pad: number, maskin
     }
     const m = maskTokens(p.ids, masking, rng);
     inputIds.set(m.inputIds, r * seqLen);
-    attentionMask.fill(1, r * seqLen, r * seqLen + p.ids.length);
     m.positions.forEach((pos, k) => {
       positions.push(r * seqLen + pos);
       labels.push(m.labels[k] as number);
     });
   });
   return {
-    batch: { inputIds, attentionMask, batch: pairs.length, seqLen },
+    batch,
     mlmPositions: Int32Array.from(positions),
     mlmLabels: Int32Array.from(labels),
     isNext: Int32Array.from(pairs, (p) => p.isNext),

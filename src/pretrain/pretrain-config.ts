@@ -16,7 +16,7 @@
  * - RoBERTa alternates packed-block steps (masked LM + bag of words of each document's `<s>`) with
  *   sentence-pair steps (masked LM + next-sentence prediction + bag of words of `<s>`);
  *   next-sentence.ts and bag-of-words.ts say why. Held-out: MLM 9.01 → 6.90, next-sentence accuracy
- *   0.50 → 0.72. Measured alternatives (SST-2, 2000 examples, LoRA at 5e-3, best epoch; one seed
+ *   0.50 → 0.73. Measured alternatives (SST-2, 2000 examples, LoRA at 5e-3, best epoch; one seed
  *   unless said): masked LM only 0.50 (`<s>` varied across inputs by 3% of its variance); + next-
  *   sentence 0.51 (16%); + bag of words on pairs 0.57 (20%), but 0.57 / 0.51 / 0.51 over seeds
  *   0-2 at 4 epochs; + bag of words in blocks too (this setting) 0.58 / 0.57 / 0.53; pair steps only
@@ -69,7 +69,8 @@ export interface PretrainSettings {
   mlmProbability: number;
   /**
    * RoBERTa: every `nspEvery`-th step trains on sentence pairs with masked LM + next-sentence
-   * prediction (next-sentence.ts explains why), the others on packed blocks; 0 = masked LM only.
+   * prediction + bag of words of `<s>` (next-sentence.ts explains why), the others on packed blocks;
+   * 0 = masked LM on blocks only.
    */
   nspEvery: number;
   /** Sentence pairs per pair step (padded to the longest of similar-length pairs). */

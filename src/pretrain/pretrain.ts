@@ -13,7 +13,8 @@ import { AdamW } from '../train/adamw.ts';
 import { trainStep } from '../train/step.ts';
 import { Rng } from '../util/rng.ts';
 import { maskTokens, type MlmMaskingOptions } from './mlm-masking.ts';
-import { collatePairs, lengthGroupedBatches, makeSentencePair, type PairLayoutIds, type SentencePair } from './next-sentence.ts';
+import { isPretrainClassifier } from './artifacts.ts';
+import { collatePairs, lengthGroupedBatches, makeSentencePair, padPairs, type PairLayoutIds, type SentencePair } from './next-sentence.ts';
 import { blockBagOfWords } from './bag-of-words.ts';
 import { blockBatch, blockStepLoss, clmLoss, mlmLoss, nspAccuracy, pairStepLoss } from './objectives.ts';
 import type { PretrainSettings } from './pretrain-config.ts';
@@ -36,9 +37,9 @@ export interface PretrainInput {
 
 export interface PretrainOutcome {
   model: TransformerModel;
-  /** Training loss of every masked-LM block step (causal LM: every step). */
+  /** Training loss of every block step (masked LM, plus bag of words when on; causal LM: every step). */
   lossCurve: number[];
-  /** Masked-LM + next-sentence loss of every sentence-pair step (RoBERTa with nspEvery > 0). */
+  /** Masked-LM + next-sentence + bag-of-words loss of every sentence-pair step (RoBERTa with nspEvery > 0). */
   pairLossCurve?: number[];
   /** Held-out loss before and after training (ln(vocab) ≈ the loss of a uniform guess). */
   evalLoss: { before: number; after: number };
@@ -129,8 +130,7 @@ export function pretrainModel(input: PretrainInput): PretrainOutcome {
     const corrupted = { ...batch, inputIds };
     // Held-out blocks (first ≥ 0) score masked LM alone, comparable across settings.
     if (first < 0 && nsp && s.bagOfWords) {
-      const ids = input.pairs?.ids as PairLayoutIds;
-      const bow = blockBagOfWords(blocks, ids.bos, ids.eos, (masking as MlmMaskingOptions).specialIds);
+      const bow = blockBagOfWords(blocks, pairIds.bos, pairIds.eos, (masking as MlmMaskingOptions).specialIds);
       return () => blockStepLoss(model, corrupted, Int32Array.from(positions), Int32Array.from(labels), bow, ctx);
     }
     return () => mlmLoss(model, corrupted, Int32Array.from(positions), Int32Array.from(labels), ctx);
@@ -154,13 +154,12 @@ export function pretrainModel(input: PretrainInput): PretrainOutcome {
     let right = 0;
     for (let i = 0; i < evalPairs.length; i += s.pairBatchSize) {
       const chunk = evalPairs.slice(i, i + s.pairBatchSize);
-      const b = collatePairs(chunk, pairIds.pad, { probability: 0, maskTokenId: 0, vocabSize: 1, specialIds: new Set() }, new Rng(0));
-      right += nspAccuracy(model, b.batch, b.isNext, ctx) * chunk.length;
+      right += nspAccuracy(model, padPairs(chunk, pairIds.pad), Int32Array.from(chunk, (p) => p.isNext), ctx) * chunk.length;
     }
     return right / Math.max(1, evalPairs.length);
   };
 
-  /** A sentence-pair step's loss: masked LM on both halves plus next-sentence prediction. */
+  /** A sentence-pair step's loss: masked LM on both halves, next-sentence prediction, bag of words of `<s>`. */
   let pairQueue: number[][] = [];
   const pairLoss = (maxTokens: number): (() => tf.Scalar) => {
     if (pairQueue.length === 0) pairQueue = lengthGroupedBatches(trainPairDocs.map((d) => d.length), s.pairBatchSize, rng);
@@ -173,7 +172,7 @@ export function pretrainModel(input: PretrainInput): PretrainOutcome {
 
   const vars = [...model.params.vars.values()];
   // Block steps do not touch the next-sentence head, and tfjs refuses gradients of unused variables.
-  const blockVars = [...model.params.vars.entries()].filter(([n]) => !n.startsWith('classifier.')).map(([, v]) => v);
+  const blockVars = [...model.params.vars.entries()].filter(([n]) => !isPretrainClassifier(n)).map(([, v]) => v);
   const noDecay = new Set(model.params.names().filter(isNoDecay).map((n) => model.params.get(n)));
   // β2 = 0.98 as in RoBERTa's pretraining (Liu et al. 2019 §3.1): steadier with few, noisy steps.
   const optimizer = new AdamW({ weightDecay: s.weightDecay, eps: 1e-6, beta1: 0.9, beta2: 0.98 }, noDecay);
