@@ -1,5 +1,5 @@
 /**
- * Input-blind baselines (src/eval/baselines.ts) on hand-computed cases, through the task builders
+ * Untrained baselines (src/eval/baselines.ts) on hand-computed cases, through the task builders
  * (the same train/eval subsets and metric keys as the run) and recorded by the trainer.
  */
 import { strict as assert } from 'node:assert';

@@ -24,7 +24,9 @@ describe('mini pretraining at full settings (LORA_REPRO_LONG)', function () {
   });
 
   // Held-out loss must end far below ln(8000) ≈ 8.99; MLM also below the corpus' unigram entropy (≈ 7.2).
-  const bounds: Record<PretrainFamily, number> = { roberta: 7.0, gpt2: 5.8 };
+  const bounds: Record<PretrainFamily, number> = { roberta: 7.0, gpt2: 4.8 };
+  // Measured alone on the 2-core machine: RoBERTa ~2.5 min, GPT-2 ~10 min (4000 steps).
+  const minutes: Record<PretrainFamily, number> = { roberta: 5, gpt2: 13 };
   for (const family of ['roberta', 'gpt2'] as const) {
     it(`${family}: learns within a few minutes and is reused on the second call`, async () => {
       const dataDir = locateDataDir();
@@ -35,7 +37,7 @@ describe('mini pretraining at full settings (LORA_REPRO_LONG)', function () {
       console.log(`      ${family}: ${seconds.toFixed(0)} s, ${t.msPerStep.toFixed(0)} ms/step, held-out ${t.evalLoss.before.toFixed(3)} → ${t.evalLoss.after.toFixed(3)}`);
       assert.equal(r.reused, false);
       assert.ok(t.evalLoss.after < bounds[family], `${t.evalLoss.after}`);
-      assert.ok(seconds < 10 * 60, `${seconds} s`);
+      assert.ok(seconds < minutes[family] * 60, `${seconds} s`);
       const again = await ensurePretrained({ family, dataDir, seed: 0, cacheDir: cache });
       assert.equal(again.reused, true);
       assert.equal(again.dir, r.dir);

@@ -109,8 +109,8 @@ describe('table: the baseline row', () => {
     assert.match(note, /: 3 of the 7 cells with a value: /);
     assert.ok(note.includes('RoB-base LoRA / MRPC 70.0 = 70.0'), note);
     assert.ok(note.includes('RoB-base FT* / CoLA -2.0 < 0.0'), note);
-    assert.ok(t2.footnotes.some((f) => f.startsWith('Baseline row: a predictor that ignores the input') && /majority class = always the most frequent class/.test(f) && /correlation of a constant is undefined and reported as 0/.test(f)));
-    assert.match(t2.caption, /The baseline row is an input-blind predictor on the same evaluation examples/);
+    assert.ok(t2.footnotes.some((f) => f.startsWith('Baseline row: an untrained rule (majority class and train mean ignore the input; copy input echoes it unchanged)') && /majority class = always the most frequent class/.test(f) && /correlation of a constant is undefined and reported as 0/.test(f)));
+    assert.match(t2.caption, /The baseline row is an untrained rule \(majority class, train mean or copy input\) on the same evaluation examples/);
   });
 
   it('markdown: the row after the methods, the marks in the cells', () => {

@@ -7,6 +7,16 @@
  * read: they are what the fine-tuned models are evaluated on. Without one: unlabelled text from the
  * synthetic stand-in generators (./synthetic.ts).
  *
+ * Linked documents (`linkRelated`, the GPT-2 corpus): texts that belong together stay together as the
+ * segments of one document, in order: the two sentences of a GLUE pair example, the references of
+ * one E2E MR. Packing puts `<|endoftext|>` between segments as between documents, so the causal LM
+ * sees, as E2E fine-tuning will ("MR <|endoftext|> reference"), text after the separator that
+ * repeats names and facts from before it. With unrelated sentences on both sides of every separator
+ * the stand-in learned to ignore everything before it: its loss on E2E dev references was 2.739
+ * after their own MR and 2.739 after another MR; LoRA, adapters and prefixes then never named the
+ * MR's venue (0 of 50 dev outputs, LoRA). Linked and pretrained for 4000 steps: 2.274 vs 2.458,
+ * and LoRA names it in 38 of 50. MRs themselves are never in the corpus.
+ *
  * Subsampling to a byte budget is deterministic: each source is de-duplicated (also against the
  * sources before it), shuffled with a fixed seed and cut; the budget is split equally between
  * sources, and what a small source cannot use goes to the others (water-filling), so the ~4 MB of E2E
@@ -50,7 +60,7 @@ export interface Corpus {
   dataDir?: string;
   /** One line for logs and captions, e.g. "GLUE train (CoLA, SST-2, …) + E2E train refs, 2.0 MB". */
   description: string;
-  /** One sentence or reference per document, no newlines inside. */
+  /** One sentence or reference per document; a linked document's segments are joined by SEGMENT_SEPARATOR. */
   documents: string[];
   bytes: number;
   sources: CorpusSourceInfo[];
@@ -64,6 +74,16 @@ export interface CorpusOptions {
   budgetBytes?: number;
   /** Subsampling seed (fixed by default: the corpus is not a per-run choice). */
   seed?: number;
+  /** Keep related texts together as the segments of one document (see the file comment). */
+  linkRelated?: boolean;
+}
+
+/** Between the segments of a linked document; no segment contains one (they are made one line). */
+export const SEGMENT_SEPARATOR = '\n';
+
+/** The texts of a document: one, or the segments of a linked document in order. */
+export function documentSegments(document: string): string[] {
+  return document.split(SEGMENT_SEPARATOR);
 }
 
 /** `--data-dir none` / LORA_REPRO_DATA=none: use the synthetic stand-ins even where data exists. */
@@ -89,13 +109,25 @@ const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 /** Collapses line breaks (two E2E references contain one) so a document is one line. */
 const oneLine = (s: string): string => s.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 
-function distinct(texts: Iterable<string>): string[] {
+/** Distinct documents, each given as its segments (one for an unlinked document); empty ones dropped. */
+function distinct(groups: Iterable<readonly string[]>): string[] {
   const seen = new Set<string>();
-  for (const t of texts) {
-    const doc = oneLine(t);
+  for (const g of groups) {
+    const doc = g.map(oneLine).filter((t) => t !== '').join(SEGMENT_SEPARATOR);
     if (doc !== '') seen.add(doc);
   }
   return [...seen];
+}
+
+/** The references of each MR, in file order of first appearance. */
+function referencesByMr(pairs: readonly { mr: string; ref: string }[]): string[][] {
+  const byMr = new Map<string, string[]>();
+  for (const p of pairs) {
+    const refs = byMr.get(p.mr);
+    if (refs === undefined) byMr.set(p.mr, [p.ref]);
+    else refs.push(p.ref);
+  }
+  return [...byMr.values()];
 }
 
 interface Source {
@@ -103,16 +135,20 @@ interface Source {
   documents: string[];
 }
 
-function dataSources(dataDir: string): Source[] {
+function dataSources(dataDir: string, linkRelated: boolean): Source[] {
   const sources: Source[] = CORPUS_GLUE_TASKS.map((task) => {
     const examples = readGlueSplit(dataDir, task, 'train');
+    const texts = (e: (typeof examples)[number]): string[] => (e.text_b === undefined ? [e.text_a] : [e.text_a, e.text_b]);
     return {
       name: GLUE_TASKS[task].trainFile,
-      documents: distinct(examples.flatMap((e) => (e.text_b === undefined ? [e.text_a] : [e.text_a, e.text_b]))),
+      documents: distinct(linkRelated ? examples.map(texts) : examples.flatMap(texts).map((t) => [t])),
     };
   });
   const e2e = readE2eSplit(dataDir, 'train', 'csv');
-  sources.push({ name: `${E2E_FILES.csv.train} (refs)`, documents: distinct(e2e.pairs.map((p) => p.ref)) });
+  sources.push({
+    name: `${E2E_FILES.csv.train} (refs${linkRelated ? ', linked by MR' : ''})`,
+    documents: distinct(linkRelated ? referencesByMr(e2e.pairs) : e2e.pairs.map((p) => [p.ref])),
+  });
   return sources;
 }
 
@@ -147,11 +183,12 @@ export function buildCorpus(opts: CorpusOptions = {}): Corpus {
   const budget = opts.budgetBytes ?? DEFAULT_CORPUS_BYTES;
   if (!(budget > 0)) throw new UserError(`corpus budget must be a positive number of bytes, got ${budget}`);
   const rng = new Rng(opts.seed ?? 0);
+  const linkRelated = opts.linkRelated ?? false;
   const sources: Source[] =
     opts.dataDir === undefined
-      ? [{ name: 'synthetic generators', documents: distinct(syntheticCorpusDocuments(budget, (opts.seed ?? 0) + 7)) }]
-      : dataSources(opts.dataDir);
-  // A sentence in two sources (STS-B reuses MRPC's news sentences) is kept in the first only.
+      ? [{ name: 'synthetic generators', documents: distinct(syntheticCorpusDocuments(budget, (opts.seed ?? 0) + 7, linkRelated)) }]
+      : dataSources(opts.dataDir, linkRelated);
+  // A document in two sources (STS-B reuses MRPC's news sentences) is kept in the first only.
   const seen = new Set<string>();
   for (const s of sources) {
     s.documents = s.documents.filter((d) => !seen.has(d));
@@ -176,10 +213,11 @@ export function buildCorpus(opts: CorpusOptions = {}): Corpus {
   const documents = rng.shuffle(chosen);
   const bytes = info.reduce((n, s) => n + s.usedBytes, 0);
   const mb = (bytes / 1e6).toFixed(2);
+  const linked = linkRelated ? ', related texts linked' : '';
   const description =
     opts.dataDir === undefined
-      ? `SYNTHETIC generated text (no data directory), ${mb} MB`
-      : `GLUE train sentences (CoLA, SST-2, MRPC, STS-B, RTE) + E2E train references, ${mb} MB subsample`;
+      ? `SYNTHETIC generated text (no data directory${linked}), ${mb} MB`
+      : `GLUE train sentences (CoLA, SST-2, MRPC, STS-B, RTE) + E2E train references${linked}, ${mb} MB subsample`;
   const hash = createHash('sha256').update(JSON.stringify(documents)).digest('hex');
   const where = opts.dataDir === undefined ? {} : { dataDir: opts.dataDir };
   return { kind: opts.dataDir === undefined ? 'synthetic' : 'data', ...where, description, documents, bytes, sources: info, hash };

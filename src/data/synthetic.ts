@@ -242,29 +242,29 @@ export function copyInputBaseline(data: E2eData): E2EScores {
 /**
  * Unlabelled text in the style of every stand-in task, for pretraining without a data directory:
  * sentences from the same generators under a separate seed (so they are not the tasks' splits),
- * drawn round-robin until `budgetBytes` (UTF-8) is reached.
+ * drawn round-robin until `budgetBytes` (UTF-8) is reached. Each document is given as its texts:
+ * one, or with `linkRelated` the texts that belong together, in order (a pair example's two
+ * sentences, three references of one MR), as ./corpus.ts links related data-directory texts.
  */
-export function syntheticCorpusDocuments(budgetBytes: number, seed = 7): string[] {
+export function syntheticCorpusDocuments(budgetBytes: number, seed = 7, linkRelated = false): string[][] {
   const rng = new Rng(seed);
   const encoder = new TextEncoder();
-  const makers: (() => string[])[] = [
-    () => [sentimentExample(rng).text_a],
+  const pair = (e: { text_a: string; text_b?: string }): string[][] => (linkRelated ? [[e.text_a, e.text_b as string]] : [[e.text_a], [e.text_b as string]]);
+  const makers: (() => string[][])[] = [
+    () => [[sentimentExample(rng).text_a]],
+    () => pair(entailmentExample(rng)),
+    () => pair(similarityExample(rng)),
     () => {
-      const e = entailmentExample(rng);
-      return [e.text_a, e.text_b as string];
+      const mr = randomMr(rng);
+      return linkRelated ? [[reference(rng, mr), reference(rng, mr), reference(rng, mr)]] : [[reference(rng, mr)]];
     },
-    () => {
-      const e = similarityExample(rng);
-      return [e.text_a, e.text_b as string];
-    },
-    () => [reference(rng, randomMr(rng))],
   ];
-  const docs: string[] = [];
+  const docs: string[][] = [];
   let bytes = 0;
   for (let i = 0; bytes < budgetBytes; i++) {
-    for (const doc of (makers[i % makers.length] as () => string[])()) {
+    for (const doc of (makers[i % makers.length] as () => string[][])()) {
       docs.push(doc);
-      bytes += encoder.encode(doc).length + 1;
+      for (const text of doc) bytes += encoder.encode(text).length + 1;
     }
   }
   return docs;

@@ -1,7 +1,7 @@
 /**
- * Baselines that ignore the input, scored on the very evaluation examples a run is scored on and
- * with the task's own metric functions, so a table can show whether a method learned anything at
- * all (a cell at the majority-class level has not):
+ * Untrained baselines (the first two ignore the input, copy input echoes it), scored on the very
+ * evaluation examples a run is scored on and with the task's own metric functions, so a table can
+ * show whether a method learned anything at all (a cell at the majority-class level has not):
  * - majority class (classification): always the most frequent class of the run's training subset;
  *   ties go to the lower class id (a rule that does not depend on the order of the data).
  * - train mean (regression, STS-B): always the mean training score. A constant's Pearson and

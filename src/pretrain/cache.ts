@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../backend/select.ts';
-import { buildCorpus, type Corpus } from '../data/corpus.ts';
+import { buildCorpus, documentSegments, type Corpus } from '../data/corpus.ts';
 import { loadTokenizer } from '../tokenizers/hf-tokenizer.ts';
 import { gpt2SpecialTokens, robertaSpecialTokens } from '../tokenizers/special-tokens.ts';
 import { trainByteLevelBpe, writeTokenizerJson } from '../tokenizers/bpe-trainer.ts';
@@ -112,7 +112,7 @@ function ensureTokenizer(root: string, family: PretrainFamily, vocabSize: number
   if (existsSync(file)) return { file, trainSeconds: 0, reused: true };
   mkdirSync(dir, { recursive: true });
   const t0 = performance.now();
-  const trained = trainByteLevelBpe(corpus.documents, { vocabSize, family, allowSmaller: true });
+  const trained = trainByteLevelBpe(corpus.documents.flatMap(documentSegments), { vocabSize, family, allowSmaller: true });
   const trainSeconds = (performance.now() - t0) / 1000;
   const tmp = `${file}.tmp-${process.pid}`;
   writeTokenizerJson(tmp, trained);
@@ -138,7 +138,7 @@ export interface PretrainedLocation {
  */
 export function locatePretrained(opts: Omit<EnsurePretrainedOptions, 'log'>): PretrainedLocation {
   const settings: PretrainSettings = { ...MINI_PRETRAIN[opts.family], ...(opts.settings ?? {}), family: opts.family };
-  const corpus = buildCorpus({ dataDir: opts.dataDir, budgetBytes: settings.corpusBytes });
+  const corpus = buildCorpus({ dataDir: opts.dataDir, budgetBytes: settings.corpusBytes, linkRelated: settings.linkRelated });
   const key = sha256(canonical({ format: PRETRAIN_FORMAT, settings, corpus: corpus.hash, seed: opts.seed })).slice(0, 16);
   const root = cacheRoot(opts.cacheDir);
   const dir = join(root, 'pretrained', `${opts.family}-${key}`);
@@ -170,7 +170,8 @@ export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<P
     ids = { pad: eot, bos: eot, eos: eot };
     packing = { after: eot };
   }
-  const documents = corpus.documents.map((d) => tokenizer.encode(d));
+  // The segments of a linked document stay consecutive, so packing separates them like documents.
+  const documents = corpus.documents.flatMap(documentSegments).map((d) => tokenizer.encode(d));
   const blocks = packDocuments(documents, { blockSize: settings.seqLen, ...packing });
   log(`${blocks.length} blocks of ${settings.seqLen} tokens`);
   const pairs = pairIds !== undefined && settings.nspEvery > 0 ? { documents: pairableDocuments(documents), ids: pairIds } : undefined;

@@ -1,5 +1,5 @@
 /**
- * The baseline row of Tables 2 and 3: what a predictor that ignores the input scores on exactly the
+ * The baseline row of Tables 2 and 3: what an untrained rule scores on exactly the
  * evaluation examples the runs of a column were scored on (majority class, train mean, copy input;
  * src/eval/baselines.ts). Every run records the baseline of its own train/eval subsets
  * (RunResult.baseline), so the row is read from the runs behind the column's cells rather than
@@ -129,7 +129,7 @@ export function baselineDefinition(rows: readonly BaselineRow[]): string | undef
     'copy-input': 'copy input = each output is the MR as the model reads it (its context string), scored with the same E2E scorer',
   };
   return (
-    'Baseline row: a predictor that ignores the input, scored with the task\'s own metrics on exactly the evaluation examples of its column\'s runs (each run records it): ' +
+    'Baseline row: an untrained rule (majority class and train mean ignore the input; copy input echoes it unchanged), scored with the task\'s own metrics on exactly the evaluation examples of its column\'s runs (each run records it): ' +
     kinds.map((k) => parts[k]).join('; ') +
     '.'
   );

@@ -3,7 +3,7 @@
  * config) with the number of trainable parameters, columns = tasks (Table 2, plus the average) or
  * E2E metrics (Table 3). Each cell aggregates the finished runs of one config over seeds (each run
  * at its best epoch, as the paper scores them), with the paper's value and our difference beside
- * it. Under the method rows, a baseline row (baseline-row.ts) gives what an input-blind predictor
+ * it. Under the method rows, a baseline row (baseline-row.ts) gives what an untrained rule
  * scores on the same evaluation examples, and each method cell says whether it is above it. Table 2
  * shows the task columns the profile runs (profile-tasks.ts) when the spec says which those are.
  * The model is format-free; format-*.ts and html.ts render it.
@@ -74,7 +74,7 @@ export interface TableModel {
   columns: ColumnDef[];
   hasAverage: boolean;
   rows: Row[];
-  /** Input-blind baselines on the runs' eval examples: one row (Table 2) or one per task (Table 3). */
+  /** Untrained baselines on the runs' eval examples: one row (Table 2) or one per task (Table 3). */
   baselines: BaselineRow[];
   /** Table 2: task columns left out because the spec's profile runs none of their tasks (headers). */
   droppedColumns: string[];
@@ -353,6 +353,6 @@ function caption(table: 2 | 3, profile: string, agg: Agg, runs: LoadedRun[], mod
     `"—" marks a cell without a value and says why. ` +
     (table === 2 ? `Avg. is the mean over the ${columns.length} task column(s) shown (compared with the paper's average only when they are its eight GLUE tasks). ` : '') +
     (dropped.length > 0 ? `Columns ${dropped.map((c) => c.header).join(', ')} are left out: ${profileTasks?.source ?? 'the profile'} runs none of their tasks. ` : '') +
-    `The baseline row is an input-blind predictor on the same evaluation examples; "= baseline" / "< baseline" mark cells not above it.`
+    `The baseline row is an untrained rule (majority class, train mean or copy input) on the same evaluation examples; "= baseline" / "< baseline" mark cells not above it.`
   );
 }

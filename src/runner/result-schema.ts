@@ -29,7 +29,7 @@ export const provenanceSchema = z.object({
 });
 
 /**
- * What a predictor that ignores the input scores on the run's own eval subset (src/eval/baselines.ts):
+ * What an untrained rule scores on the run's own eval subset (src/eval/baselines.ts):
  * majority class, train mean (regression; undefined correlations reported as 0) or copy input (E2E),
  * under the keys of `metrics`. Optional: results written before baselines were recorded lack it.
  */

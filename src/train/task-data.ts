@@ -60,7 +60,7 @@ export interface TaskData {
   batch(indices: readonly number[]): TaskBatch;
   evaluate(model: TransformerModel, opts: EvaluateOptions): EvalOutput;
   /**
-   * What a predictor that ignores the input scores on the same eval subset, under the keys
+   * What an untrained rule scores on the same eval subset, under the keys
    * `evaluate` reports (eval/baselines.ts): majority class, train mean or copy input. Undefined
    * when it cannot be computed (a classification task loaded without its training subset).
    */

@@ -167,7 +167,7 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
 }
 
 /**
- * The task's input-blind baseline on this run's eval subset, for the tables' baseline row. It is a
+ * The task's untrained baseline on this run's eval subset, for the tables' baseline row. It is a
  * reference point, not part of the run: a failure to compute it is logged and leaves it out.
  */
 function recordBaseline(task: TaskData, log: (line: string) => void): RunBaseline | undefined {

@@ -30,7 +30,7 @@ export interface FixtureRun {
   epochs?: number;
   trainLimit?: number;
   evalLimit?: number;
-  /** The input-blind baseline the run recorded (absent: an older result without one). */
+  /** The untrained baseline the run recorded (absent: an older result without one). */
   baseline?: RunBaseline;
   mlflow?: Record<string, string>;
   finishedAt?: string;
