@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CORPUS_GLUE_TASKS, DEFAULT_CORPUS_BYTES, buildCorpus, locateDataDir, waterFill, type Corpus } from '../src/data/corpus.ts';
+import { CORPUS_GLUE_TASKS, DEFAULT_CORPUS_BYTES, SEGMENT_SEPARATOR, buildCorpus, documentSegments, locateDataDir, waterFill, type Corpus } from '../src/data/corpus.ts';
 import { readE2eSplit } from '../src/data/e2e.ts';
 import { readGlueSplit } from '../src/data/glue-tsv.ts';
 import { UserError } from '../src/util/errors.ts';
@@ -41,6 +41,20 @@ describe('pretraining corpus', () => {
     assert.equal(a.hash, b.hash);
     assert.deepEqual(a.documents, b.documents);
     assert.notEqual(buildCorpus({ budgetBytes: 50_000 }).hash, a.hash);
+  });
+
+  it('linked SYNTHETIC text keeps the two sentences of a pair and the references of one MR together', () => {
+    const plain = buildCorpus({ budgetBytes: 100_000 });
+    assert.equal(buildCorpus({ budgetBytes: 100_000, linkRelated: false }).hash, plain.hash);
+    const linked = buildCorpus({ budgetBytes: 100_000, linkRelated: true });
+    assert.notEqual(linked.hash, plain.hash);
+    assert.match(linked.description, /SYNTHETIC.*related texts linked/);
+    assert.equal(buildCorpus({ budgetBytes: 100_000, linkRelated: true }).hash, linked.hash);
+    const counts = linked.documents.map((d) => documentSegments(d).length);
+    // One-sentence sentiment texts, two-sentence pairs, three references of one MR.
+    assert.deepEqual([...new Set(counts)].sort(), [1, 2, 3]);
+    for (const d of linked.documents) for (const seg of documentSegments(d)) assert.ok(seg !== '' && seg.trim() === seg && !/[\r\n]/.test(seg));
+    assert.ok(linked.bytes <= 100_000 && linked.bytes > 90_000, `${linked.bytes}`);
   });
 
   describe('from the shared data', function () {
@@ -81,6 +95,37 @@ describe('pretraining corpus', () => {
       for (const p of readE2eSplit(DATA, 'dev', 'csv').pairs) if (!train.has(p.ref)) devOnly.add(p.ref);
       assert.ok(devOnly.size > 1000);
       assert.equal(corpus.documents.filter((d) => devOnly.has(d)).length, 0);
+    });
+
+    it('linked (GPT-2): the two sentences of a pair example, the references of one E2E MR; train text only, no MR', () => {
+      const linked = buildCorpus({ dataDir: DATA, linkRelated: true });
+      assert.notEqual(linked.hash, corpus.hash);
+      assert.ok(linked.bytes <= DEFAULT_CORPUS_BYTES && linked.bytes > 0.99 * DEFAULT_CORPUS_BYTES, `${linked.bytes}`);
+      assert.equal(linked.documents.reduce((n, d) => n + Buffer.byteLength(d) + 1, 0), linked.bytes);
+      const oneLine = (t: string): string => t.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+      const pairDocs = new Set<string>();
+      for (const t of ['mrpc', 'stsb', 'rte'] as const) for (const e of readGlueSplit(DATA, t, 'train')) pairDocs.add([e.text_a, e.text_b as string].map(oneLine).join(SEGMENT_SEPARATOR));
+      const mrOfRef = new Map<string, Set<string>>();
+      for (const p of readE2eSplit(DATA, 'train', 'csv').pairs) {
+        const r = oneLine(p.ref);
+        mrOfRef.set(r, (mrOfRef.get(r) ?? new Set()).add(p.mr));
+      }
+      const train = new Set<string>([...CORPUS_GLUE_TASKS.flatMap((t) => sentences(t, 'train').map(oneLine)), ...mrOfRef.keys()]);
+      let pairs = 0;
+      let groups = 0;
+      for (const d of linked.documents) {
+        const segs = documentSegments(d);
+        for (const seg of segs) assert.ok(train.has(seg) && !seg.includes(SEGMENT_SEPARATOR), `not a train text: ${seg.slice(0, 80)}`);
+        if (segs.length === 2 && pairDocs.has(d)) pairs++;
+        else if (segs.length > 1) {
+          // Every reference of the document shares one MR.
+          const common = segs.map((r) => mrOfRef.get(r) ?? new Set<string>()).reduce((a, b) => new Set([...a].filter((m) => b.has(m))));
+          assert.ok(common.size > 0, `references of different MRs linked: ${d.slice(0, 120)}`);
+          groups++;
+        }
+      }
+      assert.ok(pairs > 1000 && groups > 500, `${pairs} pairs, ${groups} reference groups`);
+      assert.ok(!linked.documents.some((d) => /\b(name|eatType|food|priceRange|customer rating|area|familyFriendly|near)\[/.test(d)), 'an MR (attribute[value]) in the corpus');
     });
 
     it('subsamples deterministically and mixes the sources', () => {

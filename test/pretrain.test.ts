@@ -221,6 +221,9 @@ describe('pretraining', function () {
     console.log(`      tiny GPT-2 LM: held-out ${t.evalLoss.before.toFixed(2)} → ${t.evalLoss.after.toFixed(2)} (ln V ${t.evalLoss.lnVocab.toFixed(2)})`);
     assert.ok(t.evalLoss.after < t.evalLoss.before - 1, `${t.evalLoss.after}`);
     assert.ok(!existsSync(join(r.dir, PRETRAIN_FILES.mlmHead)));
+    // GPT-2 reads the linked corpus (related texts on both sides of <|endoftext|>, ../src/data/corpus.ts).
+    assert.equal(r.meta.settings.linkRelated, true);
+    assert.match(r.meta.corpus.description, /related texts linked/);
     const config = JSON.parse(readFileSync(join(r.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     const tok = loadTokenizer(r.dir);
     assert.equal(config.eos_token_id, tok.tokenToId('<|endoftext|>'));
