@@ -109,3 +109,19 @@ export function loadNative(): { addon?: NativeAddon; status: NativeStatus } {
   loaded ??= tryLoad();
   return loaded;
 }
+
+/**
+ * Runs `fn` with `threads` BLAS threads, then goes back to LORA_REPRO_THREADS (the native kernels
+ * only; without them `fn` just runs). OpenBLAS splits a product between threads, which can change
+ * the last bits of its results, so a cached result made this way must be keyed by the count.
+ */
+export function withBlasThreads<T>(threads: number, fn: () => T): T {
+  const { addon } = loadNative();
+  if (addon === undefined) return fn();
+  addon.setThreads(threads);
+  try {
+    return fn();
+  } finally {
+    addon.setThreads(threadCount());
+  }
+}

@@ -12,10 +12,11 @@
  * one E2E MR. Packing puts `<|endoftext|>` between segments as between documents, so the causal LM
  * sees, as E2E fine-tuning will ("MR <|endoftext|> reference"), text after the separator that
  * repeats names and facts from before it. With unrelated sentences on both sides of every separator
- * the stand-in learned to ignore everything before it: its loss on E2E dev references was 2.739
- * after their own MR and 2.739 after another MR; LoRA, adapters and prefixes then never named the
- * MR's venue (0 of 50 dev outputs, LoRA). Linked and pretrained for 4000 steps: 2.274 vs 2.458,
- * and LoRA names it in 38 of 50. MRs themselves are never in the corpus.
+ * the stand-in learned to ignore everything before it: its loss on 64 E2E dev references was 2.739
+ * after their own MR and 2.739 after another MR, and LoRA never named the MR's venue (0 of 50 dev
+ * outputs). Linked and pretrained for 4000 steps (../pretrain/pretrain-config.ts): 2.253 vs 2.463,
+ * and LoRA names it in 36-44 of 50 (mini profile, seeds 0-2); 6000 steps: 2.141 vs 2.415. MRs
+ * themselves are never in the corpus.
  *
  * Subsampling to a byte budget is deterministic: each source is de-duplicated (also against the
  * sources before it), shuffled with a fixed seed and cut; the budget is split equally between

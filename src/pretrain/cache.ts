@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withBlasThreads } from '../backend/native.ts';
 import { initBackend } from '../backend/select.ts';
 import { buildCorpus, documentSegments, type Corpus } from '../data/corpus.ts';
 import { loadTokenizer } from '../tokenizers/hf-tokenizer.ts';
@@ -22,7 +23,7 @@ import { trainByteLevelBpe, writeTokenizerJson } from '../tokenizers/bpe-trainer
 import { PRETRAIN_FILES, writeModelFiles } from './artifacts.ts';
 import { pairableDocuments, type PairLayoutIds } from './next-sentence.ts';
 import { packDocuments } from './packing.ts';
-import { pretrainModel } from './pretrain.ts';
+import { pretrainModel, type PretrainInput } from './pretrain.ts';
 import { MINI_PRETRAIN, pretrainModelConfig, type PretrainFamily, type PretrainSettings, type SpecialIds } from './pretrain-config.ts';
 
 export const CACHE_ENV = 'LORA_REPRO_CACHE';
@@ -157,7 +158,7 @@ export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<P
   const tokenizer = loadTokenizer(tok.file);
   let ids: SpecialIds;
   let packing: { before?: number; after: number };
-  let masking;
+  let masking: PretrainInput['masking'];
   let pairIds: PairLayoutIds | undefined;
   if (opts.family === 'roberta') {
     const sp = robertaSpecialTokens(tokenizer);
@@ -178,7 +179,7 @@ export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<P
 
   await initBackend();
   const config = pretrainModelConfig(settings, tokenizer.vocabSize, ids);
-  const out = pretrainModel({ settings, config, blocks, masking, pairs, seed: opts.seed, log });
+  const out = withBlasThreads(settings.blasThreads, () => pretrainModel({ settings, config, blocks, masking, pairs, seed: opts.seed, log }));
   const corpusInfo: Omit<Corpus, 'documents'> = { ...corpus };
   delete (corpusInfo as Partial<Corpus>).documents;
   const meta: PretrainMeta = {
