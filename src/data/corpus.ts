@@ -14,9 +14,9 @@
  * repeats names and facts from before it. With unrelated sentences on both sides of every separator
  * the stand-in learned to ignore everything before it: its loss on 64 E2E dev references was 2.739
  * after their own MR and 2.739 after another MR, and LoRA never named the MR's venue (0 of 50 dev
- * outputs). Linked and pretrained for 4000 steps (../pretrain/pretrain-config.ts): 2.253 vs 2.463,
- * and LoRA names it in 36-44 of 50 (mini profile, seeds 0-2); 6000 steps: 2.141 vs 2.415. MRs
- * themselves are never in the corpus.
+ * outputs). Linked and pretrained for 4000 steps: 2.253 vs 2.463, and LoRA names it in 36-44 of
+ * 50 (mini profile, seeds 0-2); for 6000, the setting in ../pretrain/pretrain-config.ts: 2.141 vs
+ * 2.415 and 45-47 of 50. MRs themselves are never in the corpus.
  *
  * Subsampling to a byte budget is deterministic: each source is de-duplicated (also against the
  * sources before it), shuffled with a fixed seed and cut; the budget is split equally between

@@ -8,12 +8,12 @@
  *   step of 8 × 128 tokens takes ~95 ms (MLM) / ~145 ms (causal LM, whose vocabulary projection
  *   covers every position). Depth stays 4 because adaptation methods act per layer (LoRA's target
  *   matrices and rank, adapters), which a 2-layer model would make degenerate.
- * - Steps: RoBERTa 1500 (~2.5 min), GPT-2 6000 (~9.5 min on 2 BLAS threads: 93 ms/step, 137 on
- *   one). Held-out loss from ln(8000) ≈ 9.0 to ≈ 6.9 (MLM; the corpus' unigram entropy is ≈ 7.2, so
+ * - Steps: RoBERTa 1500 (~2.5 min), GPT-2 6000 (~9.5 min alone on 2 BLAS threads: 93 ms/step, 137
+ *   on one; 11 min 06 s inside a timed `make table3`). Held-out loss from ln(8000) ≈ 9.0 to ≈ 6.9 (MLM; the corpus' unigram entropy is ≈ 7.2, so
  *   the model uses context) and ≈ 4.1 (LM, on the linked corpus, below).
  * - GPT-2 reads a linked corpus (../data/corpus.ts `linkRelated`): related texts on both sides of
- *   `<|endoftext|>`, as in E2E's "MR <|endoftext|> reference". Both that and the 4000 steps were
- *   needed (E2E, 3000 pairs, seed 0, LoRA at 5e-3 for 4 epochs, best epoch; venue named in k of 50
+ *   `<|endoftext|>`, as in E2E's "MR <|endoftext|> reference". Both the linking and the longer
+ *   pretraining were needed (E2E, 3000 pairs, seed 0, LoRA at 5e-3 for 4 epochs, best epoch; venue named in k of 50
  *   dev outputs): unlinked, 1000 steps: BLEU 34.3, METEOR 20.8, CIDEr 0.20, 0/50; linked, 1000
  *   steps: 37.1 / 19.0 / 0.19, 2/50; linked, 4000 steps (a prototype of this corpus): 58.6 / 34.1 /
  *   1.47, 38/50. Full fine-tuning learns the copying from the task either way (4 epochs: CIDEr
