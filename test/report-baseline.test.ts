@@ -190,7 +190,27 @@ describe('table: the baseline row', () => {
     assert.deepEqual(syn.cells.map((c) => c.vsBaseline), ['above', 'below', 'above', 'above', 'above']);
     assert.match(toMarkdown(t3), /\| Baseline \(copy input\) \| — \(not trained\) \| 30\.0 \| 4\.00 \| 35\.0 \| 45\.0 \| 0\.90 \|/);
     assert.ok(t3.footnotes.some((f) => /copy input = each output is the MR as the model reads it/.test(f)));
+    // Runs without recorded data files: the caption names no split.
+    assert.doesNotMatch(t3.caption, /scored on/);
     rmSync(r3, { recursive: true, force: true });
+  });
+
+  it('Table 3 caption names the E2E split the runs were scored on, from their provenance, beside the paper\'s test split', () => {
+    const e2e = { model: 'gpt2-medium', method: 'lora', methodConfig: { r: 4, alpha: 32, targets: ['q', 'v'] }, task: 'e2e', headlineMetric: 'BLEU', counted: 393216 };
+    const m = { BLEU: 0.6, NIST: 8, METEOR: 0.4, ROUGE_L: 0.5, CIDEr: 1.5 };
+    const captionFor = (datasets: Record<string, string>[]): string => {
+      const root = tempRoot();
+      writeResultsFolder(root, 'fx', seeds({ ...e2e }, datasets.map(() => m)).map((r, i) => ({ ...r, datasets: datasets[i] })));
+      const c = buildTable(3, loadResults(join(root, 'fx'), 'fx')).caption;
+      rmSync(root, { recursive: true, force: true });
+      return c;
+    };
+    const dev = { 'e2e/trainset.csv': 'a', 'e2e/devset.csv': 'b' };
+    const test = { 'e2e/trainset.csv': 'a', '/data/e2e/testset_w_refs.csv': 'c' };
+    assert.match(captionFor([dev, dev]), /E2E NLG Challenge data \(e2e\), scored on the dev split \(the paper scores the test split\);/);
+    assert.match(captionFor([test]), /E2E NLG Challenge data \(e2e\), scored on the test split, as the paper;/);
+    assert.match(captionFor([dev, test]), /scored on the dev and test splits \(the paper scores the test split\)/);
+    assert.match(captionFor([{ 'e2e/train.txt': 'a', 'e2e/valid.txt': 'b' }]), /scored on the dev split/);
   });
 });
 

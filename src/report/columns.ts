@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GLUE_TASK_NAMES, GLUE_TASKS, type GlueTaskName } from '../data/glue-tasks.ts';
-import { E2E_FILES } from '../data/e2e.ts';
+import { E2E_FILES, type E2eSplit } from '../data/e2e.ts';
 import type { RunResult } from '../runner/result-schema.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -119,6 +119,18 @@ export function cellValue(run: RunResult, col: ColumnDef, file: string): { value
     throw new UserError(`${file}: metric ${key} = ${raw} is not on the 0–1 scale the result schema asks for; fix the runner's output`);
   }
   return { value: raw * col.scale };
+}
+
+/**
+ * The E2E splits a run was scored on, read from the data files its provenance records (train
+ * excluded): the runner scores dev, while the paper's Table 3 reports the test set.
+ */
+export function e2eScoredSplits(datasets: Readonly<Record<string, string>>): E2eSplit[] {
+  const files = Object.keys(datasets);
+  return (['dev', 'test'] as const).filter((split) => {
+    const names = [E2E_FILES.csv[split], E2E_FILES.lora[split]];
+    return files.some((f) => names.some((n) => f === n || f.endsWith(`/${n}`)));
+  });
 }
 
 /** Why a task has no runs when its data is absent (../shared/data/MANIFEST.md lists what is missing). */

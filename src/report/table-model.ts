@@ -13,7 +13,7 @@ import type { RunResult } from '../runner/result-schema.ts';
 import { canonicalJson } from '../train/run-identity.ts';
 import { aggregate, type Agg, sampleStd } from './aggregate.ts';
 import { baselineCellNotes, baselineDefinition, buildBaselineRow, compareRows, type BaselineRow, type VsBaseline } from './baseline-row.ts';
-import { cellValue, type ColumnDef, isSynthetic, missingTaskData, table2Columns, table3Columns, tableOf } from './columns.ts';
+import { cellValue, type ColumnDef, e2eScoredSplits, isSynthetic, missingTaskData, table2Columns, table3Columns, tableOf } from './columns.ts';
 import { findPaperRow, loadPaperTable, type PaperTableRow, type PaperValue } from './paper-tables.ts';
 import { describeModel, matchPaperRow, methodDisplay, modelInfo, normalisedMethodConfig, type ModelInfo, type PaperMatch } from './paper-match.ts';
 import { formulaFor, type ParamInfo } from './params.ts';
@@ -328,6 +328,15 @@ function paperFootnotes(rows: Row[]): string[] {
   return out;
 }
 
+/** Which E2E split the real-data runs were scored on, beside the paper's (test); '' when unknown. */
+function scoredSplits(runs: LoadedRun[]): string {
+  const splits = new Set(runs.filter((r) => r.result.task === 'e2e').flatMap((r) => e2eScoredSplits(r.result.provenance.datasets)));
+  if (splits.size === 0) return '';
+  const list = [...splits].sort();
+  const what = `scored on the ${list.join(' and ')} split${list.length > 1 ? 's' : ''}`;
+  return list.length === 1 && list[0] === 'test' ? `, ${what}, as the paper` : `, ${what} (the paper scores the test split)`;
+}
+
 function caption(table: 2 | 3, profile: string, agg: Agg, runs: LoadedRun[], models: ModelInfo[], columns: ColumnDef[], dropped: ColumnDef[], profileTasks: ProfileTasks | undefined): string {
   const modelText = models.length === 0 ? 'no runs' : models.map((m) => (m.paperScale ? describeModel(m) : `${describeModel(m)}, a scaled-down stand-in, not the paper's model`)).join('; ');
   const tasks = [...new Set(runs.map((r) => r.result.task))].sort();
@@ -341,7 +350,7 @@ function caption(table: 2 | 3, profile: string, agg: Agg, runs: LoadedRun[], mod
     }
   }
   const dataParts: string[] = [];
-  if (real.length > 0) dataParts.push(`${table === 2 ? 'GLUE dev sets' : 'E2E NLG Challenge data'} (${real.join(', ')})${limits.size > 0 ? `, subsampled: ${[...limits].sort().join('; ')}` : ''}`);
+  if (real.length > 0) dataParts.push(`${table === 2 ? 'GLUE dev sets' : 'E2E NLG Challenge data'} (${real.join(', ')})${limits.size > 0 ? `, subsampled: ${[...limits].sort().join('; ')}` : ''}${scoredSplits(runs)}`);
   if (synth.length > 0) dataParts.push(`synthetic stand-in data (${synth.join(', ')}), not ${table === 2 ? 'GLUE' : 'E2E'} data`);
   const data = dataParts.length > 0 ? dataParts.join(' and ') : 'no data (no runs)';
   const seeds = [...new Set(runs.map((r) => r.result.seed))].sort((a, b) => a - b);

@@ -34,6 +34,8 @@ export interface FixtureRun {
   baseline?: RunBaseline;
   mlflow?: Record<string, string>;
   finishedAt?: string;
+  /** provenance.datasets: data file → hash (default none). */
+  datasets?: Record<string, string>;
 }
 
 /** A finished or failed RunResult; a finished run's epochs climb linearly to its best-epoch metrics at the last epoch. */
@@ -89,7 +91,7 @@ export function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: 
     wallSeconds: 30,
     tokensPerSecond: 1000,
     peakRssMiB: 500,
-    provenance: { gitCommit: 'abc', gitDirty: false, packages: {}, backend: 'wasm', cpu: 'test', node: 'v20', model: f.model, datasets: {} },
+    provenance: { gitCommit: 'abc', gitDirty: false, packages: {}, backend: 'wasm', cpu: 'test', node: 'v20', model: f.model, datasets: f.datasets ?? {} },
     startedAt: '2025-01-01T00:00:00Z',
     finishedAt: f.finishedAt ?? `2025-01-01T00:0${f.seed % 10}:00Z`,
   };
