@@ -8,8 +8,9 @@
  *   step of 8 × 128 tokens takes ~95 ms (MLM) / ~145 ms (causal LM, whose vocabulary projection
  *   covers every position). Depth stays 4 because adaptation methods act per layer (LoRA's target
  *   matrices and rank, adapters), which a 2-layer model would make degenerate.
- * - Steps: RoBERTa 1500 (~2.5 min), GPT-2 6000 (~9.5 min alone on 2 BLAS threads: 93 ms/step, 137
- *   on one; 11 min 06 s inside a timed `make table3`). Held-out loss from ln(8000) ≈ 9.0 to ≈ 6.9 (MLM; the corpus' unigram entropy is ≈ 7.2, so
+ * - Steps: RoBERTa 1500 (~2.5 min), GPT-2 6000 (~9.5-11 min on 2 BLAS threads: 91-93 ms/step on a
+ *   rested machine, 110-114 under sustained load, whatever process runs it; 137 on one thread;
+ *   11 min 06 s in a timed `make table3`). Held-out loss from ln(8000) ≈ 9.0 to ≈ 6.9 (MLM; the corpus' unigram entropy is ≈ 7.2, so
  *   the model uses context) and ≈ 4.1 (LM, on the linked corpus, below).
  * - GPT-2 reads a linked corpus (../data/corpus.ts `linkRelated`): related texts on both sides of
  *   `<|endoftext|>`, as in E2E's "MR <|endoftext|> reference". Both the linking and the longer
