@@ -42,6 +42,22 @@ export function withHead(c: ModelConfig, numLabels: number | undefined): ModelCo
   return c.modelType === 'roberta' && numLabels !== undefined ? { ...c, numLabels } : c;
 }
 
+/**
+ * The config with every dropout rate of the base model set to `p` (undefined: unchanged). Only the
+ * model's own layers: a method's dropout lives in the method config.
+ */
+export function withModelDropout(c: ModelConfig, p: number | undefined): ModelConfig {
+  if (p === undefined) return c;
+  return c.modelType === 'roberta' ? { ...c, hiddenDropout: p, attentionDropout: p } : { ...c, residDropout: p, embdDropout: p, attnDropout: p };
+}
+
+/** The fields of `c` that buildModel's pretrained path must override in the directory's config.json. */
+function pretrainedOverrides(c: ModelConfig): Partial<ModelConfig> {
+  return c.modelType === 'roberta'
+    ? { numLabels: c.numLabels, hiddenDropout: c.hiddenDropout, attentionDropout: c.attentionDropout }
+    : { residDropout: c.residDropout, embdDropout: c.embdDropout, attnDropout: c.attnDropout };
+}
+
 export interface BuiltModel {
   model: TransformerModel;
   /** Provenance: weight hash of a pretrained model, or how a random one was made. */
@@ -50,8 +66,7 @@ export interface BuiltModel {
 
 export function buildModel(source: ModelSource, config: ModelConfig, seed: number): BuiltModel {
   if (source.kind === 'pretrained') {
-    const overrides = config.modelType === 'roberta' ? { numLabels: config.numLabels } : {};
-    const { model } = loadPretrained(source.dir, { seed, overrides });
+    const { model } = loadPretrained(source.dir, { seed, overrides: pretrainedOverrides(config) });
     return { model, description: `${source.dir} (model.safetensors sha256:${sha256File(join(source.dir, 'model.safetensors'))})` };
   }
   const model = createModel(config, { seed });

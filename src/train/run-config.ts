@@ -41,6 +41,13 @@ export const trainRunConfigSchema = z.object({
   warmupSteps: z.number().int().nonnegative().optional(),
   maxGradNorm: z.number().nonnegative().default(1),
   labelSmoothing: z.number().min(0).max(1).default(0),
+  /**
+   * Replaces every dropout rate of the base model while training (GPT-2 embd/resid/attn_pdrop,
+   * RoBERTa hidden/attention dropout); absent: the rates of the model's config.json. Methods' own
+   * dropout (LoRA's `dropout`) is not touched. Table 3 needs it: the reference LoRA GPT-2 has no
+   * dropout layers, and Li & Liang keep the frozen GPT-2 in eval mode while training a prefix.
+   */
+  modelDropout: z.number().min(0).lt(1).optional(),
   maxSeqLength: z.number().int().positive(),
   /** Subsample sizes for CPU profiles (absent = the whole split). */
   trainLimit: z.number().int().positive().optional(),

@@ -10,7 +10,7 @@ import { loadTokenizer } from '../tokenizers/hf-tokenizer.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { UserError } from '../util/errors.ts';
 import { fitTokenizer, type VocabMapJson } from './fit-tokenizer.ts';
-import { buildModel, isRandomInit, maxInputLength, resolveModelSource, withHead, type ModelSource } from './model-source.ts';
+import { buildModel, isRandomInit, maxInputLength, resolveModelSource, withHead, withModelDropout, type ModelSource } from './model-source.ts';
 import type { TrainRunConfig } from './run-config.ts';
 import type { TaskData } from './task-data.ts';
 import { checkTaskModel, loadTaskData } from './task-loaders.ts';
@@ -28,7 +28,7 @@ export interface SetupOptions {
 
 export interface RunSetup {
   source: ModelSource;
-  /** The base config with the task's head. */
+  /** The base config with the task's head and the run's model dropout. */
   modelConfig: ModelConfig;
   model: TransformerModel;
   modelDescription: string;
@@ -67,7 +67,7 @@ export function setupRun(config: TrainRunConfig, opts: SetupOptions): RunSetup {
   if (task.modelType !== base.modelType) throw new Error(`task '${config.task}' produced ${task.modelType} data for a ${base.modelType} model`);
   if (opts.needTrain && task.trainSize === 0) throw new UserError(`task '${config.task}' has no training examples`);
   if (task.evalSize === 0) throw new UserError(`task '${config.task}' has no evaluation examples`);
-  const modelConfig = withHead(base, task.numLabels);
+  const modelConfig = withModelDropout(withHead(base, task.numLabels), config.modelDropout);
   const built = buildModel(source, modelConfig, config.seed);
   return {
     source,

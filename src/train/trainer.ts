@@ -114,6 +114,7 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
     writeFileSync(join(opts.outDir, RUN_FILES.vocabMap), JSON.stringify(setup.vocabMap) + '\n');
     log(`run ${runId}: ${config.method} on ${config.model} / ${config.task}, seed ${config.seed}`);
     log(`model ${setup.modelDescription}; tokenizer ids: ${setup.vocabMap.mode}`);
+    if (config.modelDropout !== undefined) log(`model dropout ${config.modelDropout} in every layer (modelDropout; replaces config.json's rates)`);
     log(`data: ${task.trainSize} training examples, ${task.evalSize} evaluation examples`);
     baseline = recordBaseline(task, log);
     log(`trainable: ${trainableParams.counted} (formula ${trainableParams.formula}) + head ${trainableParams.head}`);
