@@ -253,6 +253,17 @@ describe('experiments/table3.yaml', () => {
     assert.ok(checkCounts(paper, 3) >= 5);
   });
 
+  it("trains GPT-2 without dropout in the LoRA and PreLayer rows (their code bases), with config.json's elsewhere", () => {
+    for (const profile of ['paper', 'mini', 'mini-synthetic']) {
+      const runs = expandSpec(loaded, { profile }).runs;
+      for (const r of runs) {
+        const off = r.config.method === 'lora' || r.config.method === 'prefix-layer';
+        assert.equal(r.config.modelDropout, off ? 0 : undefined, `${profile} ${r.row}`);
+      }
+      assert.ok(runs.some((r) => r.config.modelDropout === 0) && runs.some((r) => r.config.modelDropout === undefined));
+    }
+  });
+
   it('has a mini profile on mini-gpt2 with one row per Table 3 method', () => {
     const mini = expandSpec(loaded, { profile: 'mini' });
     assert.equal(mini.runs.length, 6 * 3);

@@ -1,21 +1,27 @@
 import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { parseReferences } from '../src/eval/e2e/references.ts';
 import { e2eEosIds, e2eHypothesisText, formatE2eReferences } from '../src/eval/evaluate-e2e.ts';
-import { parseHfConfig } from '../src/models/config.ts';
+import { parseHfConfig, type ModelConfig } from '../src/models/config.ts';
 import { loadTokenizer } from '../src/tokenizers/hf-tokenizer.ts';
 import { robertaSpecialTokens } from '../src/tokenizers/special-tokens.ts';
 import { fitTokenizer } from '../src/train/fit-tokenizer.ts';
-import { toHfConfig } from '../src/train/model-source.ts';
+import { buildModel, resolveModelSource, toHfConfig, withModelDropout } from '../src/train/model-source.ts';
 import { isNoDecay } from '../src/train/param-groups.ts';
 import { Progress, formatDuration } from '../src/train/progress.ts';
 import { streamRng, subsampleIndices } from '../src/train/seeds.ts';
 import { finiteMetrics } from '../src/train/trainer.ts';
 import { referencesPath } from '../src/cli/commands/generate.ts';
+import { initBackend } from '../src/backend/select.ts';
 import { UserError } from '../src/util/errors.ts';
 import { GPT2_TOKENIZER, tinyGpt2Json, tinyRobertaJson } from './helpers/train.ts';
+import { batchFor, maxAbsDiff, outputs } from './helpers/methods.ts';
+import { SHARED } from './helpers/tiny.ts';
 
 describe('train: parts', () => {
   const gpt2Tok = loadTokenizer(GPT2_TOKENIZER);
+  before(() => initBackend('wasm'));
 
   describe('fitting the GPT-2 BPE to randomly initialised models', () => {
     it('RoBERTa at the real vocabulary size: specials at 0..3, BPE id i at 4 + i, <mask> last, exact round trip', () => {
@@ -112,6 +118,26 @@ describe('train: parts', () => {
     for (const json of [tinyRobertaJson({ num_labels: 1, problem_type: 'regression' }), tinyRobertaJson({ num_labels: 3 }), tinyGpt2Json()]) {
       const c = parseHfConfig(json, 'x');
       assert.deepEqual(parseHfConfig(toHfConfig(c), 'y'), c);
+    }
+  });
+
+  it("model dropout: replaces every rate of a pretrained model's config.json; at 0 a training forward equals the eval forward", () => {
+    // The parity fixtures: RoBERTa with dropout 0.1, GPT-2 with none.
+    for (const [name, from, to] of [['roberta-tiny', 0.1, 0], ['gpt2-tiny', 0, 0.3]] as const) {
+      const source = resolveModelSource(join(SHARED, 'fixtures/parity', name));
+      const rates = (c: ModelConfig): number[] =>
+        c.modelType === 'roberta' ? [c.hiddenDropout, c.attentionDropout] : [c.residDropout, c.embdDropout, c.attnDropout];
+      assert.deepEqual(rates(source.config), rates(source.config).map(() => from));
+      assert.equal(withModelDropout(source.config, undefined), source.config);
+      const { model } = buildModel(source, withModelDropout(source.config, to), 0);
+      assert.deepEqual(rates(model.config), rates(model.config).map(() => to));
+      const batch = batchFor(model);
+      tf.tidy(() => {
+        const diff = maxAbsDiff(outputs(model, batch, { training: true, rng: streamRng(0, 'dropout') }), outputs(model, batch));
+        if (to === 0) assert.equal(diff, 0, name);
+        else assert.ok(diff > 1e-3, `${name}: dropout ${to} changed nothing`);
+      });
+      model.dispose();
     }
   });
 

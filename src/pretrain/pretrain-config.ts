@@ -10,7 +10,7 @@
  *   matrices and rank, adapters), which a 2-layer model would make degenerate.
  * - Steps: RoBERTa 1500 (~2.5 min), GPT-2 6000 (~9.5-11 min on 2 BLAS threads: 91-93 ms/step on a
  *   rested machine, 110-114 under sustained load, whatever process runs it; 137 on one thread;
- *   11 min 06 s in a timed `make table3`). Held-out loss from ln(8000) ≈ 9.0 to ≈ 6.9 (MLM; the
+ *   10 min 31 s in the last timed `make table3`). Held-out loss from ln(8000) ≈ 9.0 to ≈ 6.9 (MLM; the
  *   corpus' unigram entropy is ≈ 7.2, so the model uses context) and ≈ 4.1 (LM, on the linked
  *   corpus, below).
  * - GPT-2 reads a linked corpus (../data/corpus.ts `linkRelated`): related texts on both sides of
@@ -19,8 +19,9 @@
  *   dev outputs): unlinked, 1000 steps: BLEU 34.3, METEOR 20.8, CIDEr 0.20, 0/50; linked, 1000
  *   steps: 37.1 / 19.0 / 0.19, 2/50; linked, 4000 steps (a prototype of this corpus): 58.6 / 34.1 /
  *   1.47, 38/50. Full fine-tuning learns the copying from the task either way (4 epochs: CIDEr
- *   1.53, 1.66). In the mini profile (3 epochs, seed 0), METEOR of LoRA / Adapter^L / PreLayer after
- *   4000 steps: 34.5 / 33.4 / 29.9, after 6000: 35.9 / 35.7 / 35.4 (copying the MR scores 34.6).
+ *   1.53, 1.66). In the mini profile (3 epochs, seed 0, GPT-2's dropout 0.1 in every row), METEOR
+ *   of LoRA / Adapter^L / PreLayer after 4000 steps: 34.5 / 33.4 / 29.9, after 6000: 35.9 / 35.7 /
+ *   35.4 (copying the MR scores 34.6).
  *   MLM is slow to get below the unigram level: it must first learn to attend to the neighbours of
  *   a masked token, hence the short-sequence phase below (at 800 steps, 128-token blocks throughout
  *   were still at 7.3; 32-token blocks reached 6.6 by 1500 steps).
