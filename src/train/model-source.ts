@@ -51,13 +51,6 @@ export function withModelDropout(c: ModelConfig, p: number | undefined): ModelCo
   return c.modelType === 'roberta' ? { ...c, hiddenDropout: p, attentionDropout: p } : { ...c, residDropout: p, embdDropout: p, attnDropout: p };
 }
 
-/** The fields of `c` that buildModel's pretrained path must override in the directory's config.json. */
-function pretrainedOverrides(c: ModelConfig): Partial<ModelConfig> {
-  return c.modelType === 'roberta'
-    ? { numLabels: c.numLabels, hiddenDropout: c.hiddenDropout, attentionDropout: c.attentionDropout }
-    : { residDropout: c.residDropout, embdDropout: c.embdDropout, attnDropout: c.attnDropout };
-}
-
 export interface BuiltModel {
   model: TransformerModel;
   /** Provenance: weight hash of a pretrained model, or how a random one was made. */
@@ -66,7 +59,8 @@ export interface BuiltModel {
 
 export function buildModel(source: ModelSource, config: ModelConfig, seed: number): BuiltModel {
   if (source.kind === 'pretrained') {
-    const { model } = loadPretrained(source.dir, { seed, overrides: pretrainedOverrides(config) });
+    // `config` is the directory's config.json with the run's changes (task head, model dropout).
+    const { model } = loadPretrained(source.dir, { seed, overrides: config });
     return { model, description: `${source.dir} (model.safetensors sha256:${sha256File(join(source.dir, 'model.safetensors'))})` };
   }
   const model = createModel(config, { seed });
