@@ -42,12 +42,19 @@ WORKERS ?=
 RUN_FLAGS = --results $(RESULTS) --quiet $(if $(WORKERS),--workers $(WORKERS))
 PROFILE_FLAG = --results $(RESULTS) --profile $(PROFILE)
 
+# A failed run does not stop the rest: the table, charts and report are still written (its cells show
+# '—' with the reason), and then make fails, so CI cannot be green with runs failing.
+SPEC_DIR ?= experiments
 define run_table
-	@node bin/lora-repro.mjs run experiments/table$(1).yaml --profile $(PROFILE) $(RUN_FLAGS) $(2) || \
-	  echo "make table$(1): some runs did not finish (see above); their cells show '—' with the reason"
-	@node bin/lora-repro.mjs table $(1) $(PROFILE_FLAG)
-	@node bin/lora-repro.mjs charts $(PROFILE_FLAG) >/dev/null
-	@node bin/lora-repro.mjs report $(PROFILE_FLAG)
+	@status=0; \
+	node bin/lora-repro.mjs run $(SPEC_DIR)/table$(1).yaml --profile $(PROFILE) $(RUN_FLAGS) $(2) || status=$$?; \
+	node bin/lora-repro.mjs table $(1) $(PROFILE_FLAG) || status=$$?; \
+	node bin/lora-repro.mjs charts $(PROFILE_FLAG) >/dev/null || status=$$?; \
+	node bin/lora-repro.mjs report $(PROFILE_FLAG) || status=$$?; \
+	if [ $$status -ne 0 ]; then \
+	  echo "make table$(1): FAILED (exit $$status): some runs of profile $(PROFILE) failed or did not finish (see above; their cells show '—' with the reason); run it again to retry them"; \
+	  exit 1; \
+	fi
 endef
 
 table2:           ## run Table 2 (GLUE) for PROFILE, print it, write results/<profile>/table2.*, charts, report.html
@@ -57,8 +64,11 @@ table3:           ## run Table 3 (E2E) for PROFILE, print it, write results/<pro
 	$(call run_table,3)
 
 smoke:            ## a few-minute cut of both tables (profile smoke, briefly pretrained models), as CI runs it
-	LORA_REPRO_PRETRAIN_STEPS=60 $(MAKE) table2 PROFILE=smoke
-	LORA_REPRO_PRETRAIN_STEPS=60 $(MAKE) table3 PROFILE=smoke
+	@status=0; \
+	LORA_REPRO_PRETRAIN_STEPS=60 $(MAKE) table2 PROFILE=smoke || status=1; \
+	LORA_REPRO_PRETRAIN_STEPS=60 $(MAKE) table3 PROFILE=smoke || status=1; \
+	if [ $$status -ne 0 ]; then echo "make smoke: FAILED: a table had failed runs (see above)"; fi; \
+	exit $$status
 
 charts:           ## every chart of results/<profile>/ as SVG + PNG (results/<profile>/charts/)
 	@node bin/lora-repro.mjs charts $(PROFILE_FLAG)
