@@ -10,16 +10,16 @@
  *   snapshot folder, so a snapshot never holds half a file or a corrupt one; a mismatch deletes the
  *   partial and fails with one line.
  * - Connection failures and 5xx/429 answers during the transfer are retried (resuming) a few times with
- *   a doubling pause; 4xx answers and checksum failures are not.
+ *   a doubling pause or the pause Retry-After asks (retry.ts); 4xx answers and checksum failures are not.
  */
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../util/errors.ts';
 import type { RepoCache } from './cache.ts';
 import { checksumFromEtag, digestFile, type Checksum } from './checksum.ts';
-import { contentRangeStart, interrupted, TransientStatus, unreachable, type FileMetadata, type HubHttp } from './http.ts';
+import { contentRangeStart, interrupted, unreachable, type FileMetadata, type HubHttp } from './http.ts';
 import { acquireLock } from './lock.ts';
+import { withHubRetries, type RetryOptions } from './retry.ts';
 
 export interface FileProgress {
   /** `owner/name:path`, for display. */
@@ -28,11 +28,8 @@ export interface FileProgress {
   total: number;
 }
 
-export interface TransferOptions {
-  /** Retries of a failed transfer within one call, each resuming (default 3). */
-  retries?: number;
-  /** Pause before the first retry, doubled for each further one (default 1000 ms). */
-  retryDelayMs?: number;
+/** The retry settings (each retry of a transfer resumes it) and a progress callback. */
+export interface TransferOptions extends RetryOptions {
   onProgress?: (p: FileProgress) => void;
 }
 
@@ -114,24 +111,16 @@ async function transferOnce(http: HubHttp, meta: FileMetadata, partial: string, 
   if (received < meta.size) throw new ShortTransfer(`connection ended after ${received} of ${meta.size} bytes`);
 }
 
-async function transfer(http: HubHttp, meta: FileMetadata, partial: string, what: string, label: string, opts: TransferOptions): Promise<void> {
-  const retries = opts.retries ?? 3;
-  const delay = opts.retryDelayMs ?? 1000;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await transferOnce(http, meta, partial, what, label, opts);
-      return;
-    } catch (err) {
-      if (err instanceof UserError) throw err;
-      if (attempt >= retries) {
-        if (err instanceof TransientStatus) throw err.userError;
-        const have = existsSync(partial) ? statSync(partial).size : 0;
-        // Nothing received yet: the CDN could not be reached at all; else the transfer broke off.
-        throw have === 0 ? unreachable(meta.url, err) : interrupted(meta.url, err, have, meta.size);
-      }
-      await sleep(delay * 2 ** attempt);
-    }
-  }
+function transfer(http: HubHttp, meta: FileMetadata, partial: string, what: string, label: string, opts: TransferOptions): Promise<void> {
+  return withHubRetries(
+    opts,
+    () => transferOnce(http, meta, partial, what, label, opts),
+    (err) => {
+      const have = existsSync(partial) ? statSync(partial).size : 0;
+      // Nothing received yet: the CDN could not be reached at all; else the transfer broke off.
+      return have === 0 ? unreachable(meta.url, err) : interrupted(meta.url, err, have, meta.size);
+    },
+  );
 }
 
 /**

@@ -20,6 +20,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { UserError } from '../util/errors.ts';
+import { parseRetryAfter } from '../util/retry-after.ts';
 import { normalizeEtag } from './checksum.ts';
 
 export interface HttpTimeouts {
@@ -91,11 +92,24 @@ export function statusError(url: string, status: number, errorCode: string | und
   return new UserError(`${url}: the hub answered HTTP ${status}: try again later, or check HF_ENDPOINT`);
 }
 
-/** A 5xx or 429 answer: worth retrying; `userError` is the message once the retries are spent. */
+/**
+ * A 5xx or 429 answer: worth retrying (retry.ts); `userError` is the message once the retries are
+ * spent, `retryAfterMs` the pause the answer's Retry-After header asked for.
+ */
 export class TransientStatus extends Error {
-  constructor(readonly userError: UserError) {
+  constructor(
+    readonly userError: UserError,
+    readonly retryAfterMs?: number,
+  ) {
     super(userError.message);
   }
+}
+
+/** The error for a failed answer: TransientStatus for 5xx and 429, a final UserError for the rest. */
+function answerError(url: string, res: Dispatcher.ResponseData, what: string): Error {
+  const err = statusError(url, res.statusCode, header(res.headers, 'x-error-code'), what);
+  if (res.statusCode < 500 && res.statusCode !== 429) return err;
+  return new TransientStatus(err, parseRetryAfter(header(res.headers, 'retry-after')));
 }
 
 export class HubHttp {
@@ -119,23 +133,22 @@ export class HubHttp {
     });
   }
 
-  /** HEAD of a resolve URL; `what` ('model', 'dataset') only words the errors. */
+  /**
+   * HEAD of a resolve URL; `what` ('model', 'dataset') only words the errors. Like `get`, a 5xx/429
+   * answer rejects with TransientStatus and a connection failure with undici's error, for
+   * retry.ts's headWithRetries to try again.
+   */
   async head(url: string, what: string): Promise<FileMetadata> {
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await this.send(current, 'HEAD', { 'accept-encoding': 'identity' });
-      } catch (err) {
-        throw unreachable(current, err);
-      }
+      const res = await this.send(current, 'HEAD', { 'accept-encoding': 'identity' });
       await res.body.dump();
       const location = header(res.headers, 'location');
       if (REDIRECT.has(res.statusCode) && location !== undefined && !/^[a-z][a-z0-9+.-]*:/i.test(location)) {
         current = new URL(location, current).toString(); // relative: a renamed repository, follow it
         continue;
       }
-      if (res.statusCode >= 400) throw statusError(current, res.statusCode, header(res.headers, 'x-error-code'), what);
+      if (res.statusCode >= 400) throw answerError(current, res, what);
       if (res.statusCode >= 300 && location === undefined) throw statusError(current, res.statusCode, undefined, what);
       return metadataFrom(current, res, location);
     }
@@ -159,8 +172,7 @@ export class HubHttp {
       }
       if (res.statusCode === 200 || res.statusCode === 206 || res.statusCode === 416) return res;
       await res.body.dump();
-      const err = statusError(current, res.statusCode, header(res.headers, 'x-error-code'), what);
-      throw res.statusCode >= 500 || res.statusCode === 429 ? new TransientStatus(err) : err;
+      throw answerError(current, res, what);
     }
     throw new UserError(`${url}: more than ${MAX_REDIRECTS} redirects: check HF_ENDPOINT`);
   }

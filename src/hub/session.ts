@@ -1,6 +1,7 @@
 /**
  * Everything one batch of hub downloads shares: the cache directory, the endpoint, one HTTP client
- * (one connection pool, closed at the end) and the retry/progress settings.
+ * (one connection pool, closed at the end) and the retry/progress settings (for metadata requests and
+ * transfers alike).
  */
 import { hubCacheDir, resolveCacheRoot } from './cache.ts';
 import type { TransferOptions } from './download-file.ts';
@@ -27,7 +28,13 @@ export async function withHubSession<T>(options: HubOptions, body: (s: HubSessio
     hubDir: hubCacheDir(options.cacheRoot ?? resolveCacheRoot()),
     endpoint: resolveEndpoint(options.endpoint),
     http: new HubHttp({ ...DEFAULT_TIMEOUTS, ...options.timeouts }),
-    transfer: { retries: options.retries, retryDelayMs: options.retryDelayMs, onProgress: options.onProgress },
+    transfer: {
+      retries: options.retries,
+      retryDelayMs: options.retryDelayMs,
+      maxRetryAfterMs: options.maxRetryAfterMs,
+      sleep: options.sleep,
+      onProgress: options.onProgress,
+    },
   };
   try {
     return await body(session);

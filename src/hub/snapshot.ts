@@ -13,6 +13,7 @@ import { COMMIT_HASH, describeRepo, resolveUrl, type HubRepo } from './repo.ts';
 import { withHubSession, type HubOptions, type HubSession } from './session.ts';
 import { hubCacheDir, RepoCache, resolveCacheRoot } from './cache.ts';
 import type { FileMetadata } from './http.ts';
+import { headWithRetries } from './retry.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface SnapshotRequest {
@@ -73,7 +74,7 @@ export async function fetchSnapshot(session: HubSession, req: SnapshotRequest): 
       continue;
     }
     const url = resolveUrl(session.endpoint, req.repo, commit ?? req.revision, repoPath);
-    const meta: FileMetadata = await session.http.head(url, req.repo.type);
+    const meta: FileMetadata = await headWithRetries(session.http, url, req.repo.type, session.transfer);
     if (commit === undefined) {
       commit = meta.commit;
       if (!COMMIT_HASH.test(commit)) {
@@ -112,7 +113,7 @@ export async function planSnapshot(session: HubSession, req: SnapshotRequest): P
       continue;
     }
     try {
-      const meta = await session.http.head(url, req.repo.type);
+      const meta = await headWithRetries(session.http, url, req.repo.type, session.transfer);
       out.push({ repoPath, url, size: meta.size, cached: false });
     } catch (err) {
       if (!(err instanceof UserError)) throw err;

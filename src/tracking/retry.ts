@@ -75,16 +75,8 @@ export function retryableNetworkCode(err: unknown, depth = 0): string | undefine
   return retryableNetworkCode(e.cause, depth + 1);
 }
 
-/** Retry-After is either delta-seconds or an HTTP-date (RFC 9110 §10.2.3). Returns ms, or undefined. */
-export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined) return undefined;
-  const s = v.trim();
-  if (/^\d+$/.test(s)) return Number(s) * 1000;
-  const at = Date.parse(s);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
-}
+// Shared with the hub downloads (src/hub/retry.ts); re-exported for this module's callers.
+export { parseRetryAfter } from '../util/retry-after.ts';
 
 /** Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): uniform in [0, cap]. */
 export function backoffDelay(attempt: number, p: RetryPolicy, random: () => number = Math.random): number {

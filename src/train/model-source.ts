@@ -11,6 +11,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinConfig, readHfConfig, toHfConfigJson, type ModelConfig } from '../models/config.ts';
 import { createModel, loadPretrained } from '../models/factory.ts';
+import { loadReportLines } from '../models/load-weights.ts';
 import type { TransformerModel } from '../models/model.ts';
 import { sha256File } from './provenance.ts';
 import { canonicalJson } from './run-identity.ts';
@@ -55,18 +56,21 @@ export interface BuiltModel {
   model: TransformerModel;
   /** Provenance: weight hash of a pretrained model, or how a random one was made. */
   description: string;
+  /** Log lines about the load: checkpoint heads not used, task heads newly initialised. */
+  loadNotes: string[];
 }
 
 export function buildModel(source: ModelSource, config: ModelConfig, seed: number): BuiltModel {
   if (source.kind === 'pretrained') {
     // `config` is the directory's config.json with the run's changes (task head, model dropout).
-    const { model } = loadPretrained(source.dir, { seed, overrides: config });
-    return { model, description: `${source.dir} (model.safetensors sha256:${sha256File(join(source.dir, 'model.safetensors'))})` };
+    const { model, report } = loadPretrained(source.dir, { seed, overrides: config });
+    const weights = join(source.dir, 'model.safetensors');
+    return { model, description: `${source.dir} (model.safetensors sha256:${sha256File(weights)})`, loadNotes: loadReportLines(report, weights) };
   }
   const model = createModel(config, { seed });
   const hash = createHash('sha256').update(canonicalJson(toHfConfig(config))).digest('hex').slice(0, 16);
   const label = source.kind === 'builtin' ? `builtin:${source.name}` : `${source.file !== undefined ? `${source.file}, ` : ''}config sha256:${hash}`;
-  return { model, description: `${label} (random init, seed ${seed})` };
+  return { model, description: `${label} (random init, seed ${seed})`, loadNotes: [] };
 }
 
 /** The model config as a Hugging Face config.json object (see toHfConfigJson). */

@@ -12,8 +12,9 @@
  *   RevisionNotFound, 404 + EntryNotFound.
  * - Byte serving honours `Range: bytes=N-` / `bytes=N-M` (206 + Content-Range, 416 past the end).
  *
- * Fault injection for the next matching request(s): drop the connection after some bytes, corrupt a
- * byte, ignore Range, or answer a status. Every request is logged. Not modelled: Xet storage, auth,
+ * Fault injection for the next matching request(s): drop the connection after some bytes or before any
+ * answer, corrupt a byte, ignore Range, or answer a status (with a Retry-After, as the hub's rate
+ * limiter does). Every request is logged. Not modelled: Xet storage, auth,
  * the JSON API (`/api/...`), compression.
  */
 import { createHash } from 'node:crypto';
@@ -36,7 +37,8 @@ export type HubFault =
   | { kind: 'drop'; afterBytes: number } // send this many body bytes, then destroy the socket
   | { kind: 'corrupt' } // flip the first byte of the body sent
   | { kind: 'ignoreRange' } // answer 200 with the whole file
-  | { kind: 'status'; status: number }; // answer this status, no body
+  | { kind: 'status'; status: number; retryAfter?: string } // answer this status (and Retry-After), no body
+  | { kind: 'reset' }; // destroy the connection before answering
 
 export interface LoggedRequest {
   method: string;
@@ -155,7 +157,12 @@ export class FakeHubServer {
     this.requests.push(range === undefined ? { method, path } : { method, path, range });
     const fault = this.takeFault(method, path);
     if (fault?.kind === 'status') {
-      res.writeHead(fault.status, { 'content-length': '0' }).end();
+      const retryAfter: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter };
+      res.writeHead(fault.status, { ...retryAfter, 'content-length': '0' }).end();
+      return;
+    }
+    if (fault?.kind === 'reset') {
+      req.socket.destroy();
       return;
     }
     if (method !== 'GET' && method !== 'HEAD') {

@@ -25,7 +25,7 @@ export const downloadCommand: Command = {
     '  --cache     cache root (default $LORA_REPRO_CACHE, else .cache/lora-repro in the checkout)',
     '  --revision  branch, tag or commit for every item without its own NAME@REVISION',
     '  --dry-run   list the files, their sizes and whether they are cached; download nothing',
-    '  --retries   retries of an interrupted transfer, each resuming (default 3)',
+    '  --retries   retries of a failed hub request or interrupted transfer (resuming; default 3)',
     'The hub URL is HF_ENDPOINT (default https://huggingface.co).',
   ].join('\n'),
   async run(argv) {
