@@ -51,7 +51,10 @@ describe('params: trainable-parameter counts', () => {
     assert.equal(count('roberta-large', 'adapter-h', { r: 64 }), 6_343_680);
     assert.equal(count('roberta-base', 'adapter-d', { r: 16, dropLayers: 6 }), 304_320);
     assert.equal(count('roberta-base', 'adapter-d', { r: 8, dropLayers: 0 }), 313_536);
-    assert.equal(count('gpt2-medium', 'ft-top2'), 25_192_448);
+    // FT^Top2: h.22 + h.23 + ln_f, as Li & Liang's code trains it: 2 × 12,596,224 + 2 × 1024.
+    assert.equal(count('gpt2-medium', 'ft-top2'), 25_194_496);
+    assert.equal(count('gpt2-medium', 'ft-top2', { finalLayerNorm: false }), 25_192_448);
+    assert.equal(count('roberta-large', 'ft-top2'), 2 * 12_596_224);
     assert.equal(count('gpt2-medium', 'adapter-l', { r: 6, ln: true }), 368_784);
     assert.equal(count('gpt2-medium', 'adapter-l', { r: 7 }), 368_808);
     assert.equal(count('gpt2-medium', 'adapter-l', { r: 224, ln: true }), 11_089_152);
@@ -60,6 +63,8 @@ describe('params: trainable-parameter counts', () => {
     assert.equal(count('gpt2-medium', 'lora', { r: 4 }), 393_216);
     assert.equal(count('gpt2-large', 'lora', { r: 4 }), 737_280);
     assert.equal(count('gpt2-medium', 'prefix-layer', { prefixLength: 5 }), 122_880);
+    // Li & Liang's MLP (mid_dim 512) while training: 5·1024 + (1024·512 + 512) + (512·24·1024 + 24·1024).
+    assert.equal(count('gpt2-medium', 'prefix-layer', { prefixLength: 5, prefixMlp: 512 }), 5_120 + 524_800 + 12_607_488);
     assert.equal(count('gpt2-large', 'prefix-layer', { prefixLength: 16 }), 737_280, 'LoRA r=4 on q,v = a 16-token PreLayer');
     assert.equal(count('gpt2-medium', 'prefix-embed', { prefixLength: 3, infixLength: 2 }), 5 * 1024);
     // The released MNLI checkpoint's head: 592,899 floats (fixtures/real-lora/README.md).

@@ -10,6 +10,16 @@
  *
  * Adapters plug into the model through `model.hooks` (models/hooks.ts): after the attention output
  * projection, after the FFN output (both before the residual + LayerNorm) or after the whole block.
+ *
+ * Pfeiffer et al.'s adapter (`pfeiffer`) reads another input: the sub-layer output plus its residual,
+ * through the block's own (frozen) LayerNorm, x = LN(f + h), and adds its output to f, so the block
+ * computes LN(f + W_up·σ(W_down·x + b_down) + b_up + h). This is AdapterHub's SeqBnConfig
+ * (adapters/configuration/adapter_config.py: original_ln_before, original_ln_after,
+ * residual_before_ln = True; methods/modeling.py `Adapter.pre_forward` / `post_forward`) and what
+ * the LoRA repo ran for its Adapter^P rows (examples/NLU/.../roberta/modeling_roberta.py,
+ * `RobertaOutput.forward`, adapter_type 'pfeiffer'). GPT-2 normalises before its sub-layers, so
+ * there is no LayerNorm at that point: AdapterHub's GPT-2 passes layer_norm=None and the adapter
+ * reads f + h (adapters/models/gpt2/modeling_gpt2.py).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardContext } from '../models/context.ts';
@@ -38,6 +48,25 @@ export interface AdapterOptions {
   activation: AdapterActivation;
   /** Lin et al.: a LayerNorm on the adapter input; `trainable` makes its gain and bias train. */
   layerNorm?: { trainable: boolean };
+  /** Pfeiffer et al.: the adapter reads LN(output + residual) (module comment). */
+  pfeiffer?: boolean;
+}
+
+/** The block's frozen LayerNorm that Pfeiffer's adapter input goes through; undefined: none there. */
+export interface FrozenNorm {
+  weight: tf.Tensor;
+  bias: tf.Tensor;
+}
+
+/**
+ * The LayerNorm a post-LN block (RoBERTa) applies after the sub-layer at `p`; GPT-2 (pre-LN) has
+ * none after a sub-layer.
+ */
+function blockNormAfter(model: TransformerModel, p: AdapterPlacement): FrozenNorm | undefined {
+  if (model.modelType !== 'roberta') return undefined;
+  const l = `roberta.encoder.layer.${p.layer}`;
+  const name = p.site === 'afterAttention' ? `${l}.attention.output.LayerNorm` : `${l}.output.LayerNorm`;
+  return { weight: model.params.get(`${name}.weight`), bias: model.params.get(`${name}.bias`) };
 }
 
 function activate(name: AdapterActivation, x: tf.Tensor): tf.Tensor {
@@ -78,6 +107,8 @@ export class BottleneckAdapter implements SiteModule {
     private readonly eps: number,
     std: number,
     rng: Rng,
+    /** With `options.pfeiffer`: the block's LayerNorm on the adapter input (undefined: none). */
+    private readonly blockNorm?: FrozenNorm,
   ) {
     const r = options.r;
     this.downW = makeVariable(init.normal([r, d], std, rng));
@@ -104,10 +135,15 @@ export class BottleneckAdapter implements SiteModule {
     return out;
   }
 
-  forward(h: tf.Tensor3D): tf.Tensor3D {
+  forward(h: tf.Tensor3D, residual: tf.Tensor3D | undefined): tf.Tensor3D {
     return tf.tidy(() => {
       const [b, l, d] = h.shape;
       let x: tf.Tensor = h;
+      if (this.options.pfeiffer) {
+        if (residual === undefined) throw new Error(`${this.name}: a Pfeiffer adapter needs the sub-layer's residual`);
+        x = tf.add(h, residual);
+        if (this.blockNorm !== undefined) x = layerNorm(x, this.blockNorm.weight, this.blockNorm.bias, this.eps);
+      }
       if (this.lnW !== undefined && this.lnB !== undefined) x = layerNorm(x, this.lnW, this.lnB, this.eps);
       const flat = tf.reshape(x, [b * l, d]);
       const down = activate(this.options.activation, tf.add(matMul(flat, this.downW, true), this.downB));
@@ -121,9 +157,12 @@ export class BottleneckAdapter implements SiteModule {
   }
 }
 
-/** A module applied to the hidden states at a hook site. */
+/**
+ * A module applied to the hidden states at a hook site; `residual` is the sub-layer's residual input
+ * (undefined after the block).
+ */
 export interface SiteModule {
-  forward(h: tf.Tensor3D): tf.Tensor3D;
+  forward(h: tf.Tensor3D, residual: tf.Tensor3D | undefined): tf.Tensor3D;
 }
 
 export function siteKey(p: AdapterPlacement): string {
@@ -136,21 +175,21 @@ export class SiteHooks implements BlockHooks {
 
   constructor(private readonly at: Map<string, SiteModule>) {}
 
-  private run(site: AdapterSite, layer: number, h: tf.Tensor3D): tf.Tensor3D {
+  private run(site: AdapterSite, layer: number, h: tf.Tensor3D, residual: tf.Tensor3D | undefined): tf.Tensor3D {
     const a = this.enabled ? this.at.get(siteKey({ site, layer })) : undefined;
-    return a === undefined ? h : a.forward(h);
+    return a === undefined ? h : a.forward(h, residual);
   }
 
-  afterAttention(layer: number, h: tf.Tensor3D, _ctx: ForwardContext): tf.Tensor3D {
-    return this.run('afterAttention', layer, h);
+  afterAttention(layer: number, h: tf.Tensor3D, _ctx: ForwardContext, residual: tf.Tensor3D): tf.Tensor3D {
+    return this.run('afterAttention', layer, h, residual);
   }
 
-  afterFfn(layer: number, h: tf.Tensor3D, _ctx: ForwardContext): tf.Tensor3D {
-    return this.run('afterFfn', layer, h);
+  afterFfn(layer: number, h: tf.Tensor3D, _ctx: ForwardContext, residual: tf.Tensor3D): tf.Tensor3D {
+    return this.run('afterFfn', layer, h, residual);
   }
 
   afterBlock(layer: number, h: tf.Tensor3D, _ctx: ForwardContext): tf.Tensor3D {
-    return this.run('afterBlock', layer, h);
+    return this.run('afterBlock', layer, h, undefined);
   }
 }
 
@@ -166,7 +205,9 @@ export class AppliedAdapters extends AppliedBase {
     const at = new Map<string, BottleneckAdapter>();
     const eps = model.config.layerNormEps;
     for (const p of placements) {
-      const a = new BottleneckAdapter(adapterModuleName(model, p), model.config.hidden, options, eps, model.config.initializerRange, rng);
+      if (options.pfeiffer && p.site === 'afterBlock') throw new Error(`${name}: a Pfeiffer adapter sits after a sub-layer, not after the block`);
+      const norm = options.pfeiffer ? blockNormAfter(model, p) : undefined;
+      const a = new BottleneckAdapter(adapterModuleName(model, p), model.config.hidden, options, eps, model.config.initializerRange, rng, norm);
       at.set(siteKey(p), a);
     }
     this.adapters = [...at.values()];

@@ -8,17 +8,20 @@ import { UserError } from '../util/errors.ts';
 import { defineMethod, fmt } from './method.ts';
 import { AppliedPrefix } from './prefix-module.ts';
 
-export const prefixSchema = z
-  .object({
-    prefixLength: z.number().int().nonnegative().default(10),
-    infixLength: z.number().int().nonnegative().default(0),
-  })
-  .strict()
-  .refine((c) => c.prefixLength + c.infixLength > 0, 'prefixLength + infixLength must be at least 1');
+/** The special-token counts every prefix method has (prefix-layer adds its own keys). */
+export const prefixFields = {
+  prefixLength: z.number().int().nonnegative().default(10),
+  infixLength: z.number().int().nonnegative().default(0),
+};
+
+export const hasSpecialTokens = (c: { prefixLength: number; infixLength: number }): boolean => c.prefixLength + c.infixLength > 0;
+export const NO_SPECIAL_TOKENS = 'prefixLength + infixLength must be at least 1';
+
+export const prefixSchema = z.object(prefixFields).strict().refine(hasSpecialTokens, NO_SPECIAL_TOKENS);
 
 export type PrefixConfig = z.infer<typeof prefixSchema>;
 
-export function checkPrefixFits(m: { maxPositions: number }, c: PrefixConfig, what: string): void {
+export function checkPrefixFits(m: { maxPositions: number }, c: Pick<PrefixConfig, 'prefixLength' | 'infixLength'>, what: string): void {
   if (c.prefixLength + c.infixLength >= m.maxPositions) {
     throw new UserError(`${what}: ${c.prefixLength + c.infixLength} special tokens leave no room in the model's ${m.maxPositions} positions`);
   }

@@ -18,6 +18,10 @@
  *
  * The hooks keep a per-forward layout between positionShift, afterEmbeddings and afterBlock (a
  * forward pass runs synchronously, so one layout is live at a time).
+ *
+ * PreLayer with `mlp` trains Li & Liang's reparametrisation instead of the vectors (prefix-mlp.ts);
+ * its artifacts hold the merged plain prefixes under a plain prefix-layer config, so they restore
+ * (restore.ts) as the inference-time method, which computes exactly what the MLP form does.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TokenBatch } from '../models/batch.ts';
@@ -29,6 +33,9 @@ import { makeVariable } from '../models/shape-only.ts';
 import { UserError } from '../util/errors.ts';
 import type { Rng } from '../util/rng.ts';
 import { AppliedBase } from './applied.ts';
+import { PEFT_PREFIX, type ArtifactFiles, type ArtifactTensor } from './artifact.ts';
+import type { MethodConfig, SaveOptions } from './method.ts';
+import { PrefixMlp } from './prefix-mlp.ts';
 
 interface Layout {
   batch: number;
@@ -50,12 +57,14 @@ class PrefixHooks implements BlockHooks {
   enabled = true;
   promptLengths: Int32Array | undefined;
   private layout: Layout | undefined;
+  /** This forward's prefix per slot (read once at the embeddings: the MLP form computes them). */
+  private vectors: readonly tf.Tensor[] = [];
 
   constructor(
     private readonly model: TransformerModel,
     private readonly lp: number,
     private readonly li: number,
-    private readonly vectors: tf.Variable[],
+    private readonly source: () => readonly tf.Tensor[],
   ) {}
 
   private computeLayout(batch: TokenBatch): Layout {
@@ -115,6 +124,7 @@ class PrefixHooks implements BlockHooks {
     const lay = this.layout;
     if (lay === undefined) return out;
     const d = out.hidden.shape[2];
+    this.vectors = this.source();
     const hidden = tf.tidy(() => {
       const rows = tf.concat([tf.reshape(out.hidden, [lay.batch * lay.seqLen, d]), this.vectors[0]], 0);
       return tf.reshape(tf.gather(rows, tf.tensor1d(lay.insert, 'int32')), [lay.batch, lay.newLen, d]) as tf.Tensor3D;
@@ -128,6 +138,7 @@ class PrefixHooks implements BlockHooks {
     const d = h.shape[2];
     if (layer === this.model.config.layers - 1) {
       this.layout = undefined;
+      this.vectors = [];
       return tf.tidy(() => tf.reshape(tf.gather(tf.reshape(h, [lay.batch * lay.newLen, d]), tf.tensor1d(lay.strip, 'int32')), [lay.batch, lay.seqLen, d]) as tf.Tensor3D);
     }
     const next = this.vectors[layer + 1];
@@ -144,22 +155,90 @@ export interface PrefixOptions {
   infixLength: number;
   /** PreLayer: trainable activations after the embeddings and after every block but the last. */
   layerwise: boolean;
+  /** PreLayer only: train Li & Liang's MLP reparametrisation with this hidden size (prefix-mlp.ts). */
+  mlp?: number;
+}
+
+/** Artifact names of the plain prefixes. */
+function prefixNames(layerwise: boolean, count: number): string[] {
+  return layerwise ? Array.from({ length: count }, (_, j) => `prefix_layers.${j}.weight`) : ['prefix_embedding.weight'];
 }
 
 export class AppliedPrefix extends AppliedBase {
   readonly trainable: tf.Variable[];
   readonly names: string[];
   private readonly hooks: PrefixHooks;
+  private readonly mlp: PrefixMlp | undefined;
+  private readonly slots: number;
 
   constructor(model: TransformerModel, name: string, config: object, opts: PrefixOptions, rng: Rng) {
     super(model, name, config);
     const n = opts.prefixLength + opts.infixLength;
-    const count = opts.layerwise ? model.config.layers : 1;
-    const std = model.config.initializerRange;
-    this.trainable = Array.from({ length: count }, () => makeVariable(init.normal([n, model.config.hidden], std, rng)));
-    this.names = opts.layerwise ? this.trainable.map((_, j) => `prefix_layers.${j}.weight`) : ['prefix_embedding.weight'];
-    this.hooks = new PrefixHooks(model, opts.prefixLength, opts.infixLength, this.trainable);
+    this.slots = opts.layerwise ? model.config.layers : 1;
+    if (opts.mlp !== undefined) {
+      if (!opts.layerwise) throw new Error(`${name}: the MLP reparametrisation is for prefix-layer tuning`);
+      const mlp = new PrefixMlp(n, model.config.hidden, this.slots, opts.mlp, rng);
+      this.mlp = mlp;
+      const params = mlp.parameters();
+      this.trainable = params.map((p) => p.v);
+      this.names = params.map((p) => p.name);
+      this.hooks = new PrefixHooks(model, opts.prefixLength, opts.infixLength, () => mlp.prefixes());
+    } else {
+      const std = model.config.initializerRange;
+      const vectors = Array.from({ length: this.slots }, () => makeVariable(init.normal([n, model.config.hidden], std, rng)));
+      this.trainable = vectors;
+      this.names = prefixNames(opts.layerwise, this.slots);
+      this.hooks = new PrefixHooks(model, opts.prefixLength, opts.infixLength, () => vectors);
+    }
     model.hooks.push(this.hooks);
+  }
+
+  /** The prefixes the model uses, [n, d] per slot (merged from the MLP when there is one); caller disposes. */
+  mergedPrefixes(): tf.Tensor2D[] {
+    return this.mlp !== undefined ? this.mlp.merged() : this.trainable.map((v) => v.clone() as tf.Tensor2D);
+  }
+
+  /** What an artifact records: the plain method the merged prefixes belong to. */
+  private savedConfig(): MethodConfig {
+    if (this.mlp === undefined) return this.config;
+    const { prefixMlp: _dropped, ...plain } = this.config;
+    return plain;
+  }
+
+  protected override ownTensors(): ArtifactTensor[] {
+    if (this.mlp === undefined) return super.ownTensors();
+    const names = prefixNames(true, this.slots);
+    const merged = this.mergedPrefixes();
+    try {
+      return merged.map((t, j) => {
+        const data = Float32Array.from(t.dataSync() as Float32Array);
+        return {
+          key: PEFT_PREFIX + names[j],
+          shape: t.shape.slice(),
+          read: () => data,
+          write: () => {
+            throw new Error(`${this.name}: merged prefixes are written, not loaded`);
+          },
+        };
+      });
+    } finally {
+      for (const t of merged) t.dispose();
+    }
+  }
+
+  protected override artifactConfig(opts: SaveOptions): object {
+    return { ...super.artifactConfig(opts), method_config: this.savedConfig() };
+  }
+
+  protected override metadata(): Record<string, string> {
+    return { ...super.metadata(), lora_repro_config: JSON.stringify(this.savedConfig()) };
+  }
+
+  override loadArtifact(files: ArtifactFiles, label: string): void {
+    if (this.mlp !== undefined) {
+      throw new UserError(`${label}: ${this.name} with prefixMlp saves merged plain prefixes; restore the artifact as it is recorded (a plain ${this.name})`);
+    }
+    super.loadArtifact(files, label);
   }
 
   /**

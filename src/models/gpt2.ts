@@ -163,11 +163,11 @@ export class Gpt2Model extends TransformerBase {
         const l = `transformer.h.${i}`;
         let a = this.attention(i, this.ln(`${l}.ln_1`, h) as tf.Tensor3D, opts.past, ctx, newCache);
         a = dropout(a, c.residDropout, ctx) as tf.Tensor3D;
-        a = runHooks(this.hooks, 'afterAttention', i, a, ctx);
+        a = runHooks(this.hooks, 'afterAttention', i, a, ctx, h);
         h = tf.add(h, a);
         const inner = activation(c.activation, this.lin(`${l}.mlp.c_fc`).apply(this.ln(`${l}.ln_2`, h), ctx));
         let f = dropout(this.lin(`${l}.mlp.c_proj`).apply(inner, ctx), c.residDropout, ctx) as tf.Tensor3D;
-        f = runHooks(this.hooks, 'afterFfn', i, f, ctx);
+        f = runHooks(this.hooks, 'afterFfn', i, f, ctx, h);
         h = tf.add(h, f);
         h = runHooks(this.hooks, 'afterBlock', i, h, ctx);
       }

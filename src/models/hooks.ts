@@ -5,6 +5,8 @@
  * - afterAttention: the attention sub-layer's output projection, before residual (+ LayerNorm):
  *   Houlsby adapters (Houlsby et al. 2019, Fig. 2).
  * - afterFfn: the FFN's output, before residual: Houlsby / Pfeiffer / Lin adapters.
+ *   Both sub-layer hooks also receive `residual`, the hidden states the block adds the output to:
+ *   Pfeiffer adapters read LN(output + residual) (AdapterHub `Adapter.pre_forward`).
  * - afterBlock: the block's output hidden states: prefix-layer tuning (Li & Liang 2021).
  * - afterEmbeddings: the embedding output (prefix-embedding tuning may insert positions here and
  *   must then return the widened attention mask).
@@ -29,23 +31,33 @@ export interface BlockHooks {
    */
   positionShift?(batch: TokenBatch, past: number): Int32Array | undefined;
   afterEmbeddings?(out: EmbeddingOutput, ctx: ForwardContext): EmbeddingOutput;
-  afterAttention?(layer: number, h: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D;
-  afterFfn?(layer: number, h: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D;
+  afterAttention?(layer: number, h: tf.Tensor3D, ctx: ForwardContext, residual: tf.Tensor3D): tf.Tensor3D;
+  afterFfn?(layer: number, h: tf.Tensor3D, ctx: ForwardContext, residual: tf.Tensor3D): tf.Tensor3D;
   afterBlock?(layer: number, h: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D;
 }
 
-/** Runs every registered hook of one kind in registration order. */
+/**
+ * Runs every registered hook of one kind in registration order; the sub-layer hooks get the
+ * sub-layer's residual input as well.
+ */
+export function runHooks(hooks: BlockHooks[], kind: 'afterBlock', layer: number, h: tf.Tensor3D, ctx: ForwardContext): tf.Tensor3D;
+export function runHooks(hooks: BlockHooks[], kind: 'afterAttention' | 'afterFfn', layer: number, h: tf.Tensor3D, ctx: ForwardContext, residual: tf.Tensor3D): tf.Tensor3D;
 export function runHooks(
   hooks: BlockHooks[],
   kind: 'afterAttention' | 'afterFfn' | 'afterBlock',
   layer: number,
   h: tf.Tensor3D,
   ctx: ForwardContext,
+  residual?: tf.Tensor3D,
 ): tf.Tensor3D {
   let out = h;
   for (const hk of hooks) {
-    const f = hk[kind];
-    if (f !== undefined) out = f.call(hk, layer, out, ctx);
+    if (kind === 'afterBlock') {
+      if (hk.afterBlock !== undefined) out = hk.afterBlock(layer, out, ctx);
+    } else {
+      const f = hk[kind];
+      if (f !== undefined) out = f.call(hk, layer, out, ctx, residual as tf.Tensor3D);
+    }
   }
   return out;
 }

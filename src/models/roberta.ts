@@ -143,11 +143,11 @@ export class RobertaModel extends TransformerBase {
       const l = `roberta.encoder.layer.${i}`;
       let a = this.lin(`${l}.attention.output.dense`).apply(this.selfAttention(i, h, additiveMask, ctx), ctx);
       a = dropout(a, c.hiddenDropout, ctx);
-      a = runHooks(this.hooks, 'afterAttention', i, a as tf.Tensor3D, ctx);
+      a = runHooks(this.hooks, 'afterAttention', i, a as tf.Tensor3D, ctx, h);
       h = this.ln(`${l}.attention.output.LayerNorm`, tf.add(a, h)) as tf.Tensor3D;
       const inter = activation(c.hiddenAct, this.lin(`${l}.intermediate.dense`).apply(h, ctx));
       let f = dropout(this.lin(`${l}.output.dense`).apply(inter, ctx), c.hiddenDropout, ctx);
-      f = runHooks(this.hooks, 'afterFfn', i, f as tf.Tensor3D, ctx);
+      f = runHooks(this.hooks, 'afterFfn', i, f as tf.Tensor3D, ctx, h);
       h = this.ln(`${l}.output.LayerNorm`, tf.add(f, h)) as tf.Tensor3D;
       h = runHooks(this.hooks, 'afterBlock', i, h, ctx);
     }
