@@ -140,9 +140,9 @@ describe('baselines: on the run\'s own subsets, recorded by the trainer', functi
     await initBackend('wasm');
   });
 
-  it('RTE (16 train / 32 dev): the majority class of the training subset, scored on the dev subset', () => {
+  it('RTE (16 train / 32 dev): the majority class of the training subset, scored on the dev subset', async () => {
     const config = parseRunConfig(rteConfig(roberta));
-    const setup = setupRun(config, { needTrain: true });
+    const setup = await setupRun(config, { needTrain: true });
     try {
       const train = readGlueSplit(DATA_DIR, 'rte', 'train');
       const dev = readGlueSplit(DATA_DIR, 'rte', 'dev');
@@ -159,9 +159,9 @@ describe('baselines: on the run\'s own subsets, recorded by the trainer', functi
     }
   });
 
-  it('E2E (2 dev MRs): copy input is the scorer on the chosen MRs rendered by mrToLoraContext', () => {
+  it('E2E (2 dev MRs): copy input is the scorer on the chosen MRs rendered by mrToLoraContext', async () => {
     const config = parseRunConfig(e2eConfig(gpt2, { trainLimit: 8, evalLimit: 2 }));
-    const setup = setupRun(config, { needTrain: true });
+    const setup = await setupRun(config, { needTrain: true });
     try {
       const instances = groupConsecutive(readE2eSplit(DATA_DIR, 'dev', 'csv').pairs);
       const chosen = subsampleIndices(instances.length, 2).map((i) => instances[i]);

@@ -9,44 +9,16 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parquetWriteBuffer } from 'hyparquet-writer';
 import { GLUE_TASK_NAMES, GLUE_TASKS, type GlueTaskName } from '../src/data/glue-tasks.ts';
 import { parseGlueTsv, readGlueTsv, type GlueExample } from '../src/data/glue-tsv.ts';
 import { parseE2eCsv, readE2eFile, type E2ePair } from '../src/data/e2e.ts';
-import { GLUE_HUB_COLUMNS, readGlueHubSplit, readGlueParquet } from '../src/data/glue-hub.ts';
-import { E2E_HUB_COLUMNS, readE2eHubSplit, readE2eParquet } from '../src/data/e2e-hub.ts';
+import { readGlueHubSplit, readGlueParquet } from '../src/data/glue-hub.ts';
+import { readE2eHubSplit, readE2eParquet } from '../src/data/e2e-hub.ts';
 import { shortestFloat32 } from '../src/hub/parquet.ts';
 import { UserError } from '../src/util/errors.ts';
 import { FakeHubServer } from './helpers/fake-hub-server.ts';
 import { SHARED } from './helpers/tiny.ts';
-
-type Column = { name: string; data: unknown[]; type: 'STRING' | 'INT64' | 'INT32' | 'FLOAT' };
-
-function parquet(columns: Column[], features?: Record<string, unknown>): Uint8Array {
-  const kvMetadata = features === undefined ? undefined : [{ key: 'huggingface', value: JSON.stringify({ info: { features } }) }];
-  return new Uint8Array(parquetWriteBuffer({ columnData: columns as never, kvMetadata }));
-}
-
-/** A GLUE parquet file as nyu-mll/glue has it: text columns, ClassLabel `label` (int64), `idx`. */
-function glueParquet(task: GlueTaskName, rows: GlueExample[], labelNames?: string[]): Uint8Array {
-  const spec = GLUE_TASKS[task];
-  const cols = GLUE_HUB_COLUMNS[task];
-  const columns: Column[] = [{ name: cols.textA, data: rows.map((r) => r.text_a), type: 'STRING' }];
-  if (cols.textB !== undefined) columns.push({ name: cols.textB, data: rows.map((r) => r.text_b), type: 'STRING' });
-  columns.push(
-    spec.isRegression
-      ? { name: 'label', data: rows.map((r) => r.label), type: 'FLOAT' }
-      : { name: 'label', data: rows.map((r) => BigInt(r.label)), type: 'INT64' },
-  );
-  columns.push({ name: 'idx', data: rows.map((_, i) => i), type: 'INT32' });
-  const features: Record<string, unknown> = { [cols.textA]: { dtype: 'string', _type: 'Value' } };
-  if (cols.textB !== undefined) features[cols.textB] = { dtype: 'string', _type: 'Value' };
-  features.label = spec.isRegression
-    ? { dtype: 'float32', _type: 'Value' }
-    : { names: labelNames ?? spec.labels.map((l) => l.name), _type: 'ClassLabel' };
-  features.idx = { dtype: 'int32', _type: 'Value' };
-  return parquet(columns, features);
-}
+import { e2eParquet, glueParquet, parquet } from './helpers/hub-parquet.ts';
 
 /** The same rows as an original-GLUE TSV (header lookup by name; CoLA header-less). */
 function glueTsv(task: GlueTaskName, rows: { a: string; b: string; raw: string }[]): string {
@@ -126,16 +98,7 @@ describe('hub parquet readers', function () {
       : { pairs: parseE2eCsv('mr,ref\n"name[A], food[B]",x\n"name[A], food[B]",y\nname[C],z\n', 'mini.csv'), instances: [] };
     const pairs: E2ePair[] = fromCsv.pairs;
     const file = join(dir, 'e2e.parquet');
-    writeFileSync(
-      file,
-      parquet(
-        [
-          { name: E2E_HUB_COLUMNS.mr, data: pairs.map((p) => p.mr), type: 'STRING' },
-          { name: E2E_HUB_COLUMNS.ref, data: pairs.map((p) => p.ref), type: 'STRING' },
-        ],
-        { meaning_representation: { dtype: 'string', _type: 'Value' }, human_reference: { dtype: 'string', _type: 'Value' } },
-      ),
-    );
+    writeFileSync(file, e2eParquet(pairs));
     const got = await readE2eParquet(file);
     assert.deepEqual(
       got.pairs.map((p) => [p.mr, p.ref]),

@@ -48,8 +48,8 @@ export function defaultDataDir(): string {
   return fileURLToPath(new URL('../../../shared/data', import.meta.url));
 }
 
-export function resolveDataDir(options: DataDirOptions = {}): ResolvedDataDir {
-  const cwd = options.cwd ?? process.cwd();
+/** The data directory the options name, whether or not it exists. */
+function chooseDataDir(options: DataDirOptions): ResolvedDataDir {
   const env = options.env ?? process.env;
   let dir: string;
   let source: ResolvedDataDir['source'];
@@ -63,36 +63,61 @@ export function resolveDataDir(options: DataDirOptions = {}): ResolvedDataDir {
     dir = defaultDataDir();
     source = 'default';
   }
-  const abs = resolve(cwd, dir);
-  if (!existsSync(abs) || !statSync(abs).isDirectory()) {
+  return { dir: resolve(options.cwd ?? process.cwd(), dir), source };
+}
+
+const isDirectory = (path: string): boolean => existsSync(path) && statSync(path).isDirectory();
+
+/**
+ * Like resolveDataDir, but undefined when only the default directory was asked for and it is absent
+ * (a checkout without shared/data, whose splits may come from the hub cache). A directory named by
+ * --data-dir or LORA_REPRO_DATA must exist: a typo there should not silently switch sources.
+ */
+export function findDataDir(options: DataDirOptions = {}): ResolvedDataDir | undefined {
+  const chosen = chooseDataDir(options);
+  return chosen.source === 'default' && !isDirectory(chosen.dir) ? undefined : resolveDataDir(options);
+}
+
+export function resolveDataDir(options: DataDirOptions = {}): ResolvedDataDir {
+  const { dir: abs, source } = chooseDataDir(options);
+  if (!isDirectory(abs)) {
     const from = source === 'flag' ? '--data-dir' : source === 'env' ? DATA_DIR_ENV : 'default data directory';
     throw new UserError(`data directory ${abs} (from ${from}) does not exist: ${HOW_TO_SET}`);
   }
   return { dir: abs, source };
 }
 
+/** Why a data file may be absent, for the not-found message ('' when nothing is known). */
+export function missingFileNote(relative: string): string {
+  return KNOWN_MISSING.has(relative)
+    ? ' (this split is not in the shared data, see MANIFEST.md "Missing splits"; obtain it from the original release)'
+    : '';
+}
+
+export const isDataFile = (path: string): boolean => existsSync(path) && statSync(path).isFile();
+
 /** Absolute path of `relative` inside the data directory; throws a UserError if the file is missing. */
 export function dataFile(dataDir: string, relative: string): string {
   const path = join(dataDir, relative);
-  if (!existsSync(path) || !statSync(path).isFile()) {
-    const note = KNOWN_MISSING.has(relative)
-      ? ' (this split is not in the shared data, see MANIFEST.md "Missing splits"; obtain it from the original release)'
-      : '';
-    throw new UserError(`data file ${path} not found${note}: ${HOW_TO_SET}`);
-  }
+  if (!isDataFile(path)) throw new UserError(`data file ${path} not found${missingFileNote(relative)}: ${HOW_TO_SET}`);
   return path;
 }
 
-/** Path of a GLUE split: 'train' or one of the task's eval split names ('dev', 'dev_matched', ...). */
-export function glueSplitFile(dataDir: string, task: GlueTaskName, split: string): string {
+/** A GLUE split's path inside the data directory: 'train' or an eval split name ('dev', 'dev_matched', ...). */
+export function glueSplitRelativePath(task: GlueTaskName, split: string): string {
   const spec = GLUE_TASKS[task];
-  if (split === 'train') return dataFile(dataDir, spec.trainFile);
+  if (split === 'train') return spec.trainFile;
   const evalSplit = spec.evalSplits.find((s) => s.name === split);
   if (evalSplit === undefined) {
     const names = ['train', ...spec.evalSplits.map((s) => s.name)].join(', ');
     throw new UserError(`GLUE task ${task} has no split '${split}': use one of ${names}`);
   }
-  return dataFile(dataDir, evalSplit.file);
+  return evalSplit.file;
+}
+
+/** Path of a GLUE split in the data directory; a UserError when the file is missing. */
+export function glueSplitFile(dataDir: string, task: GlueTaskName, split: string): string {
+  return dataFile(dataDir, glueSplitRelativePath(task, split));
 }
 
 /**

@@ -76,7 +76,7 @@ export function e2eRequest(revision = E2E_REVISION): SnapshotRequest {
 }
 
 /** Splits `name@revision`; the revision is optional. */
-function splitRevision(item: string): [string, string | undefined] {
+export function splitRevision(item: string): [string, string | undefined] {
   const at = item.indexOf('@');
   return at < 0 ? [item, undefined] : [item.slice(0, at), item.slice(at + 1) || undefined];
 }

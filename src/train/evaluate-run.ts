@@ -40,7 +40,7 @@ export async function evaluateSavedRun(dir: string, opts: EvaluateRunOptions = {
     evalLimit: opts.evalLimit === null ? undefined : (opts.evalLimit ?? saved.config.evalLimit),
     dataDir: opts.dataDir ?? saved.config.dataDir,
   };
-  const setup = setupRun(config, {
+  const setup = await setupRun(config, {
     needTrain: false,
     evalSplit: opts.evalSplit,
     tokenizer: opts.tokenizer,

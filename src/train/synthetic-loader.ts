@@ -26,7 +26,7 @@ export const syntheticLoader: TaskLoader = {
   name: 'synthetic',
   matches: isSyntheticTask,
   modelType: (task) => (syntheticSpec(task).kind === 'e2e' ? 'gpt2' : 'roberta'),
-  load(ctx) {
+  async load(ctx) {
     const c = ctx.config;
     const spec = syntheticSpec(c.task);
     if (ctx.evalSplit !== undefined && ctx.evalSplit !== 'dev') throw new UserError(`${spec.name} has only a dev split (got '${ctx.evalSplit}')`);

@@ -5,6 +5,7 @@
  * fitted to the model on exactly these texts (fit-tokenizer.ts).
  */
 import type { GlueExample } from '../data/glue-tsv.ts';
+import type { SplitSourceOptions } from '../data/split-source.ts';
 import { mrToLoraContext } from '../data/e2e.ts';
 import { encodeE2ePair } from '../data/encode-gpt2-e2e.ts';
 import { encodeRobertaExample } from '../data/encode-roberta.ts';
@@ -20,8 +21,8 @@ import type { TaskData } from './task-data.ts';
 export interface LoaderContext {
   config: TrainRunConfig;
   model: ModelConfig;
-  /** The data directory (resolved on first use; a UserError when it does not exist). */
-  dataDir(): string;
+  /** Where GLUE / E2E splits are looked for (resolved on first use; a UserError for a bad --data-dir). */
+  splitSources(): SplitSourceOptions;
   /** The tokenizer fitted to the model; `corpus` (every text to be encoded) is read only if needed. */
   tokenizer(corpus: () => Iterable<string>): TextTokenizer;
   /** False for eval/generate: no training examples are read or encoded. */
@@ -35,7 +36,7 @@ export interface TaskLoader {
   matches(task: string): boolean;
   /** The model family the task needs (checked before any data is read). */
   modelType(task: string): 'roberta' | 'gpt2';
-  load(ctx: LoaderContext): TaskData;
+  load(ctx: LoaderContext): Promise<TaskData>;
 }
 
 /** A GLUE-shaped task: what the data say about labels and metrics. */

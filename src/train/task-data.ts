@@ -54,7 +54,7 @@ export interface TaskData {
   readonly evalSize: number;
   /** The constant added to the loss denominator (the reference GPT-2 loss: 1e-4; else 0). */
   readonly lossOffset: number;
-  /** Data files read (path relative to the data directory, or a generator name) → sha256 or version. */
+  /** Data files read (path relative to the data directory, `hf://datasets/<repo>@<commit>/<path>` for hub parquet, or a generator name) → sha256 or version. */
   readonly files: Record<string, string>;
   /** Collates training examples (indices into the training set). */
   batch(indices: readonly number[]): TaskBatch;

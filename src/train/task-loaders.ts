@@ -2,17 +2,18 @@
  * Turns a run config's `task` into TaskData: the GLUE tasks from the original TSVs (Section 5.2), E2E
  * from the challenge CSVs (Section 5.4), and the SYNTHETIC stand-ins of the offline mini profile
  * (synthetic-loader.ts). One loader per source in TASK_LOADERS; all share the two builders below.
+ * A GLUE / E2E split missing from the data directory is read from the hub cache's parquet instead
+ * (data/split-source.ts); `files` records which file each split came from, with its sha256.
  *
  * E2E is read from the official CSVs (trainset.csv / devset.csv / testset_w_refs.csv): MRs become the
  * LoRA repository's context strings (data/e2e.ts mrToLoraContext) and references are the challenge's
  * own texts, which the official scorer also uses. (The LoRA repository trains on, and scores against,
  * its re-tokenised references, `family - friendly`; its train.txt is not in the shared data.)
  */
-import { relative } from 'node:path';
-import { readGlueSplit, type GlueExample } from '../data/glue-tsv.ts';
-import { glueSplitFile } from '../data/data-dir.ts';
-import { groupConsecutive, readE2eSplit, type E2eSplit } from '../data/e2e.ts';
+import type { GlueExample } from '../data/glue-tsv.ts';
+import { groupConsecutive, type E2eSplit } from '../data/e2e.ts';
 import { GLUE_TASKS, parseGlueTaskName, type GlueTaskName } from '../data/glue-tasks.ts';
+import { e2eSplitSource, glueSplitSource, readE2eSource, readGlueSource, type SplitSource } from '../data/split-source.ts';
 import { computeGlueMetrics } from '../eval/glue-metrics.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { SYNTHETIC_TASK_NAMES } from '../data/synthetic.ts';
@@ -22,40 +23,41 @@ import type { TrainRunConfig } from './run-config.ts';
 import { subsampleIndices } from './seeds.ts';
 import { syntheticLoader } from './synthetic-loader.ts';
 import type { TaskData } from './task-data.ts';
-import { buildE2eLikeTask, buildGlueLikeTask, type GlueLikeTask, type LoaderContext, type TaskLoader } from './task-builders.ts';
+import { buildE2eLikeTask, buildGlueLikeTask, type GlueLikeTask, type LoaderContext, type RawEvalSplit, type TaskLoader } from './task-builders.ts';
 
 export type { LoaderContext, TaskLoader } from './task-builders.ts';
 
-function fileEntry(dataDir: string, path: string): [string, string] {
-  return [relative(dataDir, path), sha256File(path)];
+/** Records the source in the run's provenance (key → sha256 of the bytes read). */
+function record(files: Record<string, string>, source: SplitSource): void {
+  files[source.key] = sha256File(source.path);
 }
 
 export const glueLoader: TaskLoader = {
   name: 'glue',
   matches: (task) => parseGlueTaskName(task) !== undefined,
   modelType: () => 'roberta',
-  load(ctx) {
+  async load(ctx) {
     const task = parseGlueTaskName(ctx.config.task) as GlueTaskName;
     const spec = GLUE_TASKS[task];
-    const dir = ctx.dataDir();
+    const where = ctx.splitSources();
     const c = ctx.config;
     const files: Record<string, string> = {};
     let train: GlueExample[] = [];
     if (ctx.needTrain) {
-      const path = glueSplitFile(dir, task, 'train');
-      const all = readGlueSplit(dir, task, 'train');
+      const source = glueSplitSource(task, 'train', where);
+      const all = await readGlueSource(source, task);
       train = subsampleIndices(all.length, c.trainLimit).map((i) => all[i]);
-      const [rel, hash] = fileEntry(dir, path);
-      files[rel] = hash;
+      record(files, source);
     }
     const splitNames = ctx.evalSplit !== undefined ? [ctx.evalSplit] : spec.evalSplits.map((s) => s.name);
-    const evalSplits = splitNames.map((name) => {
-      const [rel, hash] = fileEntry(dir, glueSplitFile(dir, task, name));
-      files[rel] = hash;
-      const all = readGlueSplit(dir, task, name);
+    const evalSplits: RawEvalSplit[] = [];
+    for (const name of splitNames) {
+      const source = glueSplitSource(task, name, where);
+      record(files, source);
+      const all = await readGlueSource(source, task);
       const rows = subsampleIndices(all.length, c.evalLimit);
-      return { name, rows, examples: rows.map((i) => all[i]) };
-    });
+      evalSplits.push({ name, rows, examples: rows.map((i) => all[i]) });
+    }
     const def: GlueLikeTask = {
       task,
       numLabels: spec.numLabels,
@@ -74,25 +76,25 @@ export const e2eLoader: TaskLoader = {
   name: 'e2e',
   matches: (task) => task === 'e2e',
   modelType: () => 'gpt2',
-  load(ctx) {
-    const dir = ctx.dataDir();
+  async load(ctx) {
+    const where = ctx.splitSources();
     const c = ctx.config;
     const split = (ctx.evalSplit ?? 'dev') as E2eSplit;
     if (!E2E_EVAL_SPLITS.includes(split)) throw new UserError(`e2e has no eval split '${ctx.evalSplit}': use dev or test`);
     const files: Record<string, string> = {};
     let train: { mr: string; ref: string; where: string }[] = [];
     if (ctx.needTrain) {
-      const data = readE2eSplit(dir, 'train', 'csv');
+      const source = e2eSplitSource('train', where);
+      const data = await readE2eSource(source);
       train = subsampleIndices(data.pairs.length, c.trainLimit).map((i) => {
         const p = data.pairs[i];
         return { mr: p.mr, ref: p.ref, where: `${data.file}:${p.line}` };
       });
-      const [rel, hash] = fileEntry(dir, data.file);
-      files[rel] = hash;
+      record(files, source);
     }
-    const evalData = readE2eSplit(dir, split, 'csv');
-    const [rel, hash] = fileEntry(dir, evalData.file);
-    files[rel] = hash;
+    const evalSource = e2eSplitSource(split, where);
+    const evalData = await readE2eSource(evalSource);
+    record(files, evalSource);
     const instances = groupConsecutive(evalData.pairs);
     const chosen = subsampleIndices(instances.length, c.evalLimit).map((i) => ({ ...instances[i], where: `${evalData.file} (MR "${instances[i].mr}")` }));
     return buildE2eLikeTask(ctx, 'e2e', train, chosen, split, files);
@@ -121,6 +123,6 @@ export function checkTaskModel(config: TrainRunConfig, model: ModelConfig): Task
   return loader;
 }
 
-export function loadTaskData(ctx: LoaderContext): TaskData {
+export function loadTaskData(ctx: LoaderContext): Promise<TaskData> {
   return checkTaskModel(ctx.config, ctx.model).load(ctx);
 }
