@@ -17,7 +17,8 @@ import type { Executor } from '../src/runner/executor.ts';
 import { runTraining as fakeTraining } from '../src/runner/fake-executor.ts';
 import { acquireLock } from '../src/runner/lock.ts';
 import { resultsPaths } from '../src/runner/paths.ts';
-import { buildPlan } from '../src/runner/plan.ts';
+import { buildPlan, formatPlan } from '../src/runner/plan.ts';
+import { loadSpecFile } from '../src/spec/load.ts';
 import { RUNS_CSV_COLUMNS, type RunResult } from '../src/runner/result-schema.ts';
 import { scanResults } from '../src/runner/results-store.ts';
 import { runExperiment, type RunnerOptions } from '../src/runner/runner.ts';
@@ -389,5 +390,21 @@ describe('runner: --dry-run plan and cost model', () => {
     const base = new CostModel({ finished: [] });
     const ratio = base.rate('roberta-base', 'lora').msPerToken / base.rate('mini-roberta', 'lora').msPerToken;
     assert.ok(Math.abs(ratio - (12 * 768 * 768) / (4 * 256 * 256)) < 1e-9);
+  });
+
+  it("prints each cell's effective batch, optimizer updates and warm-up (table2 paper, RoB-base LoRA)", () => {
+    const e = expandSpec(loadSpecFile('experiments/table2.yaml'), { profile: 'paper' });
+    const selected = applyFilters(e.runs, ['row=rob-base-lora']);
+    const plan = buildPlan(e, selected, { resultsRoot: tempRoot(), workers: 1 });
+    assert.equal(plan.cells.length, 8, 'one line per cell, not per seed');
+    const mnli = plan.cells.find((c) => c.task === 'mnli');
+    // MNLI: 392702 examples, 16 × 8 devices = 128 per update → 3068 an epoch, × 30 = 92040; warm-up ceil(0.06 × 92040).
+    assert.deepEqual(
+      [mnli?.devices, mnli?.schedule.effectiveBatch, mnli?.schedule.stepsPerEpoch, mnli?.schedule.totalSteps, mnli?.schedule.warmupSteps],
+      [8, 128, 3068, 92040, 5523],
+    );
+    const text = formatPlan(e, plan, ['row=rob-base-lora']);
+    assert.match(text, /rob-base-lora\s+lora\s+mnli\s+392702\s+16\s+8\s+1\s+128\s+8\s+30\s+3068\s+92040\s+5523\s+6\.0/);
+    assert.match(text, /rob-base-lora\s+lora\s+cola\s+8551\s+32\s+2\s+1\s+64\s+2\s+80\s+134\s+10720\s+644\s+6\.0/);
   });
 });

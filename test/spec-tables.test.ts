@@ -12,6 +12,7 @@ import { PAPER_ROWS, reproduces } from '../src/methods/paper-rows.ts';
 import { BUILTIN_CONFIGS } from '../src/models/config.ts';
 import { expandSpec, type Expansion, type PlannedRun } from '../src/spec/expand.ts';
 import { loadSpecFile } from '../src/spec/load.ts';
+import { effectiveBatchSize } from '../src/train/batching.ts';
 import { trainRunConfigSchema } from '../src/train/run-config.ts';
 
 const REF = new URL('../../shared/reference/', import.meta.url);
@@ -155,6 +156,31 @@ function checkPaperRows(e: Expansion, table: Row[], tasks: string[], seeds: numb
   assert.equal(e.runs.length, table.length * tasks.length * seeds);
 }
 
+/**
+ * The data-parallel process count a run's batch was used with, from the reference CSV: batch sizes are
+ * per device (../shared/reference/README.md, "Batch size in the repo scripts"). The citation the run
+ * takes batch_size from decides: a script row gives its num_gpus; a paper Table 9/10 row (no num_gpus)
+ * the count of the script for the same model, method and task, else the count of the LoRA authors'
+ * scripts (8). No citation (prior-work rows, e.g. RoBERTa's own fine-tuning): a whole batch, 1.
+ */
+function referenceDevices(run: PlannedRun, rows: Row[]): { devices: number; from: string } {
+  const scripts = rows.filter((r) => r.source.startsWith('microsoft/LoRA'));
+  const counts = scripts.map((r) => Number(r.num_gpus));
+  const usual = counts.filter((n) => n === 8).length > counts.length / 2 ? 8 : NaN;
+  for (const c of run.cite) {
+    const only = c.only?.split(/\s+/);
+    if (only !== undefined && !only.includes('batch_size')) continue;
+    const [row] = cited(rows, c, run, true);
+    if (row === undefined || leadingNumber(row.batch_size) === undefined) continue;
+    if (row.num_gpus !== '') return { devices: Number(row.num_gpus), from: row.source };
+    const same = scripts.filter((s) => s.model === row.model && s.method === row.method && s.task === row.task);
+    const n = new Set(same.map((s) => Number(s.num_gpus)));
+    assert.ok(n.size <= 1, `${run.row} ${run.config.task}: scripts disagree on num_gpus`);
+    return n.size === 1 ? { devices: [...n][0], from: same[0].source } : { devices: usual, from: 'the LoRA authors\' scripts' };
+  }
+  return { devices: 1, from: 'no citation (a prior-work batch)' };
+}
+
 /** Where PAPER_ROWS' own configuration reproduces a printed count, the spec's must too. */
 function checkCounts(e: Expansion, table: 2 | 3): number {
   let n = 0;
@@ -194,6 +220,28 @@ describe('experiments/table2.yaml', () => {
     assert.equal(cites.size, 11, 'every row with published or borrowed values cites them');
   });
 
+  it('trains on the per-device batch × the num_gpus of hyperparams-glue.csv (8; RoB-base CoLA 2)', () => {
+    const rows = csv('hyperparams-glue.csv');
+    const scripts = rows.filter((r) => r.source.startsWith('microsoft/LoRA'));
+    assert.equal(scripts.length, 26);
+    assert.deepEqual(scripts.filter((r) => r.num_gpus !== '8').map((r) => `${r.source} ${r.num_gpus}`), ['microsoft/LoRA examples/NLU/roberta_base_cola.sh 2']);
+    const byDevices = new Map<number, number>();
+    for (const run of paper.runs) {
+      const ref = referenceDevices(run, rows);
+      const devices = run.config.devices ?? 1;
+      assert.equal(devices, ref.devices, `${run.row} ${run.config.task}: devices ${devices}, but ${ref.from} says ${ref.devices}`);
+      assert.equal(effectiveBatchSize(run.config), run.config.batchSize * ref.devices);
+      byDevices.set(devices, (byDevices.get(devices) ?? 0) + 1);
+    }
+    // 3 prior-work FT rows on one device; RoB-base LoRA and BitFit CoLA on 2; the rest on 8.
+    assert.deepEqual(Object.fromEntries([...byDevices].sort()), { 1: 3 * 8 * 5, 2: 2 * 5, 8: (11 * 8 - 2) * 5 });
+    const cfgOf = (row: string, task: string) => paper.runs.find((r) => r.row === row && r.config.task === task)!.config;
+    assert.equal(effectiveBatchSize(cfgOf('rob-base-lora', 'mnli')), 128);
+    assert.equal(effectiveBatchSize(cfgOf('rob-base-lora', 'cola')), 64);
+    assert.equal(effectiveBatchSize(cfgOf('rob-large-lora', 'mnli')), 32);
+    assert.equal(effectiveBatchSize(cfgOf('deb-xxl-lora', 'mrpc')), 256);
+  });
+
   it('follows the scripts where they and the paper disagree as the comments say', () => {
     const cfgOf = (row: string, task: string) => paper.runs.find((r) => r.row === row && r.config.task === task)?.config;
     assert.equal(cfgOf('rob-base-lora', 'rte')?.methodConfig.alpha, 16); // scripts (Table 9: 8)
@@ -214,6 +262,8 @@ describe('experiments/table2.yaml', () => {
     for (const r of mini.runs) {
       assert.equal(r.config.model, 'mini-roberta');
       assert.ok((r.config.trainLimit ?? Infinity) <= 2048 && r.config.epochs <= 4 && r.config.batchSize <= 32);
+      // One device: the paper's 8 would make the stand-in's batch 128 (and change its run ids).
+      assert.equal(effectiveBatchSize(r.config), 16);
       assert.equal(r.config.warmupSteps, undefined);
       assert.equal(r.sharedWith.length, 0);
       // Adapter^D drops the lowest blocks: half of the 4 mini blocks, as 6 of roberta-base's 12.
@@ -228,6 +278,7 @@ describe('experiments/table2.yaml', () => {
     assert.deepEqual([...new Set(synthetic.runs.map((r) => r.config.task))].sort(), ['synthetic-rte', 'synthetic-stsb']);
     const smoke = expandSpec(loaded, { profile: 'smoke' });
     assert.deepEqual(smoke.runs.map((r) => `${r.config.method}/${r.config.task}/${r.config.seed}`).sort(), ['ft/rte/0', 'lora/rte/0']);
+    for (const r of [...synthetic.runs, ...smoke.runs]) assert.equal(effectiveBatchSize(r.config), 16);
   });
 });
 
@@ -247,6 +298,8 @@ describe('experiments/table3.yaml', () => {
     assert.ok(paper.runs.every((r) => r.cite.length > 0));
     const lora = paper.runs.find((r) => r.row === 'gpt2-m-lora')?.config;
     assert.equal(lora?.decoding?.lengthPenalty, 0.9); // Table 11 (README command: 0.8)
+    // One process (examples/NLG/README.md: --nproc_per_node=1): the batch is the whole batch.
+    assert.ok(paper.runs.every((r) => effectiveBatchSize(r.config) === r.config.batchSize));
   });
 
   it('reproduces the printed trainable-parameter counts where param-counts.md does', () => {

@@ -143,6 +143,16 @@ describe('spec: expansion', () => {
     assert.ok(e.runs.every((r) => !mini.has(r.runId)));
   });
 
+  it('devices: 1 is the default (same run id as none); microBatchSize is not identity; devices 8 is another run', () => {
+    const ids = (set: string): string[] => expand(BASE.replace('    set: { batchSize: 16 }\n', `    set: { batchSize: 16${set} }\n`)).runs.map((r) => r.runId);
+    const plain = ids('');
+    assert.deepEqual(ids(', devices: 1'), plain);
+    assert.deepEqual(ids(', microBatchSize: 4'), plain);
+    const eight = ids(', devices: 8');
+    const r1 = expand(BASE).runs.filter((r) => r.row === 'r1').length;
+    assert.equal(eight.filter((id, i) => id !== plain[i]).length, r1, 'every r1 run changes, no r2 run');
+  });
+
   it('restricts tasks with profile.tasks and shares runs that a model mapping makes identical', () => {
     const text = `
 seeds: [0, 1]

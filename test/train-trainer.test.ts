@@ -62,6 +62,24 @@ describe('train: the training loop', function () {
     assert.deepEqual(r2.metrics, r1.metrics);
   });
 
+  it('batch 4 × 2 devices ⇒ the updates of batch 8, also in one pass of 8 (--micro-batch, same run id); result.json records the schedule', async () => {
+    const big: number[] = [];
+    const dev: number[] = [];
+    const onePass: number[] = [];
+    const r1 = await run(rteConfig(robertaNoDropout, { batchSize: 8 }), join(dir, 'dev-1'), big);
+    const r2 = await run(rteConfig(robertaNoDropout, { batchSize: 4, devices: 2 }), join(dir, 'dev-2'), dev);
+    const r3 = await run(rteConfig(robertaNoDropout, { batchSize: 4, devices: 2, microBatchSize: 8 }), join(dir, 'dev-3'), onePass);
+    // 16 examples / 8 per update = 2 updates an epoch, 6 in all, warm-up ceil(6 × 0.06) = 1.
+    const expected = { trainExamples: 16, effectiveBatch: 8, stepsPerEpoch: 2, totalSteps: 6, warmupSteps: 1, warmupFraction: 1 / 6 };
+    for (const [r, micro, passes] of [[r1, 8, 1], [r2, 4, 2], [r3, 8, 1]] as const) {
+      assert.deepEqual(r.schedule, { ...expected, microBatch: micro, microBatchesPerStep: passes });
+    }
+    assert.equal(dev.length, 6);
+    for (const other of [dev, onePass]) big.forEach((l, i) => assert.ok(Math.abs(l - other[i]) < 1e-5, `step ${i + 1}: ${l} vs ${other[i]}`));
+    assert.notEqual(r2.runId, r1.runId);
+    assert.equal(r3.runId, r2.runId);
+  });
+
   it('a diverging run (lr 1e38) stops with status failed, the error recorded and a valid result.json', async () => {
     const out = join(dir, 'nan');
     const before = tf.memory().numTensors;

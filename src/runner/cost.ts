@@ -53,6 +53,13 @@ function nonEmbeddingParams(model: string): number | undefined {
   return 12 * c.layers * c.hidden * c.hidden;
 }
 
+/** Training examples of one epoch of a run: its trainLimit, else the official split size. */
+export function trainExamples(c: Pick<PlannedRun['config'], 'task' | 'trainLimit'>): number {
+  const task = c.task.replace(/^synthetic-/, '');
+  const size = c.task.startsWith('synthetic-') ? UNKNOWN_SIZE : (TRAIN_SIZE[task] ?? UNKNOWN_SIZE);
+  return Math.min(c.trainLimit ?? Infinity, size);
+}
+
 export interface Rate {
   msPerToken: number;
   source: string;
@@ -102,7 +109,7 @@ export class CostModel {
     const c = run.config;
     const task = c.task.replace(/^synthetic-/, '');
     const isSynthetic = c.task.startsWith('synthetic-');
-    const trainN = Math.min(c.trainLimit ?? Infinity, isSynthetic ? UNKNOWN_SIZE : (TRAIN_SIZE[task] ?? UNKNOWN_SIZE));
+    const trainN = trainExamples(c);
     const evalN = Math.min(c.evalLimit ?? Infinity, isSynthetic ? UNKNOWN_SIZE : (EVAL_SIZE[task] ?? UNKNOWN_SIZE));
     const trainTokens = trainN * c.maxSeqLength * c.epochs;
     const evals = c.evalEveryEpoch ? c.epochs : 1;

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { trainingSchedule } from '../train/batching.ts';
 import type { TrainRunConfig } from '../train/run-config.ts';
 import { runKeys } from '../train/run-identity.ts';
 import type { ExecutorOptions } from './executor.ts';
@@ -63,7 +64,8 @@ export async function runTraining(config: TrainRunConfig, opts: ExecutorOptions,
   const headline = headlineFor(config.task);
   const base = 0.5 + 0.4 * unit(`${runId}:base`);
   const epochs: EpochRecord[] = [];
-  const stepsPerEpoch = Math.max(1, Math.ceil((config.trainLimit ?? 1000) / config.batchSize));
+  const schedule = trainingSchedule(config, config.trainLimit ?? 1000);
+  const stepsPerEpoch = Math.max(1, schedule.stepsPerEpoch);
   for (let e = 0; e < config.epochs; e++) {
     await sleep(total / config.epochs);
     const step = (e + 1) * stepsPerEpoch;
@@ -117,7 +119,7 @@ export async function runTraining(config: TrainRunConfig, opts: ExecutorOptions,
     baseline: fakeBaseline(config, headline),
     trainableParams: { counted: 1000, formula: 1000, head: 0 },
     wallSeconds: wall,
-    tokensPerSecond: (stepsPerEpoch * config.epochs * config.batchSize * config.maxSeqLength) / Math.max(wall, 1e-3),
+    tokensPerSecond: (stepsPerEpoch * config.epochs * schedule.effectiveBatch * config.maxSeqLength) / Math.max(wall, 1e-3),
     peakRssMiB: process.memoryUsage().rss / 2 ** 20,
     provenance: {
       gitCommit: 'fake',

@@ -5,7 +5,8 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Expansion, PlannedRun } from '../spec/expand.ts';
-import { CostModel } from './cost.ts';
+import { trainingSchedule, type TrainingSchedule } from '../train/batching.ts';
+import { CostModel, trainExamples } from './cost.ts';
 import { profileResultsDir, resultsPaths } from './paths.ts';
 import type { RunResult } from './result-schema.ts';
 import { scanResults } from './results-store.ts';
@@ -24,9 +25,24 @@ export interface PlanRow {
   ms: number;
 }
 
+/** One table cell (its seeds share it): how its batch fields become optimizer updates. */
+export interface PlanCell {
+  row: string;
+  model: string;
+  method: string;
+  variant: string;
+  task: string;
+  batchSize: number;
+  devices: number;
+  gradAccumulation: number;
+  epochs: number;
+  schedule: TrainingSchedule;
+}
+
 export interface Plan {
   resultsDir: string;
   rows: PlanRow[];
+  cells: PlanCell[];
   total: PlanRow;
   rates: Map<string, string>;
   workers: number;
@@ -52,7 +68,16 @@ export function buildPlan(expansion: Expansion, selected: PlannedRun[], opts: Pl
   });
   const total = empty('total', 'total');
   const shared = new Map<string, { withRow: string; runs: number }>();
+  const cells = new Map<string, PlanCell>();
   for (const run of selected) {
+    const c = run.config;
+    if (!cells.has(run.cellKey)) {
+      cells.set(run.cellKey, {
+        row: run.row, model: c.model, method: c.method, variant: c.variant, task: c.task,
+        batchSize: c.batchSize, devices: c.devices ?? 1, gradAccumulation: c.gradAccumulation, epochs: c.epochs,
+        schedule: trainingSchedule(c, trainExamples(c)),
+      });
+    }
     for (const s of run.sharedWith) {
       const e = shared.get(s.row) ?? { withRow: run.row, runs: 0 };
       e.runs++;
@@ -84,7 +109,7 @@ export function buildPlan(expansion: Expansion, selected: PlannedRun[], opts: Pl
   const workers = Math.max(1, opts.workers);
   // Workers share the cores: more workers than cores do not run faster.
   const parallel = Math.min(workers, availableParallelism());
-  return { resultsDir: paths.root, rows: [...rows.values()], total, rates, workers, wallMs: total.ms / parallel, shared };
+  return { resultsDir: paths.root, rows: [...rows.values()], cells: [...cells.values()], total, rates, workers, wallMs: total.ms / parallel, shared };
 }
 
 function human(ms: number): string {
@@ -96,25 +121,45 @@ function human(ms: number): string {
   return `${(s / (365 * 86400)).toFixed(1)} years`;
 }
 
+/** Columns padded to their widest cell; columns from `firstNumeric` on right-aligned. */
+function columns(head: string[], body: string[][], firstNumeric: number): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const fmt = (cells: string[]): string => cells.map((c, i) => (i >= firstNumeric ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [head, ...body].map(fmt);
+}
+
+/** Per cell: effective batch, optimizer updates and warm-up (src/train/batching.ts). */
+function formatCells(cells: readonly PlanCell[]): string[] {
+  const head = ['row', 'method', 'task', 'examples', 'batch', 'devices', 'acc', 'effective', 'passes', 'epochs', 'upd/epoch', 'updates', 'warm-up', 'warm-up %'];
+  const body = cells.map((c) => {
+    const s = c.schedule;
+    return [c.row, c.method, c.task, s.trainExamples, c.batchSize, c.devices, c.gradAccumulation, s.effectiveBatch, s.microBatchesPerStep, c.epochs, s.stepsPerEpoch, s.totalSteps, s.warmupSteps, (100 * s.warmupFraction).toFixed(1)].map(String);
+  });
+  return [
+    'optimizer updates per cell: effective batch = batch (per device) × devices × acc (gradAccumulation), in `passes`',
+    '  forward/backward passes of ≤ microBatchSize (default: batch); examples = trainLimit, else the official train split size',
+    ...columns(head, body, 3).map((l) => `  ${l}`),
+  ];
+}
+
 export function formatPlan(expansion: Expansion, plan: Plan, filters: readonly string[]): string {
   const t = plan.total;
   const head = ['row', 'models', 'methods', 'cells', 'runs', 'finished', 'failed', 'to run', 'est. CPU'];
   const body = plan.rows.map((r) => [r.row, r.models.join(' '), r.methods.join(' '), r.cells, r.runs, r.finished, r.failed, r.toRun, human(r.ms)].map(String));
   body.push(['total', '', '', t.cells, t.runs, t.finished, t.failed, t.toRun, human(t.ms)].map(String));
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const fmt = (cells: string[]): string => cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   const lines = [
     `${expansion.experiment} · profile ${expansion.profile} · ${expansion.file}${filters.length ? ` · filter ${filters.join(' AND ')}` : ''}`,
     `runs: ${t.runs} selected · ${t.finished} finished · ${t.failed} failed (retried) · ${t.toRun} to run · results in ${plan.resultsDir}`,
     '',
-    fmt(head),
-    ...body.map(fmt),
+    ...columns(head, body, 3),
     ...[...plan.shared].map(([row, s]) => `  ${row}: its ${s.runs} run(s) are identical to ${s.withRow}'s under this profile (the same model after mapping): run once, counted there`),
     '',
     `estimated time of the ${t.toRun} run(s) to do: ${human(t.ms)} CPU; with ${plan.workers} worker(s) on ${availableParallelism()} core(s) ≈ ${human(plan.wallMs)} wall`,
     'cost model: tokens = examples (min of trainLimit and the train split) × maxSeqLength × epochs, plus evaluation',
     '  (forward only, ÷3) per epoch; padding to maxSeqLength makes it an upper bound. ms/token per model and method:',
     ...[...plan.rates].map(([k, v]) => `    ${k}: ${v}`),
+    '',
+    ...formatCells(plan.cells),
   ];
   return lines.join('\n');
 }

@@ -55,6 +55,22 @@ export const runResultSchema = z.object({
   task: z.string(),
   seed: z.number().int(),
   config: z.record(z.string(), z.unknown()),
+  /**
+   * How the config's batch fields became updates on this run's data (src/train/batching.ts): effective
+   * batch, passes per update, updates, warm-up. Optional: older results and failed setups lack it.
+   */
+  schedule: z
+    .object({
+      trainExamples: z.number().int().nonnegative(),
+      effectiveBatch: z.number().int().positive(),
+      microBatch: z.number().int().positive(),
+      microBatchesPerStep: z.number().int().positive(),
+      stepsPerEpoch: z.number().int().nonnegative(),
+      totalSteps: z.number().int().nonnegative(),
+      warmupSteps: z.number().int().nonnegative(),
+      warmupFraction: z.number().nonnegative(),
+    })
+    .optional(),
   status: z.enum(['finished', 'failed']),
   error: z.string().optional(),
   epochs: z.array(epochRecordSchema),

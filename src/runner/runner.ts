@@ -50,6 +50,7 @@ export interface RunnerOptions {
   quiet?: boolean;
   /** Aborting stops dispatching and kills the workers; unfinished runs keep no result. */
   signal?: AbortSignal;
+  /** Spec model name → what the workers load (default: model-resolver.ts; may throw a UserError). */
   resolveModel?: (name: string) => string;
 }
 
@@ -105,6 +106,11 @@ export async function runExperiment(expansion: Expansion, selected: PlannedRun[]
     }
 
     const todo = selected.filter((r) => results.get(r.runId)?.status !== 'finished');
+    // Resolved once per model, before any run starts: a model that is not downloaded is one UserError
+    // (exit 2) naming the download command, not one failed run per cell.
+    const resolveName = opts.resolveModel ?? ((n: string) => defaultResolveModel(n, { env: opts.env ?? process.env }));
+    const resolved = new Map<string, string>();
+    for (const run of todo) if (!resolved.has(run.config.model)) resolved.set(run.config.model, resolveName(run.config.model));
     const retrying = todo.filter((r) => results.get(r.runId)?.status === 'failed').length;
     log(`${expansion.experiment} · profile ${expansion.profile}: ${selected.length} run(s) selected, ${selected.length - todo.length} already finished, ${todo.length} to run${retrying ? ` (${retrying} failed before: retrying)` : ''} → ${paths.root}`);
 
@@ -129,7 +135,6 @@ export async function runExperiment(expansion: Expansion, selected: PlannedRun[]
       opts.executor !== undefined
         ? new InProcessDispatcher(opts.executor, workers)
         : new ForkDispatcher(executorModule as string, workers, opts.env ?? process.env);
-    const resolve = opts.resolveModel ?? ((n: string) => defaultResolveModel(n));
     let aborted = opts.signal?.aborted ?? false;
     const onAbort = (): void => {
       aborted = true;
@@ -149,7 +154,7 @@ export async function runExperiment(expansion: Expansion, selected: PlannedRun[]
       const epochs: EpochRecord[] = [];
       let result: RunResult;
       try {
-        const job = { runId: run.runId, config: { ...run.config, model: resolve(run.config.model) }, outDir };
+        const job = { runId: run.runId, config: { ...run.config, model: resolved.get(run.config.model) ?? run.config.model }, outDir };
         const runLog = opts.quiet ? undefined : (line: string): void => log(`  [${run.runId.slice(0, 8)}] ${line}`);
         const raw = await dispatcher.run(job, { onEpoch: (e) => epochs.push(e), log: runLog });
         result = normalize(raw, run);

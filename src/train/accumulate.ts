@@ -7,8 +7,10 @@
  * weight w_i = (units_i + offset) / (Σ units + offset), where units are its examples or loss tokens and
  * offset is the loss's constant (0 or 1e-4): then Σ w_i·L_i is exactly the big batch's loss, and by
  * linearity Σ w_i·∇L_i its gradient. (HF Trainer and the reference gpt2_ft.py divide every micro-batch
- * loss by the accumulation count instead, which agrees only for equal-sized micro-batches; the paper's
- * GLUE and E2E runs use no accumulation, so nothing they report depends on the difference.)
+ * loss by the accumulation count instead, and DistributedDataParallel averages the per-device gradients
+ * equally; both agree with this only for equal-sized micro-batches. The paper's runs accumulate nothing
+ * but spread GLUE updates over 8 devices, which batching.ts simulates with equal micro-batches: only
+ * an epoch's last, partial update can differ, and there DDP's sampler repeats examples instead.)
  *
  * Clipping and the AdamW update act on the accumulated gradient, as in the big-batch step. A non-finite
  * loss throws before any weight is touched, so a diverged run does not also corrupt its weights.

@@ -30,8 +30,26 @@ export const trainRunConfigSchema = z.object({
   variant: z.string().default(''),
   seed: z.number().int().nonnegative(),
   epochs: z.number().int().positive(),
+  /**
+   * Examples per device per update: the reference scripts' `--per_device_train_batch_size` and the
+   * batch sizes the paper prints (../shared/reference/README.md, "Batch size in the repo scripts").
+   * One update sees batchSize × devices × gradAccumulation examples (train/batching.ts).
+   */
   batchSize: z.number().int().positive(),
+  /**
+   * Data-parallel processes of the reference run (`torch.distributed.launch --nproc_per_node`;
+   * microsoft/LoRA examples/NLU/*.sh launch 8, roberta_base_cola.sh 2). Simulated here on one device
+   * by accumulating their batches into one update. Absent = 1 (both give the same run id).
+   */
+  devices: z.number().int().positive().optional(),
   gradAccumulation: z.number().int().positive().default(1),
+  /**
+   * The most examples one forward/backward pass takes on this machine; an update's examples are
+   * split into passes of at most this many and their gradients accumulated (train/accumulate.ts,
+   * exact for unequal splits). Absent: batchSize, i.e. one pass per simulated device. Where the
+   * computation runs, not what it computes: not part of the run id (run-identity.ts).
+   */
+  microBatchSize: z.number().int().positive().optional(),
   learningRate: z.number().positive(),
   weightDecay: z.number().nonnegative().default(0),
   adamEps: z.number().positive().default(1e-6),

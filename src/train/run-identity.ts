@@ -19,12 +19,18 @@ function hash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-/** Fields that say where data lives, not what is computed: they do not change a run's identity. */
-const NOT_IDENTITY = ['dataDir'] as const;
+/**
+ * Fields that say where data lives or how the machine splits the work, not what is computed: they
+ * do not change a run's identity (microBatchSize: accumulation gives the same update, accumulate.ts).
+ */
+const NOT_IDENTITY = ['dataDir', 'microBatchSize'] as const;
 
 export function runKeys(config: TrainRunConfig): { runId: string; cellKey: string } {
   const core: Record<string, unknown> = { ...config };
   for (const k of NOT_IDENTITY) delete core[k];
+  // One device is the default: `devices: 1` and no `devices` are the same run (and the ids of runs
+  // from before the field existed stay as they were).
+  if (core.devices === 1) delete core.devices;
   const runId = hash(canonicalJson(core));
   delete core.seed;
   return { runId, cellKey: hash(canonicalJson(core)) };

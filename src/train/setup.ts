@@ -5,7 +5,8 @@
  */
 import type { ModelConfig } from '../models/config.ts';
 import type { TransformerModel } from '../models/model.ts';
-import { resolveDataDir } from '../data/data-dir.ts';
+import { findDataDir } from '../data/data-dir.ts';
+import { hubCacheDir, resolveCacheRoot } from '../hub/cache.ts';
 import { loadTokenizer } from '../tokenizers/hf-tokenizer.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { UserError } from '../util/errors.ts';
@@ -32,6 +33,8 @@ export interface RunSetup {
   modelConfig: ModelConfig;
   model: TransformerModel;
   modelDescription: string;
+  /** What the trainer logs about the checkpoint load (unused heads, new heads). */
+  modelLoadNotes: string[];
   task: TaskData;
   vocabMap: VocabMapJson;
 }
@@ -44,7 +47,7 @@ function baseTokenizer(config: TrainRunConfig, source: ModelSource): TextTokeniz
   );
 }
 
-export function setupRun(config: TrainRunConfig, opts: SetupOptions): RunSetup {
+export async function setupRun(config: TrainRunConfig, opts: SetupOptions): Promise<RunSetup> {
   const source = resolveModelSource(config.model, opts.modelConfig);
   const base = source.config;
   checkTaskModel(config, base);
@@ -52,12 +55,12 @@ export function setupRun(config: TrainRunConfig, opts: SetupOptions): RunSetup {
     throw new UserError(`--max-seq ${config.maxSeqLength} exceeds the ${maxInputLength(base)} positions of model '${config.model}'`);
   }
   let vocabMap: VocabMapJson | undefined;
-  const task = loadTaskData({
+  const task = await loadTaskData({
     config,
     model: base,
     needTrain: opts.needTrain,
     evalSplit: opts.evalSplit,
-    dataDir: () => resolveDataDir({ flag: config.dataDir }).dir,
+    splitSources: () => ({ dataDir: findDataDir({ flag: config.dataDir })?.dir, hubDir: hubCacheDir(resolveCacheRoot()) }),
     tokenizer: (corpus) => {
       const fitted = fitTokenizer(opts.tokenizer ?? baseTokenizer(config, source), base, corpus, { saved: opts.vocabMap, allowRemap: isRandomInit(source) });
       vocabMap = fitted.map;
@@ -74,6 +77,7 @@ export function setupRun(config: TrainRunConfig, opts: SetupOptions): RunSetup {
     modelConfig,
     model: built.model,
     modelDescription: built.description,
+    modelLoadNotes: built.loadNotes,
     task,
     vocabMap: vocabMap ?? { mode: 'identity', family: base.modelType, modelVocab: base.vocabSize, tokenizerVocab: base.vocabSize },
   };

@@ -20,6 +20,7 @@ import { runResultSchema, type EpochRecord, type RunBaseline, type RunResult } f
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { UserError } from '../util/errors.ts';
 import { accumulatedStep } from './accumulate.ts';
+import { describeSchedule, stepMicroBatches, trainingSchedule, type TrainingSchedule } from './batching.ts';
 import { AdamW } from './adamw.ts';
 import { toHfConfig } from './model-source.ts';
 import { isNoDecay } from './param-groups.ts';
@@ -79,6 +80,7 @@ interface LoopState {
   bestMetrics: Record<string, number>;
   tokens: number;
   trainMs: number;
+  schedule?: TrainingSchedule;
 }
 
 export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Promise<RunResult> {
@@ -97,7 +99,7 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
   };
   const tty = opts.tty ?? (opts.log === undefined && process.stderr.isTTY ? { write: (s: string) => void process.stderr.write(s), columns: process.stderr.columns } : undefined);
 
-  const setup = setupRun(config, { needTrain: true, tokenizer: opts.tokenizer, modelConfig: opts.model });
+  const setup = await setupRun(config, { needTrain: true, tokenizer: opts.tokenizer, modelConfig: opts.model });
   const { model, task } = setup;
   let applied: AppliedMethod | undefined;
   let optimizer: AdamW | undefined;
@@ -114,6 +116,7 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
     writeFileSync(join(opts.outDir, RUN_FILES.vocabMap), JSON.stringify(setup.vocabMap) + '\n');
     log(`run ${runId}: ${config.method} on ${config.model} / ${config.task}, seed ${config.seed}`);
     log(`model ${setup.modelDescription}; tokenizer ids: ${setup.vocabMap.mode}`);
+    for (const line of setup.modelLoadNotes) log(line);
     if (config.modelDropout !== undefined) log(`model dropout ${config.modelDropout} in every layer (modelDropout; replaces config.json's rates)`);
     log(`data: ${task.trainSize} training examples, ${task.evalSize} evaluation examples`);
     baseline = recordBaseline(task, log);
@@ -147,6 +150,7 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
     task: config.task,
     seed: config.seed,
     config: { ...config },
+    ...(state.schedule !== undefined ? { schedule: state.schedule } : {}),
     status,
     ...(error !== undefined ? { error } : {}),
     epochs: state.epochs,
@@ -202,11 +206,11 @@ function trainLoop(
   state: LoopState,
 ): void {
   const { model, task } = setup;
-  const batchesPerEpoch = Math.ceil(task.trainSize / config.batchSize);
-  const stepsPerEpoch = Math.ceil(batchesPerEpoch / config.gradAccumulation);
-  const totalSteps = config.epochs * stepsPerEpoch;
-  const schedule = new LinearSchedule(config.learningRate, totalSteps, { warmupRatio: config.warmupRatio, warmupSteps: config.warmupSteps });
-  log(`${config.epochs} epochs × ${stepsPerEpoch} updates (batch ${config.batchSize} × ${config.gradAccumulation} accumulated), warm-up ${schedule.warmupSteps}`);
+  const plan = trainingSchedule(config, task.trainSize);
+  state.schedule = plan;
+  const { stepsPerEpoch, totalSteps } = plan;
+  const schedule = new LinearSchedule(config.learningRate, totalSteps, { warmupSteps: plan.warmupSteps });
+  log(describeSchedule(config, plan));
   const orderRng = streamRng(config.seed, 'data-order');
   const ctx = { training: true, rng: streamRng(config.seed, 'dropout') };
   const decoding: DecodingOptions = { ...PAPER_DECODING, ...(config.decoding ?? {}) };
@@ -219,12 +223,7 @@ function trainLoop(
     let lossSum = 0;
     for (let s = 0; s < stepsPerEpoch; s++) {
       const stepStart = performance.now();
-      const micro = [];
-      for (let k = 0; k < config.gradAccumulation; k++) {
-        const from = (s * config.gradAccumulation + k) * config.batchSize;
-        if (from >= order.length) break;
-        micro.push(task.batch(order.slice(from, from + config.batchSize)));
-      }
+      const micro = stepMicroBatches(order, s, plan).map((ids) => task.batch(ids));
       const res = accumulatedStep(
         micro.map((b) => ({ loss: () => b.loss(model, ctx, config.labelSmoothing), units: b.units })),
         task.lossOffset,

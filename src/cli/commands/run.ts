@@ -18,7 +18,7 @@ export const runCommand: Command = {
   summary: 'run an experiment spec (experiments/*.yaml): resumable, multi-seed, tracked',
   usage: [
     'Usage: lora-repro run <spec.yaml> [--profile P] [--filter EXPR]... [--workers N] [--dry-run] [--results DIR]',
-    '                      [--ms-per-token X] [--executor MODULE] [--backend B]',
+    '                      [--ms-per-token X] [--micro-batch N] [--executor MODULE] [--backend B]',
     '',
     'Expands the spec (grid × profile) into runs keyed by a hash of their resolved config, skips runs whose',
     'result is already in results/<profile>/runs/<runId>.json (status finished), and runs the rest in worker',
@@ -34,6 +34,8 @@ export const runCommand: Command = {
     '  --dry-run          print the plan (counts per row, finished / to run) and a cost estimate; runs nothing',
     '  --results DIR      parent of the per-profile result directories (default: results)',
     '  --ms-per-token X   cost model override for --dry-run (ms per padded training token)',
+    '  --micro-batch N    most examples per forward/backward pass of every run (default: its batchSize, one',
+    '                     pass per simulated device); gradients are accumulated, run ids do not change',
     '  --executor MODULE  module exporting runTraining(config, opts) (default src/train/trainer.ts;',
     '                     also LORA_REPRO_EXECUTOR; src/runner/fake-executor.ts exercises the bookkeeping)',
     '  --backend B        tensor backend of the workers (sets LORA_REPRO_BACKEND for them)',
@@ -52,6 +54,7 @@ export const runCommand: Command = {
       'dry-run': { type: 'boolean', default: false },
       results: { type: 'string', default: 'results' },
       'ms-per-token': { type: 'string' },
+      'micro-batch': { type: 'string' },
       executor: { type: 'string' },
       backend: { type: 'string' },
       quiet: { type: 'boolean', default: false },
@@ -63,10 +66,13 @@ export const runCommand: Command = {
     const msPerToken = values['ms-per-token'] === undefined ? undefined : numberFlag('ms-per-token', values['ms-per-token'], 0);
     if (msPerToken !== undefined && !(msPerToken > 0)) throw new UserError('--ms-per-token expects a positive number');
 
+    const microBatchSize = values['micro-batch'] === undefined ? undefined : intFlag('micro-batch', values['micro-batch'], 0);
+    if (microBatchSize !== undefined && microBatchSize < 1) throw new UserError('--micro-batch expects at least 1');
     const loaded = loadSpecFile(positionals[0]);
     const expansion = expandSpec(loaded, { profile: values.profile });
     const filters = values.filter ?? [];
-    const selected = applyFilters(expansion.runs, filters);
+    // Not part of run ids (run-identity.ts): setting it after expansion keeps every run's key.
+    const selected = applyFilters(expansion.runs, filters).map((r) => (microBatchSize === undefined ? r : { ...r, config: { ...r.config, microBatchSize } }));
     if (selected.length === 0) {
       throw new UserError(`--filter ${filters.map((f) => `'${f}'`).join(' ')} matches none of the ${expansion.runs.length} runs of ${expansion.file} (profile ${expansion.profile})`);
     }

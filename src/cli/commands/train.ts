@@ -85,8 +85,10 @@ export const trainCommand: Command = {
     '  --eval-limit N          evaluate on a fixed random subset of N examples (E2E: MRs)',
     '  --seed S                initialisation, data order and dropout (default 0)',
     '  --lr X                  peak learning rate (GLUE 4e-4, E2E 2e-4)',
-    '  --batch N               examples per micro-batch (GLUE 16, E2E 8)',
-    '  --grad-acc N            micro-batches per update (default 1)',
+    '  --batch N               examples per device per update (GLUE 16, E2E 8)',
+    '  --devices N             data-parallel processes of the reference run, simulated by accumulation (default 1)',
+    '  --grad-acc N            accumulated batches per device and update (default 1)',
+    '  --micro-batch N         most examples per forward/backward pass (default: --batch; not part of the run id)',
     '  --max-seq N             maximum input length in tokens (512)',
     '  --warmup-ratio X | --warmup-steps N   linear warm-up (GLUE ratio 0.06, E2E 500 steps)',
     '  --weight-decay X        (GLUE 0.1, E2E 0.01)    --label-smoothing X (GLUE 0, E2E 0.1)',
@@ -118,6 +120,8 @@ export const trainCommand: Command = {
         lr: { type: 'string' },
         batch: { type: 'string' },
         'grad-acc': { type: 'string' },
+        devices: { type: 'string' },
+        'micro-batch': { type: 'string' },
         'max-seq': { type: 'string' },
         'warmup-ratio': { type: 'string' },
         'warmup-steps': { type: 'string' },
@@ -146,7 +150,7 @@ export const trainCommand: Command = {
     const methodConfig = { ...parseMethodConfigJson(values['method-config']), ...methodConfigFromFlags(values.method, values) };
     // Validate the method options before loading anything.
     getMethod(values.method).configure(methodConfig, `--method ${values.method}`);
-    const optionalInt = (k: 'limit' | 'eval-limit' | 'warmup-steps'): number | undefined =>
+    const optionalInt = (k: 'limit' | 'eval-limit' | 'warmup-steps' | 'devices' | 'micro-batch'): number | undefined =>
       values[k] === undefined ? undefined : intFlag(k, values[k], 0);
     const warmupSteps = values['warmup-steps'] !== undefined ? optionalInt('warmup-steps') : values['warmup-ratio'] !== undefined ? undefined : d.warmupSteps;
     const raw: Record<string, unknown> = {
@@ -159,6 +163,8 @@ export const trainCommand: Command = {
       epochs: intFlag('epochs', values.epochs, d.epochs),
       batchSize: intFlag('batch', values.batch, d.batch),
       gradAccumulation: intFlag('grad-acc', values['grad-acc'], 1),
+      devices: optionalInt('devices'),
+      microBatchSize: optionalInt('micro-batch'),
       learningRate: numberFlag('lr', values.lr, d.lr),
       weightDecay: numberFlag('weight-decay', values['weight-decay'], d.weightDecay),
       warmupRatio: numberFlag('warmup-ratio', values['warmup-ratio'], warmupSteps !== undefined ? 0 : d.warmupRatio),
