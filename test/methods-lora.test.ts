@@ -99,7 +99,7 @@ describe('lora method', () => {
       assert.equal(config.r, R);
       assert.equal(config.lora_alpha, ALPHA);
       assert.equal(config.bias, 'none');
-      assert.equal(config.base_model_name_or_path, 'tiny');
+      assert.equal(config.base_model_name_or_path, 'lora-repro-random-init:tiny', 'a built-in config is random weights: a name the hub refuses');
       const L = cfg.layers;
       const keys = [...file.tensors.keys()].sort();
       let modules: { key: string; in: number; out: number; rank: number; alpha: number }[];

@@ -132,9 +132,17 @@ describe('runner: MLflow tracking (fake server, kill + rerun)', function () {
       assert.ok(result);
       const parent = server.runs.get(c.tags.get('mlflow.parentRunId') as string);
       assert.equal(parent?.tags.get('lora_repro.cell_key'), result.cellKey, 'child nested under its cell');
-      assert.equal(c.info.run_name, `seed ${result.seed}`);
+      assert.equal(c.info.run_name, `${parent?.info.run_name}·seed${result.seed}`, 'the name identifies the cell and the seed');
       assert.equal(c.info.status, 'FINISHED');
       assert.equal(c.params.get('run_id'), runId);
+      // The compare view needs the hyper-parameters and identifying tags on the seed runs themselves.
+      assert.equal(c.params.get('learningRate'), '0.001');
+      assert.equal(c.params.get('method'), parent?.params.get('method'));
+      for (const tag of ['model', 'method', 'task', 'lora_repro.cell_key']) assert.equal(c.tags.get(tag), parent?.tags.get(tag), tag);
+      // True times: the run spans its result's startedAt..finishedAt, and every metric lies inside.
+      assert.equal(c.info.start_time <= Date.parse(result.startedAt) + 5000, true);
+      assert.equal(c.info.end_time, Date.parse(result.finishedAt));
+      assert.ok(c.metrics.every((m) => m.timestamp >= c.info.start_time - 1000), 'metric timestamps not before the run start');
       // Every metric point once: (key, step) unique, and the epochs' values exactly.
       const pairs = c.metrics.map((m) => `${m.key}@${m.step}`);
       assert.equal(new Set(pairs).size, pairs.length, `duplicate metric points in ${runId}: ${pairs.join(' ')}`);

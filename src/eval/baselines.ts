@@ -17,7 +17,7 @@ export interface Baseline {
   kind: BaselineKind;
   /** One line: what the baseline predicts, e.g. "always class 1 (equivalent), 684 of 1000 training examples". */
   description: string;
-  /** The task's metrics under the keys a run reports them (`accuracy`, `f1`, `accuracy@dev_mismatched`, `BLEU`, …). */
+  /** The task's metrics under the keys a run reports them (`accuracy`, `f1`, `accuracy_dev_mismatched`, `BLEU`, …). */
   metrics: Record<string, number>;
   /** The constant predicted (class id or train mean); absent for copy-input. */
   prediction?: number;
@@ -53,7 +53,7 @@ export interface ConstantBaselineInput {
   splits: readonly { name: string; labels: Int32Array | Float32Array }[];
   /** All metrics of one split (the task's own functions). */
   metrics(split: string, predictions: Int32Array | Float32Array, labels: Int32Array | Float32Array): Record<string, number>;
-  /** The key a split's metric is reported under (the run's: `accuracy`, `accuracy@dev_mismatched`). */
+  /** The key a split's metric is reported under (the run's: `accuracy`, `accuracy_dev_mismatched`). */
   key(metric: string, split: string): string;
   /** Printable class name (descriptions). */
   labelName?(classId: number): string;

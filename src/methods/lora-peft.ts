@@ -14,13 +14,15 @@
  * rank_pattern {c_attn: k·r} and alpha_pattern {c_attn: k·α} so that PEFT's scaling α/r is ours and
  * ΔW = (kα/kr)·B·A = (α/r)·(B_q·A_q ⊕ B_v·A_v) exactly. Loading refuses a c_attn B with non-zero
  * entries outside those blocks (not representable as per-slice adapters).
+ *
+ * Targets PEFT >= PEFT_MIN_VERSION (peft-layout.ts); docs/peft.md shows the loading code.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TransformerModel } from '../models/model.ts';
 import { LORA_TARGETS, type LoraInjection, type LoraTarget } from '../lora/inject.ts';
 import type { LoraAdapter } from '../lora/lora-layer.ts';
 import { PEFT_PREFIX, variableTensor, type ArtifactTensor } from './artifact.ts';
-import { modulesToSave, peftTaskType } from './applied.ts';
+import { modulesToSave, peftAutoMapping, peftBaseModel, peftModuleName, peftTaskType } from './peft-layout.ts';
 import { UserError } from '../util/errors.ts';
 import type { SaveOptions } from './method.ts';
 
@@ -74,22 +76,30 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The LoraConfig fields PEFT needs (and nothing PEFT would not know). */
+/**
+ * The LoraConfig fields PEFT needs (and nothing PEFT would not know). LoraConfig.__post_init__
+ * (peft/tuners/lora/config.py, every version since 0.6) raises when target_modules is a regex
+ * string and layers_to_transform or layers_pattern is set: a regex carries the layer subset itself.
+ */
 export function peftLoraConfig(model: TransformerModel, c: LoraConfigLike, headNames: string[], opts: SaveOptions): Record<string, unknown> {
   const roberta = model.modelType === 'roberta';
   const names = [...new Set(c.targets.map((t) => (roberta ? ROBERTA_PEFT_NAME : GPT2_PEFT_NAME)[t]))];
   // RoBERTa's FFN output `output.dense` is also a suffix of `attention.output.dense`: PEFT then
-  // needs a full-match regex (a string target_modules) instead of the suffix list.
+  // needs a full-match regex (re.fullmatch in check_target_module_exists) instead of the suffix list.
   const ambiguous = roberta && c.targets.includes('ffn2');
+  const layerRe = c.layers ? `(${c.layers.join('|')})` : '\\d+';
   const targetModules = ambiguous
-    ? `.*\\.layer\\.\\d+\\.(${[...new Set(c.targets.map((t) => escapeRe(ROBERTA_LORA_MODULE[t])))].join('|')})`
+    ? `.*\\.layer\\.${layerRe}\\.(${[...new Set(c.targets.map((t) => escapeRe(ROBERTA_LORA_MODULE[t])))].join('|')})`
     : names;
+  const byLayerList = c.layers !== undefined && !ambiguous;
   const fused = roberta ? 0 : c.targets.filter((t) => t === 'q' || t === 'k' || t === 'v').length;
+  const base = peftBaseModel(opts.baseModel);
   return {
     peft_type: 'LORA',
     task_type: peftTaskType(model),
-    base_model_name_or_path: opts.baseModel ?? null,
-    revision: null,
+    auto_mapping: peftAutoMapping(model),
+    base_model_name_or_path: base.name,
+    revision: base.revision,
     inference_mode: true,
     r: c.r,
     target_modules: targetModules,
@@ -97,15 +107,18 @@ export function peftLoraConfig(model: TransformerModel, c: LoraConfigLike, headN
     lora_dropout: c.dropout,
     fan_in_fan_out: !roberta,
     bias: 'none',
-    use_rslora: false,
-    modules_to_save: modulesToSave(headNames),
+    modules_to_save: modulesToSave(model, headNames),
     init_lora_weights: true,
-    layers_to_transform: c.layers ?? null,
-    layers_pattern: c.layers ? (roberta ? 'layer' : 'h') : null,
+    layers_to_transform: byLayerList ? c.layers : null,
+    layers_pattern: byLayerList ? (roberta ? 'layer' : 'h') : null,
     rank_pattern: fused > 1 ? { c_attn: fused * c.r } : {},
     alpha_pattern: fused > 1 ? { c_attn: fused * c.alpha } : {},
-    use_dora: false,
   };
+}
+
+/** A LoRA module's key prefix in the artifact (module path in the class PEFT wraps). */
+function peftKey(model: TransformerModel, layer: number, target: LoraTarget): string {
+  return `${PEFT_PREFIX}${peftModuleName(model, loraModulePath(model, layer, target))}`;
 }
 
 /** Adapters of one layer by target. */
@@ -183,11 +196,11 @@ export function peftLoraTensors(model: TransformerModel, inj: LoraInjection): Ar
   for (const [layer, adapters] of [...byLayer(inj)].sort((x, y) => x[0] - y[0])) {
     if (model.modelType === 'gpt2') {
       const slices = (['q', 'k', 'v'] as const).filter((t) => adapters.has(t)).map((t) => adapters.get(t)!);
-      if (slices.length > 0) out.push(...fusedTensors(`${PEFT_PREFIX}${loraModulePath(model, layer, 'q')}`, slices, model.config.hidden));
+      if (slices.length > 0) out.push(...fusedTensors(peftKey(model, layer, 'q'), slices, model.config.hidden));
     }
     for (const [target, a] of adapters) {
       if (model.modelType === 'gpt2' && (target === 'q' || target === 'k' || target === 'v')) continue;
-      const p = `${PEFT_PREFIX}${loraModulePath(model, layer, target)}`;
+      const p = peftKey(model, layer, target);
       out.push(variableTensor(`${p}.lora_A.weight`, a.A), variableTensor(`${p}.lora_B.weight`, a.B));
     }
   }
@@ -232,7 +245,7 @@ export function loraConfigFromPeft(model: TransformerModel, c: Record<string, un
   const perLayer = new Map<number, LoraTarget[]>();
   for (let layer = 0; layer < model.config.layers; layer++) {
     if (layerFilter !== undefined && !layerFilter.includes(layer)) continue;
-    const hits = LORA_TARGETS.filter((t) => match(loraModulePath(model, layer, t)));
+    const hits = LORA_TARGETS.filter((t) => match(peftModuleName(model, loraModulePath(model, layer, t))));
     if (hits.length > 0) perLayer.set(layer, hits);
   }
   if (perLayer.size === 0) throw new UserError(`${label}: target_modules ${JSON.stringify(c.target_modules)} match no module of this ${model.modelType} model`);

@@ -20,7 +20,10 @@ import type { Rng } from '../util/rng.ts';
 export type MethodConfig = Readonly<Record<string, unknown>>;
 
 export interface SaveOptions {
-  /** Recorded as `base_model_name_or_path` in adapter_config.json. */
+  /**
+   * Where the base model was loaded from (a directory, a built-in name or a config file); the
+   * artifact records the hub id and revision it stands for (peft-layout.ts, peftBaseModel).
+   */
   baseModel?: string;
 }
 

@@ -1,8 +1,18 @@
 /**
  * The runner's results, projected into MLflow (src/tracking): one experiment per spec and profile
  * (`lora-repro/<experiment>/<profile>`), a parent run per table cell (the resolved config as
- * params, seed aggregates as metrics), a child run per seed (per-epoch metrics, best-epoch
- * metrics, throughput, provenance tags, the result JSON as an artifact).
+ * params, seed aggregates as metrics), a child run per seed (the same config params plus seed and
+ * run id, the parent's identifying tags, per-epoch metrics, best-epoch metrics, throughput,
+ * provenance tags, the result JSON as an artifact), named after the cell
+ * (`roberta-base·lora·r=8·rte·seed0`) so MLflow's compare view tells seeds apart.
+ *
+ * Lifecycle: every run started here is ended, whatever fails after it started. A seed whose data
+ * could not all be logged ends FAILED with a `lora_repro.warning` tag (the next runner logs it
+ * again); an artifact the server cannot take (no artifact proxy, an s3:// or local artifact root)
+ * is a warning tag and one console line, not a failure. Seeds interrupted in this process end
+ * KILLED; cells still missing seeds when the runner exits end with `lora_repro.cell_state`
+ * saying so, and are ended again, with aggregates, by the runner that completes them.
+ * Backfilled runs keep their true start and end (the result's startedAt / finishedAt).
  *
  * Why it cannot duplicate anything across kill + rerun:
  * - runs are started with stable keys (`cell-<cellKey>`, `run-<runId>`), so a restarted runner
@@ -22,8 +32,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { PlannedRun } from '../spec/expand.ts';
-import type { CellRun, MetricInput, Params, SeedRun, Tracker } from '../tracking/index.ts';
+import { isArtifactsUnavailable, type CellRun, type MetricInput, type RunEndStatus, type SeedRun, type Tracker } from '../tracking/index.ts';
 import { writeFileAtomic } from './atomic-write.ts';
+import { cellParams, cellRunName, cellTags, mkey, seedParams, seedRunName } from './mlflow-fields.ts';
 import type { RunResult } from './result-schema.ts';
 
 const stateSchema = z.object({
@@ -52,19 +63,7 @@ const toMs = (iso: string): number => {
   return Number.isFinite(t) ? t : 0;
 };
 
-/** Params of a cell: the resolved config without the seed and the bookkeeping fields, flattened. */
-export function cellParams(run: PlannedRun): Params {
-  const out: Params = {};
-  const skip = new Set(['seed', 'experiment', 'profile', 'dataDir']);
-  const put = (key: string, v: unknown): void => {
-    if (v === undefined || v === null) return;
-    if (Array.isArray(v)) out[key] = JSON.stringify(v);
-    else if (typeof v === 'object') for (const [k, x] of Object.entries(v)) put(`${key}.${k}`, x);
-    else out[key] = v as string | number | boolean;
-  };
-  for (const [k, v] of Object.entries(run.config)) if (!skip.has(k)) put(k, v);
-  return out;
-}
+const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 function stats(xs: number[]): { median: number; mean: number; std: number } {
   const s = [...xs].sort((a, b) => a - b);
@@ -78,9 +77,12 @@ export class MlflowProjection {
   readonly enabled: boolean;
   private readonly cells = new Map<string, Promise<CellRun>>();
   private readonly seeds = new Map<string, Promise<SeedRun>>();
+  /** This process's logging of each seed: resolves true when every piece of its data was delivered. */
+  private readonly seedLogs = new Map<string, Promise<boolean>>();
   private readonly cellChains = new Map<string, Promise<void>>();
   private readonly endedCells = new Map<string, string>();
   private readonly pending = new Set<string>();
+  private readonly abandoned = new Set<string>();
   private readonly tasks: Promise<void>[] = [];
   private readonly warned = new Set<string>();
   private readonly state: State;
@@ -101,22 +103,25 @@ export class MlflowProjection {
   runStarted(run: PlannedRun): void {
     if (!this.enabled) return;
     this.track(`start ${run.runId}`, async () => {
-      await this.seedRun(run);
+      await this.seedRun(run, undefined);
     });
   }
 
   runFinished(run: PlannedRun, result: RunResult): void {
     this.pending.delete(run.runId);
     if (!this.enabled) return;
-    this.track(`log ${run.runId}`, async () => {
-      await this.logSeed(run, result);
-      await this.maybeEndCell(run.cellKey);
-    });
+    this.logSeedTracked(run, result, undefined);
+    this.track(`log ${run.runId}`, () => this.maybeEndCell(run.cellKey));
   }
 
-  /** A run that will not finish in this process (interrupted): its cell stays open. */
+  /** A run that will not finish in this process (interrupted): its seed run ends KILLED, its cell stays incomplete. */
   runAbandoned(runId: string): void {
     this.pending.delete(runId);
+    this.abandoned.add(runId);
+    const seed = this.seeds.get(runId);
+    if (!this.enabled || seed === undefined) return;
+    this.seeds.delete(runId);
+    this.track(`end ${runId}`, async () => (await seed).end('KILLED'));
   }
 
   /** Logs finished results that this server has not fully received yet, then ends complete cells. */
@@ -132,58 +137,72 @@ export class MlflowProjection {
       byCell.set(run.cellKey, list);
     }
     for (const [cellKey, toLog] of byCell) {
-      this.track(`backfill ${cellKey}`, async () => {
-        await Promise.all(toLog.map(([run, r]) => this.logSeed(run, r)));
-        await this.maybeEndCell(cellKey);
-      });
+      // The cell started when its first seed did, not now.
+      const starts = toLog.map(([, r]) => toMs(r.startedAt)).filter((t) => t > 0);
+      const cellStart = starts.length > 0 ? Math.min(...starts) : undefined;
+      for (const [run, r] of toLog) this.logSeedTracked(run, r, { cell: cellStart, seed: toMs(r.startedAt) || undefined });
+      this.track(`backfill ${cellKey}`, () => this.maybeEndCell(cellKey));
     }
   }
 
-  /** Waits for every queued tracking call (then close the tracker). */
+  /**
+   * Waits for every queued tracking call, then ends what this process started and left open: seed
+   * runs that never got a result (KILLED) and cells still missing seeds (see the file comment).
+   * Then close the tracker.
+   */
   async flush(): Promise<void> {
+    for (let i = 0; i < this.tasks.length; i++) await this.tasks[i];
+    if (!this.enabled) return;
+    for (const [runId, seed] of [...this.seeds]) {
+      this.seeds.delete(runId);
+      this.track(`end ${runId}`, async () => (await seed).end('KILLED'));
+    }
+    for (const [cellKey, cell] of [...this.cells]) {
+      this.cells.delete(cellKey);
+      this.track(`end ${cellKey}`, () => this.closeIncompleteCell(cellKey, cell));
+    }
     for (let i = 0; i < this.tasks.length; i++) await this.tasks[i];
   }
 
-  private track(what: string, fn: () => Promise<void>): void {
-    this.tasks.push(
-      fn().catch((err: unknown) => {
-        const msg = `lora-repro: MLflow tracking (${what.split(' ')[0]}) failed: ${err instanceof Error ? err.message : String(err)}`;
-        if (!this.warned.has(msg)) {
-          this.warned.add(msg);
-          this.o.warn(msg);
-        }
-      }),
-    );
+  private async closeIncompleteCell(cellKey: string, cellP: Promise<CellRun>): Promise<void> {
+    const cell = await cellP;
+    const runs = this.o.plan.filter((r) => r.cellKey === cellKey);
+    const have = runs.filter((r) => this.o.results.has(r.runId)).length;
+    const interrupted = runs.some((r) => this.abandoned.has(r.runId));
+    try {
+      await cell.setTags({ 'lora_repro.cell_state': `incomplete: ${have} of ${runs.length} seeds have results${interrupted ? ' (interrupted)' : ''}` });
+    } finally {
+      await cell.end(interrupted ? 'KILLED' : 'FINISHED');
+    }
   }
 
-  private cellRun(run: PlannedRun): Promise<CellRun> {
+  /** One console line per distinct problem (the run's tag carries the details). */
+  private warnOnce(msg: string, key = msg): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.o.warn(msg);
+  }
+
+  private track(what: string, fn: () => Promise<void>): void {
+    this.tasks.push(fn().catch((err: unknown) => this.warnOnce(`lora-repro: MLflow tracking (${what.split(' ')[0]}) failed: ${errText(err)}`)));
+  }
+
+  private cellRun(run: PlannedRun, startTime: number | undefined): Promise<CellRun> {
     let p = this.cells.get(run.cellKey);
     if (p === undefined) {
-      const c = run.config;
-      const name = `${c.model} ${c.method}${c.variant ? ` [${c.variant}]` : ''} ${c.task}`;
-      const tags = {
-        'lora_repro.experiment': c.experiment,
-        'lora_repro.profile': c.profile,
-        'lora_repro.cell_key': run.cellKey,
-        'lora_repro.row': run.row,
-        'lora_repro.label': run.label,
-        model: c.model,
-        method: c.method,
-        variant: c.variant,
-        task: c.task,
-      };
-      p = this.o.tracker.startCell(this.experimentName, name, cellParams(run), tags, { runKey: `cell-${run.cellKey}` });
+      p = this.o.tracker.startCell(this.experimentName, cellRunName(run), cellParams(run), cellTags(run), { runKey: `cell-${run.cellKey}`, startTime });
       this.cells.set(run.cellKey, p);
       p.catch(() => this.cells.delete(run.cellKey));
     }
     return p;
   }
 
-  private seedRun(run: PlannedRun): Promise<SeedRun> {
+  private seedRun(run: PlannedRun, start: { cell?: number; seed?: number } | undefined): Promise<SeedRun> {
     let p = this.seeds.get(run.runId);
     if (p === undefined) {
-      p = this.cellRun(run).then((cell) =>
-        cell.startSeedRun(`seed ${run.config.seed}`, { seed: run.config.seed, run_id: run.runId }, { 'lora_repro.run_id': run.runId }, { runKey: `run-${run.runId}` }),
+      const tags = { ...cellTags(run), 'lora_repro.run_id': run.runId };
+      p = this.cellRun(run, start?.cell).then((cell) =>
+        cell.startSeedRun(seedRunName(run), seedParams(run), tags, { runKey: `run-${run.runId}`, startTime: start?.seed }),
       );
       this.seeds.set(run.runId, p);
       p.catch(() => this.seeds.delete(run.runId));
@@ -191,17 +210,29 @@ export class MlflowProjection {
     return p;
   }
 
-  private async logSeed(run: PlannedRun, r: RunResult): Promise<void> {
-    const seed = await this.seedRun(run);
+  private logSeedTracked(run: PlannedRun, r: RunResult, start: { cell?: number; seed?: number } | undefined): void {
+    const p = this.logSeed(run, r, start);
+    this.seedLogs.set(run.runId, p.catch(() => false));
+    this.track(`log ${run.runId}`, async () => {
+      await p;
+    });
+  }
+
+  /** Logs one seed's result and ends its run; true when all of it was delivered (artifact warnings aside). */
+  private async logSeed(run: PlannedRun, r: RunResult, start: { cell?: number; seed?: number } | undefined): Promise<boolean> {
+    const seed = await this.seedRun(run, start);
+    // A fresh handle is needed to log this seed again in this process (e.g. after a retry).
+    this.seeds.delete(run.runId);
+    const problems: string[] = [];
     const metrics: MetricInput[] = [];
     let t = toMs(r.startedAt);
     for (const e of r.epochs) {
       t += Math.round(e.seconds * 1000);
       metrics.push({ key: 'train/loss', value: e.trainLoss, step: e.step, timestamp: t });
-      for (const [k, v] of Object.entries(e.metrics)) metrics.push({ key: `eval/${k}`, value: v, step: e.step, timestamp: t });
+      for (const [k, v] of Object.entries(e.metrics)) metrics.push({ key: mkey('eval', k), value: v, step: e.step, timestamp: t });
     }
     const end = toMs(r.finishedAt);
-    for (const [k, v] of Object.entries(r.metrics)) metrics.push({ key: `best/${k}`, value: v, step: 0, timestamp: end });
+    for (const [k, v] of Object.entries(r.metrics)) metrics.push({ key: mkey('best', k), value: v, step: 0, timestamp: end });
     if (r.status === 'finished') {
       metrics.push(
         { key: 'wall_seconds', value: r.wallSeconds, step: 0, timestamp: end },
@@ -211,7 +242,6 @@ export class MlflowProjection {
         { key: 'trainable_params_formula', value: r.trainableParams.formula, step: 0, timestamp: end },
       );
     }
-    if (metrics.length > 0) await seed.logMetrics(metrics);
     const tags: Record<string, string> = {
       'lora_repro.status': r.status,
       'lora_repro.git_commit': r.provenance.gitCommit,
@@ -220,13 +250,32 @@ export class MlflowProjection {
     };
     if (r.bestEpoch !== null) tags['lora_repro.best_epoch'] = String(r.bestEpoch);
     if (r.error !== undefined) tags['lora_repro.error'] = r.error.slice(0, 1000);
-    await seed.setTags(tags);
-    await seed.logArtifact(this.o.jsonPath(r.runId), 'results');
-    await seed.end(r.status === 'finished' ? 'FINISHED' : 'FAILED');
-    // A fresh handle is needed to log this seed again in this process (e.g. after a retry).
-    this.seeds.delete(run.runId);
+    try {
+      if (metrics.length > 0) await seed.logMetrics(metrics);
+      await seed.setTags(tags);
+    } catch (err) {
+      problems.push(`metrics/tags not logged: ${errText(err)}`);
+    }
+    let artifactWarning: string | undefined;
+    try {
+      await seed.logArtifact(this.o.jsonPath(r.runId), 'results');
+    } catch (err) {
+      artifactWarning = `result JSON not uploaded: ${errText(err)}`;
+      // The server cannot take artifacts at all: one line for the whole process, the tag on every run.
+      const unavailable = isArtifactsUnavailable(err);
+      const line = `lora-repro: MLflow artifacts not uploaded (${errText(err)}); the runs' metrics and params are logged, tag lora_repro.warning says which artifact is missing`;
+      this.warnOnce(line, unavailable ? 'artifacts-unavailable' : line);
+      if (!unavailable) problems.push(artifactWarning);
+    }
+    const warning = [...problems, ...(artifactWarning !== undefined && problems.length === 0 ? [artifactWarning] : [])].join('; ');
+    if (warning !== '') await seed.setTags({ 'lora_repro.warning': warning }).catch(() => undefined);
+    if (problems.length > 0) this.warnOnce(`lora-repro: MLflow seed run ${seedRunName(run)}: ${problems[0]}; it ends FAILED and is logged again by the next run`);
+    const status: RunEndStatus = r.status === 'finished' && problems.length === 0 ? 'FINISHED' : 'FAILED';
+    await seed.end(status, end || undefined);
+    if (problems.length > 0) return false;
     this.server().runs[run.runId] = `${r.status}@${r.finishedAt}`;
     this.writeState();
+    return true;
   }
 
   /** Ends a cell once every seed of it has a result and none is still to run here. Serialised per cell. */
@@ -242,13 +291,17 @@ export class MlflowProjection {
     const results = runs.map((r) => this.o.results.get(r.runId));
     if (results.some((r) => r === undefined)) return;
     const done = results as RunResult[];
-    if (done.some((r) => this.server().runs[r.runId] !== `${r.status}@${r.finishedAt}`)) return;
+    // Seeds being logged by this process first; a seed that could not be logged is retried by the next runner.
+    const logged = await Promise.all(runs.map((r) => this.seedLogs.get(r.runId) ?? Promise.resolve(true)));
+    const allLogged = logged.every(Boolean) && done.every((r) => this.server().runs[r.runId] === `${r.status}@${r.finishedAt}`);
     const digest = createHash('sha256')
       .update(done.map((r) => `${r.runId}:${r.status}:${r.finishedAt}`).sort().join('\n'))
       .digest('hex')
       .slice(0, 16);
     if (this.server().cells[cellKey] === digest || this.endedCells.get(cellKey) === digest) return;
-    const cell = await this.cellRun(runs[0]);
+    const starts = done.map((r) => toMs(r.startedAt)).filter((x) => x > 0);
+    const cell = await this.cellRun(runs[0], starts.length > 0 ? Math.min(...starts) : undefined);
+    this.cells.delete(cellKey);
     const finished = done.filter((r) => r.status === 'finished');
     const at = Math.max(...done.map((r) => toMs(r.finishedAt)));
     const metrics: MetricInput[] = [
@@ -260,15 +313,23 @@ export class MlflowProjection {
       const xs = finished.map((r) => r.metrics[name]).filter((x): x is number => x !== undefined);
       const s = stats(xs);
       metrics.push(
-        { key: `median/${name}`, value: s.median, step: 0, timestamp: at },
-        { key: `mean/${name}`, value: s.mean, step: 0, timestamp: at },
-        { key: `std/${name}`, value: s.std, step: 0, timestamp: at },
+        { key: mkey('median', name), value: s.median, step: 0, timestamp: at },
+        { key: mkey('mean', name), value: s.mean, step: 0, timestamp: at },
+        { key: mkey('std', name), value: s.std, step: 0, timestamp: at },
       );
     }
-    await cell.logMetrics(metrics);
-    await cell.end(finished.length === done.length ? 'FINISHED' : 'FAILED');
-    this.cells.delete(cellKey);
+    let problem: string | undefined;
+    try {
+      await cell.logMetrics(metrics);
+      await cell.setTags({ 'lora_repro.cell_state': 'complete' });
+    } catch (err) {
+      problem = errText(err);
+      await cell.setTags({ 'lora_repro.warning': `aggregates not logged: ${problem}` }).catch(() => undefined);
+    }
+    await cell.end(finished.length === done.length && problem === undefined ? 'FINISHED' : 'FAILED', at > 0 ? at : undefined);
     this.endedCells.set(cellKey, digest);
+    if (problem !== undefined) throw new Error(problem);
+    if (!allLogged) return; // ended here, and ended again by the runner that logs the missing seeds
     this.server().cells[cellKey] = digest;
     this.writeState();
   }

@@ -7,6 +7,8 @@
  * REQUEST_LIMIT_EXCEEDED -> 429, INTERNAL_ERROR -> 500, TEMPORARILY_UNAVAILABLE -> 503.
  */
 
+import { UserError } from '../util/errors.ts';
+
 /** Collapses whitespace (server messages may contain multi-line hints) and bounds the length. */
 export function oneLine(s: string, max = 400): string {
   const flat = s.replace(/\s+/g, ' ').trim();
@@ -52,6 +54,32 @@ export class MlflowUnreachableError extends Error {
     this.elapsedMs = elapsedMs;
   }
 }
+
+/**
+ * errorCode of a server that does not proxy artifacts: `mlflow server --no-serve-artifacts` answers
+ * every mlflow-artifacts endpoint with a plain-text 503 (mlflow/server/handlers.py,
+ * _disable_unless_serve_artifacts: "Endpoint: ... disabled due to the mlflow server running with
+ * `--no-serve-artifacts`"). Waiting does not change that, so it is final, not transient.
+ */
+export const ARTIFACTS_NOT_SERVED = 'ARTIFACTS_NOT_SERVED';
+
+const NOT_SERVED_RE = /--no-serve-artifacts|disabled due to the mlflow server running/i;
+
+/** Whether a 503 body is the no-artifact-proxy answer (never a JSON error body). */
+export function isArtifactsNotServedBody(status: number, text: string): boolean {
+  return status === 503 && !text.trimStart().startsWith('{') && NOT_SERVED_RE.test(text);
+}
+
+/**
+ * An artifact upload that can never succeed against this server: not proxied (above), or a run
+ * whose artifact_uri is not `mlflow-artifacts:` (s3://, a local path; resolveArtifactUrl).
+ */
+export function isArtifactsUnavailable(err: unknown): boolean {
+  return err instanceof ArtifactRootError || (err instanceof MlflowApiError && err.errorCode === ARTIFACTS_NOT_SERVED);
+}
+
+/** A run's artifact_uri that lora-repro cannot upload to (not `mlflow-artifacts:`). */
+export class ArtifactRootError extends UserError {}
 
 export function isUnreachable(err: unknown): err is MlflowUnreachableError {
   return err instanceof MlflowUnreachableError;

@@ -39,7 +39,9 @@ import { MlflowTracker } from './tracker.ts';
 import type { Tracker } from './types.ts';
 
 export type { CellRun, MetricInput, Params, RunEndStatus, SeedRun, StartRunOptions, Tags, TrackedRun, Tracker, TrackerSummary } from './types.ts';
-export { MlflowApiError, MlflowUnreachableError } from './errors.ts';
+export { MlflowApiError, MlflowUnreachableError, isArtifactsUnavailable } from './errors.ts';
+export { validMlflowKey } from './limits.ts';
+export { ARTIFACT_WARNING_TAG } from './system-tags.ts';
 export { syncSpool, type SyncReport } from './sync.ts';
 
 export interface TrackerOptions {

@@ -3,11 +3,20 @@
  * call site (one line, no network) instead of poisoning a spool that could never be replayed,
  * and so that large batches are split into requests the server accepts.
  *
- * Values follow mlflow/utils/validation.py (MLflow 3.x):
- *   MAX_PARAMS_TAGS_PER_BATCH = 100, MAX_METRICS_PER_BATCH = 1000, MAX_ENTITIES_PER_BATCH = 1000,
- *   MAX_BATCH_LOG_REQUEST_SIZE = int(1e6), MAX_PARAM_VAL_LENGTH = 6000, MAX_TAG_VAL_LENGTH = 8000,
- *   MAX_ENTITY_KEY_LENGTH = 250, MAX_EXPERIMENT_NAME_LENGTH = 500,
- * and names must match ^[/\w.\- :]*$ and must not change under posixpath.normpath.
+ * The rules are the strictest common form of every server version we talk to (2.x and 3.x), from
+ * mlflow/utils/validation.py of each:
+ * - names: `_VALID_PARAM_AND_METRIC_NAMES` is ^[/\w.\- ]*$ in 2.x; 3.x adds `:`. We accept the 2.x
+ *   set. A name must also not change under posixpath.normpath (`path_not_unique`);
+ *   MAX_ENTITY_KEY_LENGTH = 250 in both.
+ * - values: MAX_PARAM_VAL_LENGTH is 500 up to 2.2 (over-long values rejected) and 6000 from 2.3
+ *   (truncated by `_validate_length_limit(..., truncate=True)` when MLFLOW_TRUNCATE_LONG_VALUES,
+ *   the default); MAX_TAG_VAL_LENGTH is 5000 in 2.x and 8000 in 3.x. We truncate to 500 / 5000
+ *   ourselves, as the newer servers do, so no server rejects a value and the stored value is the
+ *   same whichever server got it (params are immutable: a resend must be identical).
+ * - batches (all versions): MAX_PARAMS_TAGS_PER_BATCH = 100, MAX_METRICS_PER_BATCH = 1000,
+ *   MAX_ENTITIES_PER_BATCH = 1000, MAX_BATCH_LOG_REQUEST_SIZE = int(1e6),
+ *   MAX_EXPERIMENT_NAME_LENGTH = 500.
+ * test/mlflow-keys.test.ts checks every key the code produces against each version's rules.
  */
 import { UserError } from '../util/errors.ts';
 
@@ -19,8 +28,8 @@ export const MLFLOW_LIMITS = {
   /** validation.py compares len(request body) to 1e6; we count UTF-8 bytes, which is never less. */
   maxRequestBytes: 1_000_000,
   maxKeyLength: 250,
-  maxParamValueLength: 6000,
-  maxTagValueLength: 8000,
+  maxParamValueLength: 500,
+  maxTagValueLength: 5000,
   maxExperimentNameLength: 500,
 } as const;
 
@@ -76,20 +85,34 @@ export function decodeMetricValue(v: WireMetricValue): number {
 }
 
 // \w in Python 3 `re` on str is Unicode-aware: letters, digits and underscore of any script.
-const VALID_NAME = /^[/\p{L}\p{N}\p{Mn}\p{Pc}.\- :]*$/u;
+// No `:` (3.x only; 2.x rejects it).
+const VALID_NAME = /^[/\p{L}\p{N}\p{Mn}\p{Pc}.\- ]*$/u;
 
 /** Why `key` would be rejected by the server, or undefined if it is fine. */
 export function keyProblem(key: string, limits: MlflowLimits = MLFLOW_LIMITS): string | undefined {
   if (typeof key !== 'string' || key.length === 0) return 'a key name must be provided';
   if (key.length > limits.maxKeyLength) return `it is ${key.length} characters long (limit ${limits.maxKeyLength})`;
   if (!VALID_NAME.test(key)) {
-    return 'names may only contain alphanumerics, underscores, dashes, periods, spaces, colons and slashes';
+    return 'names may only contain alphanumerics, underscores, dashes, periods, spaces and slashes (MLflow 2.x rules)';
   }
   // posixpath.normpath(name) != name, '.', '..*' or '/*' -> "must not resolve to other names".
   if (key.startsWith('/') || key.split('/').some((s) => s === '' || s === '.' || s === '..')) {
     return 'it would resolve to a different path (leading/trailing/double slash or a . or .. segment)';
   }
   return undefined;
+}
+
+/**
+ * `name` made valid under the rules above: every character outside them becomes `_` (so a legacy
+ * result key `accuracy@dev_mismatched` becomes `accuracy_dev_mismatched`, the key such results are
+ * written with now), and empty, `.` and `..` path segments are dropped. For names built from data
+ * (result metric names, config fields); fixed names are checked with checkKey instead.
+ */
+export function validMlflowKey(name: string): string {
+  const chars = [...name].map((ch) => (VALID_NAME.test(ch) ? ch : '_')).join('');
+  const segments = chars.split('/').filter((s) => s !== '' && s !== '.' && s !== '..');
+  const key = segments.join('/');
+  return key === '' ? '_' : key.slice(0, MLFLOW_LIMITS.maxKeyLength);
 }
 
 export function checkKey(kind: 'metric' | 'param' | 'tag', key: string): void {
@@ -106,28 +129,28 @@ export function checkExperimentName(name: string): void {
 
 export type ParamValue = string | number | boolean;
 
-/** Validates and converts params; values longer than the server limit are an error, not truncated. */
-export function toWireParams(params: Record<string, ParamValue>): WireKV[] {
+/** Called once per value cut to the server limit (the tracker warns). */
+export type OnTruncate = (kind: 'param' | 'tag', key: string, length: number, limit: number) => void;
+
+function fitValue(kind: 'param' | 'tag', key: string, value: string, limit: number, onTruncate: OnTruncate | undefined): string {
+  if (value.length <= limit) return value;
+  onTruncate?.(kind, key, value.length, limit);
+  // value[:limit], exactly what a truncating server (validation.py, _validate_length_limit) stores.
+  return value.slice(0, limit);
+}
+
+/** Validates and converts params; values over the limit are truncated (see the file comment). */
+export function toWireParams(params: Record<string, ParamValue>, onTruncate?: OnTruncate): WireKV[] {
   return Object.entries(params).map(([key, raw]) => {
     checkKey('param', key);
-    const value = String(raw);
-    if (value.length > MLFLOW_LIMITS.maxParamValueLength) {
-      throw new UserError(
-        `MLflow param '${key}' value is ${value.length} characters (limit ${MLFLOW_LIMITS.maxParamValueLength}); log it as an artifact instead`,
-      );
-    }
-    return { key, value };
+    return { key, value: fitValue('param', key, String(raw), MLFLOW_LIMITS.maxParamValueLength, onTruncate) };
   });
 }
 
-export function toWireTags(tags: Record<string, string>): WireKV[] {
+export function toWireTags(tags: Record<string, string>, onTruncate?: OnTruncate): WireKV[] {
   return Object.entries(tags).map(([key, raw]) => {
     checkKey('tag', key);
-    const value = String(raw);
-    if (value.length > MLFLOW_LIMITS.maxTagValueLength) {
-      throw new UserError(`MLflow tag '${key}' value is ${value.length} characters (limit ${MLFLOW_LIMITS.maxTagValueLength})`);
-    }
-    return { key, value };
+    return { key, value: fitValue('tag', key, String(raw), MLFLOW_LIMITS.maxTagValueLength, onTruncate) };
   });
 }
 

@@ -43,8 +43,9 @@ class LocalRun implements CellRun {
     this.checkOpen();
     artifactDestination(localPath, artifactDir);
   }
-  async end(status: RunEndStatus): Promise<void> {
+  async end(status: RunEndStatus, endTime?: number): Promise<void> {
     this.checkOpen();
+    if (endTime !== undefined && (!Number.isSafeInteger(endTime) || endTime < 0)) throw new UserError(`run end time must be a non-negative integer of ms, got ${endTime}`);
     if (!['FINISHED', 'FAILED', 'KILLED'].includes(status)) throw new UserError(`run status must be FINISHED, FAILED or KILLED, got '${status}'`);
     this.ended = true;
   }

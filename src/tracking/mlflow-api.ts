@@ -8,7 +8,7 @@
  * - artifact upload through the mlflow-artifacts proxy (mlflow/store/artifact/mlflow_artifacts_repo.py).
  */
 import { UserError } from '../util/errors.ts';
-import { MlflowApiError } from './errors.ts';
+import { ArtifactRootError, MlflowApiError } from './errors.ts';
 import { chunkBatch, type WireBatch, type WireKV } from './limits.ts';
 import type { RestClient } from './rest-client.ts';
 import { withRetry } from './retry.ts';
@@ -232,7 +232,7 @@ function encodePath(p: string): string {
  */
 export function resolveArtifactUrl(artifactUri: string, trackingUri: string): string {
   if (!artifactUri.startsWith('mlflow-artifacts:')) {
-    throw new UserError(
+    throw new ArtifactRootError(
       `run artifact_uri '${artifactUri}' is not served by the tracking server; start it with '--serve-artifacts' (default artifact root mlflow-artifacts:/) to upload artifacts over REST`,
     );
   }

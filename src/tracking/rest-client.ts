@@ -15,7 +15,7 @@ import { Agent, request } from 'undici';
 import type { z } from 'zod';
 import { UserError } from '../util/errors.ts';
 import { readPackageVersion } from '../util/provenance.ts';
-import { MlflowApiError, TransientError, oneLine } from './errors.ts';
+import { ARTIFACTS_NOT_SERVED, MlflowApiError, TransientError, isArtifactsNotServedBody, oneLine } from './errors.ts';
 import { parseJsonExact } from './json-exact.ts';
 import {
   isRetryableStatus,
@@ -166,6 +166,7 @@ export class RestClient {
       }
       return parsed.data;
     }
+    if (isArtifactsNotServedBody(status, text)) throw new MlflowApiError(what, status, ARTIFACTS_NOT_SERVED, oneLine(text, 200));
     const { errorCode, message } = parseErrorBody(text, status);
     if (isRetryableStatus(status)) {
       throw new TransientError(`HTTP ${status} ${errorCode}: ${message}`, parseRetryAfter(retryAfter));

@@ -15,13 +15,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isUnreachable, oneLine } from './errors.ts';
+import { isArtifactsUnavailable, isUnreachable, oneLine } from './errors.ts';
 import { encodeMetricValue, type WireMetric } from './limits.ts';
 import { MlflowApi } from './mlflow-api.ts';
 import { RestClient } from './rest-client.ts';
 import type { RetryHooks, RetryPolicy } from './retry.ts';
 import { listSpoolFiles, markSynced, readSpoolFile, writeAck, writeBound, type SpooledRun } from './spool.ts';
-import { TAG_PARENT_RUN_ID } from './system-tags.ts';
+import { ARTIFACT_WARNING_TAG, TAG_PARENT_RUN_ID } from './system-tags.ts';
 
 export interface SyncOptions {
   spoolDirs: string[];
@@ -42,6 +42,14 @@ export interface SyncReport {
   paramsSent: number;
   tagsSent: number;
   artifactsSent: number;
+  /**
+   * Artifacts this server can never take (no artifact proxy, or a non-`mlflow-artifacts:` root):
+   * acknowledged and left out, with a `lora_repro.warning` tag on the run, so the rest of the
+   * spool (metrics, the end status) is delivered instead of aborting on every sync.
+   */
+  artifactsSkipped: number;
+  /** One line per distinct reason an artifact was skipped. */
+  warnings: string[];
   /** One line per spool file that could not be replayed (the file is left as is). */
   errors: string[];
   /** Set when the server became unreachable; everything not acknowledged stays in the spool. */
@@ -70,6 +78,8 @@ export async function syncSpool(opts: SyncOptions): Promise<SyncReport> {
     paramsSent: 0,
     tagsSent: 0,
     artifactsSent: 0,
+    artifactsSkipped: 0,
+    warnings: [],
     errors: [],
     aborted: undefined,
   };
@@ -191,8 +201,16 @@ async function syncRun(ctx: SyncContext, run: SpooledRun): Promise<void> {
       report.tagsSent += op.tags.length;
     } else if (op.type === 'artifact') {
       const data = await readFile(join(run.dir, op.file));
-      await api.uploadArtifact(r.artifactUri ?? '', op.path, data, op.contentType);
-      report.artifactsSent++;
+      try {
+        await api.uploadArtifact(r.artifactUri ?? '', op.path, data, op.contentType);
+        report.artifactsSent++;
+      } catch (err) {
+        if (!isArtifactsUnavailable(err)) throw err;
+        const why = oneLine((err as Error).message, 300);
+        await api.setTag(r.runId, ARTIFACT_WARNING_TAG, `artifact ${op.path} not uploaded: ${why}`);
+        if (!report.warnings.includes(why)) report.warnings.push(why);
+        report.artifactsSkipped++;
+      }
     } else {
       await api.endRun(r.runId, op.status, op.endTime);
     }

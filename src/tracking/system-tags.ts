@@ -18,6 +18,9 @@ export const RUN_KEY_TAG = 'lora_repro.run_key';
 /** The parent's run key on a child, so a spooled child can find a parent created later. */
 export const PARENT_RUN_KEY_TAG = 'lora_repro.parent_run_key';
 
+/** Why a run's artifact was not uploaded (the run's data is complete otherwise). */
+export const ARTIFACT_WARNING_TAG = 'lora_repro.warning';
+
 // Set by the tracker; a caller overriding them would break nesting or idempotency (and a
 // different mlflow.runName than run_name makes runs/create fail).
 const RESERVED = new Set([RUN_KEY_TAG, PARENT_RUN_KEY_TAG, TAG_PARENT_RUN_ID, TAG_RUN_NAME]);

@@ -95,6 +95,7 @@ export class MlflowTracker implements Tracker {
   private readonly experiments = new Map<string, Promise<string>>();
   private readonly runs: MlflowRun[] = [];
   private readonly warn: (line: string) => void;
+  private readonly truncated = new Set<string>();
 
   constructor(opts: MlflowTrackerOptions) {
     this.api = new MlflowApi(new RestClient({ trackingUri: opts.trackingUri, retry: opts.retry, env: opts.env, hooks: opts.hooks }));
@@ -103,6 +104,13 @@ export class MlflowTracker implements Tracker {
     this.warn = opts.warn ?? ((line) => console.error(line));
     this.now = opts.now ?? Date.now;
   }
+
+  /** Warns once per key whose value was cut to MLflow's limit (limits.ts). */
+  readonly onTruncate = (kind: 'param' | 'tag', key: string, length: number, limit: number): void => {
+    if (this.truncated.has(`${kind}:${key}`)) return;
+    this.truncated.add(`${kind}:${key}`);
+    this.warn(`lora-repro: MLflow ${kind} '${key}' is ${length} characters; logged truncated to ${limit} (the limit every MLflow 2.x/3.x server accepts)`);
+  };
 
   get offline(): boolean {
     return this.offlineReason !== undefined;
@@ -136,7 +144,7 @@ export class MlflowTracker implements Tracker {
     checkExperimentName(experimentName);
     const run = new MlflowRun(this, experimentName, cellKey, undefined, opts.runKey);
     this.runs.push(run);
-    await run.start(params, tags);
+    await run.start(params, tags, opts.startTime);
     return run;
   }
 
@@ -144,7 +152,7 @@ export class MlflowTracker implements Tracker {
   async startChild(parent: MlflowRun, seedKey: string, params: Params, tags: Tags, opts: StartRunOptions = {}): Promise<SeedRun> {
     const run = new MlflowRun(this, parent.experimentName, seedKey, parent, opts.runKey);
     this.runs.push(run);
-    await run.start(params, tags);
+    await run.start(params, tags, opts.startTime);
     return run;
   }
 
@@ -157,6 +165,10 @@ export class MlflowTracker implements Tracker {
     }
     return { kind: 'mlflow', runsStarted: this.runs.length, runsSpooled: spooled, spoolDir: this.spoolDir, offlineReason: this.offlineReason };
   }
+}
+
+function checkTime(what: string, t: number | undefined): void {
+  if (t !== undefined && (!Number.isSafeInteger(t) || t < 0)) throw new UserError(`run ${what} time must be a non-negative integer of ms, got ${t}`);
 }
 
 class MlflowRun implements CellRun {
@@ -192,12 +204,13 @@ class MlflowRun implements CellRun {
     return this.queue;
   }
 
-  async start(params: Params, tags: Tags): Promise<void> {
+  async start(params: Params, tags: Tags, startTime: number | undefined): Promise<void> {
     if (typeof this.runName !== 'string' || this.runName.trim() === '') throw new UserError('run name (cell or seed key) must not be empty');
-    const wireParams = toWireParams(params);
-    const userTags = toWireTags(tags);
+    checkTime('start', startTime);
+    const wireParams = toWireParams(params, this.tracker.onTruncate);
+    const userTags = toWireTags(tags, this.tracker.onTruncate);
     checkNotReserved(userTags);
-    this.startTime = this.tracker.now();
+    this.startTime = startTime ?? this.tracker.now();
     this.createTags = dedupeTags([
       ...systemTags(this.tracker.system, this.runName),
       { key: RUN_KEY_TAG, value: this.runKey },
@@ -240,12 +253,12 @@ class MlflowRun implements CellRun {
 
   async logParams(params: Params): Promise<void> {
     this.checkOpen();
-    await this.logWire({ metrics: [], params: toWireParams(params), tags: [] });
+    await this.logWire({ metrics: [], params: toWireParams(params, this.tracker.onTruncate), tags: [] });
   }
 
   async setTags(tags: Tags): Promise<void> {
     this.checkOpen();
-    const wire = toWireTags(tags);
+    const wire = toWireTags(tags, this.tracker.onTruncate);
     checkNotReserved(wire);
     await this.logWire({ metrics: [], params: [], tags: wire });
   }
@@ -276,11 +289,13 @@ class MlflowRun implements CellRun {
     });
   }
 
-  async end(status: RunEndStatus): Promise<void> {
+  async end(status: RunEndStatus, at?: number): Promise<void> {
     this.checkOpen();
     if (!END_STATUSES.has(status)) throw new UserError(`run status must be FINISHED, FAILED or KILLED, got '${status}'`);
+    checkTime('end', at);
     this.ended = true;
-    const endTime = this.tracker.now();
+    // Never before the start: MLflow's UI shows a negative duration otherwise.
+    const endTime = Math.max(at ?? this.tracker.now(), this.startTime);
     await this.enqueue(async () => {
       if (this.online()) {
         try {

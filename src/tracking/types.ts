@@ -22,8 +22,11 @@ export interface TrackedRun {
   setTags(tags: Tags): Promise<void>;
   /** Uploads `localPath` as `<artifactDir>/<basename(localPath)>` (artifactDir optional), like mlflow.log_artifact. */
   logArtifact(localPath: string, artifactDir?: string): Promise<void>;
-  /** Ends the run; further calls on it reject. */
-  end(status: RunEndStatus): Promise<void>;
+  /**
+   * Ends the run; further calls on it reject. `endTime` (ms) defaults to now; pass the true end
+   * of work logged after the fact (a backfilled seed), so durations are right in the UI.
+   */
+  end(status: RunEndStatus, endTime?: number): Promise<void>;
 }
 
 export type SeedRun = TrackedRun;
@@ -37,6 +40,12 @@ export interface StartRunOptions {
    * runs. Default: a random UUID (every call creates a new run).
    */
   runKey?: string;
+  /**
+   * The run's start (ms since the epoch), default now. Work logged after the fact (backfill)
+   * passes when it really started, so the run's duration and its metrics' timestamps agree.
+   * A run found again by its key keeps the start it was created with.
+   */
+  startTime?: number;
 }
 
 /** The parent run of one results-table cell; one child run per seed. */

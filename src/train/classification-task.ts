@@ -34,7 +34,7 @@ export interface ClassificationTaskSpec {
   metrics(split: string, predictions: Int32Array | Float32Array, labels: Int32Array | Float32Array): Record<string, number>;
   /**
    * Key under which a split's metric is reported: the headline split's metrics keep their names,
-   * others are suffixed (MNLI: `accuracy` = matched, `accuracy@dev_mismatched`).
+   * others are suffixed (MNLI: `accuracy` = matched, `accuracy_dev_mismatched`).
    */
   headlineSplit: string;
   headlineMetric: string;
@@ -62,9 +62,22 @@ export function smoothedCrossEntropy(logits: tf.Tensor2D, labels: Int32Array, ep
   });
 }
 
-/** The key of a split's metric: the headline split keeps the name, others get `@split`. */
+/**
+ * The key of a split's metric: the headline split keeps the name, others get `_<split>`
+ * (MNLI: `accuracy_dev_mismatched`). Keys reach MLflow as they are, and its validation.py
+ * (`_VALID_PARAM_AND_METRIC_NAMES`, ^[/\w.\- ]*$ in 2.x) rejects the `@` used before; result JSON
+ * written with `accuracy@dev_mismatched` still reads, and the MLflow projection maps that key to this
+ * one (tracking/limits.ts, validMlflowKey).
+ */
 export function splitMetricKey(metric: string, split: string, headlineSplit: string): string {
-  return split === headlineSplit ? metric : `${metric}@${split}`;
+  return split === headlineSplit ? metric : `${metric}_${split}`;
+}
+
+/** GLUE test labels are not public: a classification task's eval splits are one set, dev. */
+const CLASSIFICATION_SET = 'dev';
+
+function checkSet(split: string | undefined): void {
+  if (split !== undefined && split !== CLASSIFICATION_SET) throw new Error(`a classification task has no eval set '${split}' (only ${CLASSIFICATION_SET})`);
 }
 
 export function classificationTask(spec: ClassificationTaskSpec): TaskData {
@@ -79,6 +92,7 @@ export function classificationTask(spec: ClassificationTaskSpec): TaskData {
     headlineMetric: spec.headlineMetric,
     trainSize: spec.train.length,
     evalSize: spec.evalSplits.reduce((s, e) => s + e.examples.length, 0),
+    evalSets: [{ split: CLASSIFICATION_SET, size: spec.evalSplits.reduce((s, e) => s + e.examples.length, 0) }],
     lossOffset: 0,
     files: spec.files,
     batch(indices: readonly number[]): TaskBatch {
@@ -101,6 +115,7 @@ export function classificationTask(spec: ClassificationTaskSpec): TaskData {
       };
     },
     evaluate(model: TransformerModel, opts: EvaluateOptions): EvalOutput {
+      checkSet(opts.split);
       const metrics: Record<string, number> = {};
       const predictions: Record<string, string> = {};
       const total = spec.evalSplits.reduce((s, e) => s + e.examples.length, 0);
@@ -124,7 +139,8 @@ export function classificationTask(spec: ClassificationTaskSpec): TaskData {
       }
       return { metrics, predictions };
     },
-    baseline() {
+    baseline(split?: string) {
+      checkSet(split);
       // The run's own training subset decides the majority class / mean; no subset, no baseline.
       if (spec.train.length === 0) return undefined;
       return constantBaseline({

@@ -6,6 +6,12 @@
  * Differences from the real server: param/tag values over the limit are rejected (the real one
  * may truncate), and the search filter grammar only covers `=`/`!=` on tags, params and a few
  * attributes joined by AND.
+ *
+ * `rules: 'mlflow-2.0'` makes it the strict stand-in: the oldest rules of validation.py we support
+ * (names ^[/\w.\- ]*$ without 3.x's `:`, param values <= 500, tag values <= 5000, both rejected).
+ * `artifacts` models a server without artifact proxying: `'no-serve-artifacts'` answers every
+ * mlflow-artifacts call with handlers.py's plain-text 503 (_disable_unless_serve_artifacts),
+ * `'s3'` gives runs an `s3://` artifact_uri (a server started with --default-artifact-root s3://...).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -24,6 +30,10 @@ export interface FakeMlflowOptions {
   numericExperimentIds?: boolean;
   /** Drop exact duplicate metric rows like MLflow's SQL store (default true); false = file store. */
   dedupeMetrics?: boolean;
+  /** Validation rules: '3.x' (default) or the strict 'mlflow-2.0'. */
+  rules?: '3.x' | 'mlflow-2.0';
+  /** Artifact serving: 'proxy' (default, --serve-artifacts), 'no-serve-artifacts', or 's3' roots. */
+  artifacts?: 'proxy' | 'no-serve-artifacts' | 's3';
 }
 
 interface Experiment { experiment_id: string; name: string; artifact_location: string; lifecycle_stage: string; creation_time: number }
@@ -41,8 +51,21 @@ class ApiErr extends Error {
   }
 }
 const STATUS: Record<string, number> = { RESOURCE_DOES_NOT_EXIST: 404, ENDPOINT_NOT_FOUND: 404, PERMISSION_DENIED: 403 };
-const NAME_RE = /^[/\p{L}\p{N}_.\- :]*$/u;
-const LIMITS = { metrics: 1000, params: 100, tags: 100, entities: 1000, bytes: 1_000_000, key: 250, param: 6000, tag: 8000 };
+const NAME_RE_3X = /^[/\p{L}\p{N}_.\- :]*$/u;
+const NAME_RE_2X = /^[/\p{L}\p{N}_.\- ]*$/u;
+const LIMITS_3X = { metrics: 1000, params: 100, tags: 100, entities: 1000, bytes: 1_000_000, key: 250, param: 6000, tag: 8000 };
+const LIMITS_20 = { ...LIMITS_3X, param: 500, tag: 5000 };
+let NAME_RE = NAME_RE_3X;
+let LIMITS = LIMITS_3X;
+/** Rules of the server handling the current request (requests are handled synchronously). */
+function useRules(rules: FakeMlflowOptions['rules']): void {
+  NAME_RE = rules === 'mlflow-2.0' ? NAME_RE_2X : NAME_RE_3X;
+  LIMITS = rules === 'mlflow-2.0' ? LIMITS_20 : LIMITS_3X;
+}
+/** handlers.py _disable_unless_serve_artifacts, verbatim apart from the url rule. */
+const NO_SERVE_ARTIFACTS_TEXT =
+  'Endpoint: /api/2.0/mlflow-artifacts/artifacts/<path:artifact_path> disabled due to the mlflow server running with `--no-serve-artifacts`. ' +
+  'To enable artifacts server functionality, run `mlflow server` with `--serve-artifacts`';
 
 function bad(message: string): never {
   throw new ApiErr('INVALID_PARAMETER_VALUE', message);
@@ -185,9 +208,15 @@ export class FakeMlflowServer {
       res.writeHead(fault.status, headers).end(JSON.stringify({ error_code: fault.errorCode ?? 'TEMPORARILY_UNAVAILABLE', message: 'injected fault' }));
       return;
     }
+    if (route.endsWith(' mlflow-artifacts') && this.opts.artifacts === 'no-serve-artifacts') {
+      this.log.push({ route, outcome: 503 });
+      res.writeHead(503, { 'content-type': 'text/html; charset=utf-8' }).end(NO_SERVE_ARTIFACTS_TEXT);
+      return;
+    }
     let status = 200;
     let payload: Buffer | string;
     let type = 'application/json';
+    useRules(this.opts.rules);
     try {
       const out = this.dispatch(method, route, url, raw, req.headers['content-type']);
       if (Buffer.isBuffer(out)) {
@@ -289,7 +318,7 @@ export class FakeMlflowServer {
       info: {
         run_id: id, run_uuid: id, run_name: name, experiment_id: exp.experiment_id, user_id: str(body, 'user_id', false) ?? '',
         status: 'RUNNING', start_time: int64(body.start_time, 'start_time', Date.now()),
-        artifact_uri: `mlflow-artifacts:/${exp.experiment_id}/${id}/artifacts`, lifecycle_stage: 'active',
+        artifact_uri: `${this.opts.artifacts === 's3' ? 's3://bucket' : 'mlflow-artifacts:'}/${exp.experiment_id}/${id}/artifacts`, lifecycle_stage: 'active',
       },
       params: new Map(), tags: new Map(tags.map((t) => [t.key, t.value])), metrics: [],
     };

@@ -46,7 +46,8 @@ function summarize(r: SyncReport): string {
   return (
     `mlflow sync: ${r.filesSeen} spool file(s): ${r.runsCompleted} run(s) completed, ${r.runsOpen} still open, ` +
     `${r.runsCreated} created; sent ${r.metricsSent} metric(s) (${r.metricsAlreadyPresent} already on the server), ` +
-    `${r.paramsSent} param(s), ${r.tagsSent} tag(s), ${r.artifactsSent} artifact(s)`
+    `${r.paramsSent} param(s), ${r.tagsSent} tag(s), ${r.artifactsSent} artifact(s)` +
+    (r.artifactsSkipped > 0 ? `; ${r.artifactsSkipped} artifact(s) left out (${r.warnings.join('; ')})` : '')
   );
 }
 
