@@ -207,10 +207,39 @@ describe('table: the baseline row', () => {
     };
     const dev = { 'e2e/trainset.csv': 'a', 'e2e/devset.csv': 'b' };
     const test = { 'e2e/trainset.csv': 'a', '/data/e2e/testset_w_refs.csv': 'c' };
-    assert.match(captionFor([dev, dev]), /E2E NLG Challenge data \(e2e\), scored on the dev split \(the paper scores the test split\);/);
-    assert.match(captionFor([test]), /E2E NLG Challenge data \(e2e\), scored on the test split, as the paper;/);
-    assert.match(captionFor([dev, test]), /scored on the dev and test splits \(the paper scores the test split\)/);
+    // Results from before runs recorded `reported`: split from provenance, best epoch.
+    const paper = 'the paper: the test split at each run\'s final checkpoint';
+    assert.ok(captionFor([dev, dev]).includes(`E2E NLG Challenge data (e2e), scored on the dev split at each run's best dev epoch (${paper});`));
+    assert.ok(captionFor([test]).includes(`E2E NLG Challenge data (e2e), scored on the test split at each run's best dev epoch (${paper});`));
+    assert.match(captionFor([dev, test]), /scored with MIXED protocols: 1 run\(s\) on the dev split at each run's best dev epoch; 1 run\(s\) on the test split at each run's best dev epoch/);
     assert.match(captionFor([{ 'e2e/train.txt': 'a', 'e2e/valid.txt': 'b' }]), /scored on the dev split/);
+  });
+
+  it('Table 3 caption and run lines say which split and checkpoint each run reports; a table mixing protocols says so, row by row', () => {
+    const lora = { model: 'gpt2-medium', method: 'lora', methodConfig: { r: 4, alpha: 32, targets: ['q', 'v'] }, task: 'e2e', headlineMetric: 'BLEU', counted: 393216 };
+    const ft = { model: 'gpt2-medium', method: 'ft', task: 'e2e', headlineMetric: 'BLEU', counted: 354_823_168 };
+    const m = [0.6, 0.62, 0.64].map((b) => ({ BLEU: b, NIST: 8, METEOR: 0.4, ROUGE_L: 0.5, CIDEr: 1.5 }));
+    const both = { 'e2e/trainset.csv': 'a', 'e2e/devset.csv': 'b', 'e2e/testset_w_refs.csv': 'c' };
+    const build = (runs: FixtureRun[]): TableModel => {
+      const root = tempRoot();
+      writeResultsFolder(root, 'fx', runs);
+      const t = buildTable(3, loadResults(join(root, 'fx'), 'fx'), { withRuns: true });
+      rmSync(root, { recursive: true, force: true });
+      return t;
+    };
+    // The paper's protocol everywhere: said once, as the paper; the provenance (dev and test read) does not matter.
+    const paper = build([...seeds({ ...lora, evalSplit: 'test', checkpoint: 'final', datasets: both }, m), ...seeds({ ...ft, evalSplit: 'test', checkpoint: 'final', datasets: both }, m)]);
+    assert.match(paper.caption, /E2E NLG Challenge data \(e2e\), scored on the test split at each run's final checkpoint, as the paper;/);
+    assert.match(paper.caption, /each run's final-checkpoint scores/);
+    assert.ok(!paper.footnotes.some((f) => /scored on the/.test(f)), paper.footnotes.join('\n'));
+    assert.match(toMarkdown(paper), /final epoch 3 on test/);
+    // LoRA on the test split's final checkpoint, FT on dev at the best epoch: the caption says MIXED, the notes say which row used which.
+    const mixed = build([...seeds({ ...lora, evalSplit: 'test', checkpoint: 'final', datasets: both }, m), ...seeds({ ...ft, datasets: { 'e2e/devset.csv': 'b' } }, m)]);
+    assert.match(mixed.caption, /scored with MIXED protocols: 3 run\(s\) on the dev split at each run's best dev epoch; 3 run\(s\) on the test split at each run's final checkpoint \(the paper: the test split at each run's final checkpoint; the notes name each row's\)/);
+    assert.match(mixed.caption, /each run's reported \(best-epoch or final-checkpoint, see the notes\) scores/);
+    assert.ok(mixed.footnotes.includes('GPT-2 M LoRA: scored on the test split, final checkpoint.'), mixed.footnotes.join('\n'));
+    assert.ok(mixed.footnotes.some((f) => /FT.*: scored on the dev split, best dev epoch\.$/.test(f)), mixed.footnotes.join('\n'));
+    assert.match(toMarkdown(mixed), /best epoch 2 on dev/);
   });
 });
 

@@ -122,8 +122,8 @@ export function cellValue(run: RunResult, col: ColumnDef, file: string): { value
 }
 
 /**
- * The E2E splits a run was scored on, read from the data files its provenance records (train
- * excluded): the runner scores dev, while the paper's Table 3 reports the test set.
+ * The E2E splits a run read, from the data files its provenance records (train excluded): how
+ * protocol.ts tells the split of results written before runs recorded `reported`.
  */
 export function e2eScoredSplits(datasets: Readonly<Record<string, string>>): E2eSplit[] {
   const files = Object.keys(datasets);

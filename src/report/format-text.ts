@@ -8,6 +8,7 @@
 import type { BaselineCell, BaselineRow } from './baseline-row.ts';
 import type { Cell, Row, TableModel } from './table-model.ts';
 import type { ColumnDef } from './columns.ts';
+import { describeRunReport } from './protocol.ts';
 
 export function fmtNum(x: number, decimals: number): string {
   const s = x.toFixed(decimals);
@@ -86,7 +87,7 @@ export function runLines(t: TableModel, link: (url: string) => string): string[]
       if (cell.runs.length === 0) return;
       const col = t.columns[i];
       const parts = cell.runs.map((r) => {
-        const what = r.value !== undefined ? `${fmtNum(r.value, col.decimals)} (best epoch ${r.bestEpoch})` : r.problem ?? r.status;
+        const what = r.value !== undefined ? `${fmtNum(r.value, col.decimals)} (${describeRunReport(r.reported)})` : r.problem ?? r.status;
         return `seed ${r.seed} ${r.runId}: ${what}${r.mlflowUrl ? ` ${link(r.mlflowUrl)}` : ''}`;
       });
       out.push(`${row.label} / ${col.header}: ${parts.join('; ')}`);
@@ -122,7 +123,7 @@ export function toMarkdown(t: TableModel): string {
     lines.push('');
   }
   if (t.withRuns) {
-    lines.push('Runs behind each number (seed, run id, value at its best epoch):', '');
+    lines.push('Runs behind each number (seed, run id, value at its reported checkpoint):', '');
     for (const l of runLines(t, (u) => `[MLflow](${u})`)) lines.push(`- ${l}`);
     lines.push('');
   }

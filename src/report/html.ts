@@ -12,6 +12,7 @@ import { WEIGHT_LABEL, type WeightType } from '../analysis/lora-weights.ts';
 import type { ChartEntry } from './charts/build.ts';
 import type { ColumnDef } from './columns.ts';
 import { allColumns, BASELINE_PARAMS, baselineCellsOf, baselineCellText, cellsOf, fmtNum, fmtSigned, oursText, paperText, paramsText } from './format-text.ts';
+import { describeRunReport } from './protocol.ts';
 import type { LoadedRun } from './results.ts';
 import { mlflowUrl, type Cell, type TableModel } from './table-model.ts';
 
@@ -66,7 +67,7 @@ function runsHtml(t: TableModel): string {
       if (cell.runs.length === 0) return;
       const col = t.columns[i];
       const parts = cell.runs.map((r) => {
-        const what = r.value !== undefined ? `${fmtNum(r.value, col.decimals)} (epoch ${r.bestEpoch})` : (r.problem ?? r.status);
+        const what = r.value !== undefined ? `${fmtNum(r.value, col.decimals)} (${describeRunReport(r.reported)})` : (r.problem ?? r.status);
         const link = r.mlflowUrl ? ` <a href="${esc(r.mlflowUrl)}">MLflow</a>` : '';
         return `seed ${r.seed} <code>${esc(r.runId)}</code>: ${esc(what)}${link}`;
       });

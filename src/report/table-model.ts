@@ -1,8 +1,8 @@
 /**
  * Builds Table 2 or 3 of the paper from our runs: rows = model × method (+ variant and method
  * config) with the number of trainable parameters, columns = tasks (Table 2, plus the average) or
- * E2E metrics (Table 3). Each cell aggregates the finished runs of one config over seeds (each run
- * at its best epoch, as the paper scores them), with the paper's value and our difference beside
+ * E2E metrics (Table 3). Each cell aggregates the finished runs of one config over seeds (each run's
+ * reported metrics: split and checkpoint as the run records them, protocol.ts), with the paper's value and our difference beside
  * it. Under the method rows, a baseline row (baseline-row.ts) gives what an untrained rule
  * scores on the same evaluation examples, and each method cell says whether it is above it. Table 2
  * shows the task columns the profile runs (profile-tasks.ts) when the spec says which those are.
@@ -13,19 +13,23 @@ import type { RunResult } from '../runner/result-schema.ts';
 import { canonicalJson } from '../train/run-identity.ts';
 import { aggregate, type Agg, sampleStd } from './aggregate.ts';
 import { baselineCellNotes, baselineDefinition, buildBaselineRow, compareRows, type BaselineRow, type VsBaseline } from './baseline-row.ts';
-import { cellValue, type ColumnDef, e2eScoredSplits, isSynthetic, missingTaskData, table2Columns, table3Columns, tableOf } from './columns.ts';
+import { cellValue, type ColumnDef, isSynthetic, missingTaskData, table2Columns, table3Columns, tableOf } from './columns.ts';
 import { findPaperRow, loadPaperTable, type PaperTableRow, type PaperValue } from './paper-tables.ts';
 import { describeModel, matchPaperRow, methodDisplay, modelInfo, normalisedMethodConfig, type ModelInfo, type PaperMatch } from './paper-match.ts';
 import { formulaFor, type ParamInfo } from './params.ts';
 import type { ProfileTasks } from './profile-tasks.ts';
+import { checkpointAdjective, e2eProtocolCaption, protocolNotes, runReport, type RunReport } from './protocol.ts';
 import type { LoadedRun, ResultsFolder } from './results.ts';
 
 export interface CellRun {
   runId: string;
   seed: number;
-  status: 'finished' | 'failed';
+  /** `blocked`: not run, its initFrom parent failed (runner/dependencies.ts). */
+  status: RunResult['status'];
   value?: number;
   bestEpoch: number | null;
+  /** Which checkpoint and split its value comes from (protocol.ts). */
+  reported: RunReport;
   /** Why a run gives no value (failed, metric missing). */
   problem?: string;
   mlflowUrl?: string;
@@ -140,9 +144,9 @@ function buildCell(col: ColumnDef, runs: LoadedRun[], agg: Agg, dataDir: string 
   const values: number[] = [];
   for (const lr of [...chosen].sort((a, b) => a.result.seed - b.result.seed)) {
     const r = lr.result;
-    const base: CellRun = { runId: r.runId, seed: r.seed, status: r.status, bestEpoch: r.bestEpoch, mlflowUrl: mlflowUrl(lr) };
-    if (r.status === 'failed') {
-      cellRuns.push({ ...base, problem: `failed: ${r.error ?? 'no error recorded'}` });
+    const base: CellRun = { runId: r.runId, seed: r.seed, status: r.status, bestEpoch: r.bestEpoch, reported: runReport(r), mlflowUrl: mlflowUrl(lr) };
+    if (r.status !== 'finished') {
+      cellRuns.push({ ...base, problem: `${r.status}: ${r.error ?? 'no error recorded'}` });
       continue;
     }
     const v = cellValue(r, col, lr.file);
@@ -156,8 +160,9 @@ function buildCell(col: ColumnDef, runs: LoadedRun[], agg: Agg, dataDir: string 
   const cell: Cell = { column: col.key, n: values.length, nFailed, runs: cellRuns, ignored };
   if (values.length === 0) {
     const first = cellRuns.find((c) => c.problem)?.problem ?? '';
-    const allFailed = cellRuns.every((c) => c.status === 'failed');
-    cell.reason = allFailed ? `all ${cellRuns.length} run(s) failed (${first.replace(/^failed: /, '')})` : `no finished run with a value (${first})`;
+    const allFailed = cellRuns.every((c) => c.status !== 'finished');
+    const how = cellRuns.every((c) => c.status === 'blocked') ? 'blocked' : 'failed';
+    cell.reason = allFailed ? `all ${cellRuns.length} run(s) ${how} (${first.replace(/^(failed|blocked): /, '')})` : `no finished run with a value (${first})`;
     return cell;
   }
   cell.value = aggregate(values, agg);
@@ -242,6 +247,9 @@ export function buildTable(table: 2 | 3, folder: ResultsFolder, opts: BuildOptio
   for (const b of baselines) footnotes.push(...baselineCellNotes(b, (k) => colOf(k)?.header ?? k, (k, x) => x.toFixed((colOf(k)?.decimals ?? 1) + 2)));
   if (comparison !== undefined) footnotes.push(comparison);
   footnotes.push(...paramFootnotes(rows), ...paperFootnotes(rows));
+  // A table whose runs do not share one split / checkpoint says which each row used.
+  const byId = new Map(runs.map((r) => [r.result.runId, r.result]));
+  footnotes.push(...protocolNotes(rows.map((r) => ({ label: r.label, runs: [...new Set(r.cells.flatMap((c) => c.runs.map((x) => byId.get(x.runId)!)))] }))));
   if (table === 3) footnotes.push('METEOR: computed without the paraphrase module (its English paraphrase table is not obtainable), i.e. METEOR 1.5 with the exact, stem and synonym modules; the paper\'s scorer had it, so our METEOR is expected to be slightly lower.');
   const ignored = rows.flatMap((r) => r.cells.filter((c) => c.ignored.length > 0).map((c) => `${r.label} / ${c.column}: ${c.ignored.map((i) => `${i.runs} run(s) of config ${i.cellKey}`).join(', ')} left out (another config of this cell has more finished runs)`));
   footnotes.push(...ignored);
@@ -328,15 +336,6 @@ function paperFootnotes(rows: Row[]): string[] {
   return out;
 }
 
-/** Which E2E split the real-data runs were scored on, beside the paper's (test); '' when unknown. */
-function scoredSplits(runs: LoadedRun[]): string {
-  const splits = new Set(runs.filter((r) => r.result.task === 'e2e').flatMap((r) => e2eScoredSplits(r.result.provenance.datasets)));
-  if (splits.size === 0) return '';
-  const list = [...splits].sort();
-  const what = `scored on the ${list.join(' and ')} split${list.length > 1 ? 's' : ''}`;
-  return list.length === 1 && list[0] === 'test' ? `, ${what}, as the paper` : `, ${what} (the paper scores the test split)`;
-}
-
 function caption(table: 2 | 3, profile: string, agg: Agg, runs: LoadedRun[], models: ModelInfo[], columns: ColumnDef[], dropped: ColumnDef[], profileTasks: ProfileTasks | undefined): string {
   const modelText = models.length === 0 ? 'no runs' : models.map((m) => (m.paperScale ? describeModel(m) : `${describeModel(m)}, a scaled-down stand-in, not the paper's model`)).join('; ');
   const tasks = [...new Set(runs.map((r) => r.result.task))].sort();
@@ -350,15 +349,15 @@ function caption(table: 2 | 3, profile: string, agg: Agg, runs: LoadedRun[], mod
     }
   }
   const dataParts: string[] = [];
-  if (real.length > 0) dataParts.push(`${table === 2 ? 'GLUE dev sets' : 'E2E NLG Challenge data'} (${real.join(', ')})${limits.size > 0 ? `, subsampled: ${[...limits].sort().join('; ')}` : ''}${scoredSplits(runs)}`);
+  if (real.length > 0) dataParts.push(`${table === 2 ? 'GLUE dev sets' : 'E2E NLG Challenge data'} (${real.join(', ')})${limits.size > 0 ? `, subsampled: ${[...limits].sort().join('; ')}` : ''}${e2eProtocolCaption(runs.map((r) => r.result))}`);
   if (synth.length > 0) dataParts.push(`synthetic stand-in data (${synth.join(', ')}), not ${table === 2 ? 'GLUE' : 'E2E'} data`);
   const data = dataParts.length > 0 ? dataParts.join(' and ') : 'no data (no runs)';
   const seeds = [...new Set(runs.map((r) => r.result.seed))].sort((a, b) => a - b);
   const what = table === 2 ? 'dev score ×100 (MNLI matched accuracy, CoLA Matthews corr., STS-B Pearson corr., accuracy elsewhere)' : 'scores (BLEU, METEOR, ROUGE-L ×100; NIST, CIDEr raw)';
   return (
     `Table ${table}, profile "${profile}": ${modelText}; data: ${data}; ` +
-    `${seeds.length} seed(s) (${seeds.join(', ') || 'none'}); each cell is the ${agg} over seeds of each run's best-epoch ${what} ± sample std over seeds, ` +
-    `then [paper value, Δ = ours − paper]. Paper (Hu et al. 2021, Table ${table}): ${table === 2 ? 'median of 5 seeds' : 'mean of 3 seeds'}, best epoch per run. ` +
+    `${seeds.length} seed(s) (${seeds.join(', ') || 'none'}); each cell is the ${agg} over seeds of each run's ${checkpointAdjective(runs.map((r) => r.result))} ${what} ± sample std over seeds, ` +
+    `then [paper value, Δ = ours − paper]. Paper (Hu et al. 2021, Table ${table}): ${table === 2 ? 'median of 5 seeds, best epoch per run' : 'mean of 3 seeds, the test split decoded from each run\'s final checkpoint (the reference code)'}. ` +
     `"—" marks a cell without a value and says why. ` +
     (table === 2 ? `Avg. is the mean over the ${columns.length} task column(s) shown (compared with the paper's average only when they are its eight GLUE tasks). ` : '') +
     (dropped.length > 0 ? `Columns ${dropped.map((c) => c.header).join(', ')} are left out: ${profileTasks?.source ?? 'the profile'} runs none of their tasks. ` : '') +

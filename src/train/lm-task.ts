@@ -23,15 +23,22 @@ export interface LmEvalInstance {
   references: string[];
 }
 
+export interface LmEvalSet {
+  split: string;
+  instances: LmEvalInstance[];
+}
+
 export interface LmTaskSpec {
   task: string;
   tokenizer: TextTokenizer;
   /** FT_Dataset max_seq_length (the E2E command: 512). */
   maxSeqLength: number;
   train: E2eTokenPair[];
-  /** Name of the eval split (names the prediction files). */
-  evalSplit: string;
-  eval: LmEvalInstance[];
+  /**
+   * The eval sets by split name (which names the prediction files): dev, and test when the run
+   * reports it (TaskData.evalSets; the first is the default).
+   */
+  evalSets: LmEvalSet[];
   /** All metrics of the generated texts against the references. */
   metrics(references: string[][], hypotheses: string[]): Record<string, number>;
   headlineMetric: string;
@@ -47,14 +54,21 @@ function asGpt2(model: TransformerModel): Gpt2Model {
 export const LM_LOSS_OFFSET = 1e-4;
 
 export function lmTask(spec: LmTaskSpec): TaskData {
+  if (spec.evalSets.length === 0) throw new Error(`${spec.task}: a generation task needs an eval set`);
+  const setOf = (split: string | undefined): LmEvalSet => {
+    const set = split === undefined ? spec.evalSets[0] : spec.evalSets.find((s) => s.split === split);
+    if (set === undefined) throw new Error(`${spec.task}: no eval set '${split}' loaded (have ${spec.evalSets.map((s) => s.split).join(', ')})`);
+    return set;
+  };
   // Scored as the files read back: one line each, stripped.
-  const references = (): string[][] => spec.eval.map((e) => e.references.map(oneLine));
+  const references = (set: LmEvalSet): string[][] => set.instances.map((e) => e.references.map(oneLine));
   return {
     task: spec.task,
     modelType: 'gpt2',
     headlineMetric: spec.headlineMetric,
     trainSize: spec.train.length,
-    evalSize: spec.eval.length,
+    evalSize: spec.evalSets[0].instances.length,
+    evalSets: spec.evalSets.map((s) => ({ split: s.split, size: s.instances.length })),
     lossOffset: LM_LOSS_OFFSET,
     files: spec.files,
     batch(indices: readonly number[]): TaskBatch {
@@ -75,26 +89,28 @@ export function lmTask(spec: LmTaskSpec): TaskData {
       };
     },
     evaluate(model: TransformerModel, opts: EvaluateOptions): EvalOutput {
+      const set = setOf(opts.split);
       const hyps = generateE2e(
         asGpt2(model),
         spec.tokenizer,
-        spec.eval.map((e) => e.context),
+        set.instances.map((e) => e.context),
         { ...opts.decoding, maxSeqLength: spec.maxSeqLength },
         opts.onProgress,
       );
-      const refs = references();
+      const refs = references(set);
       return {
         metrics: spec.metrics(refs, hyps),
         predictions: {
-          [`${spec.evalSplit}.hyp.txt`]: formatE2eHypotheses(hyps),
-          [`${spec.evalSplit}.ref.txt`]: formatE2eReferences(refs),
+          [`${set.split}.hyp.txt`]: formatE2eHypotheses(hyps),
+          [`${set.split}.ref.txt`]: formatE2eReferences(refs),
         },
       };
     },
-    baseline() {
+    baseline(split?: string) {
+      const set = setOf(split);
       return copyInputBaseline(
-        references(),
-        spec.eval.map((e) => oneLine(e.input)),
+        references(set),
+        set.instances.map((e) => oneLine(e.input)),
         spec.metrics,
       );
     },

@@ -2,9 +2,9 @@
  * The layout of a run directory, what `lora-repro train` writes and `eval` / `generate` read:
  *
  *   result.json           the RunResult (runner/result-schema.ts), config included
- *   adapter/              the method's trainable weights + the task head at the best epoch
+ *   adapter/              the method's trainable weights + the task head of the reported checkpoint
  *                         (adapter_config.json + adapter_model.safetensors, PEFT layout)
- *   predictions/          best-epoch predictions: GLUE <split>.tsv; E2E <split>.hyp.txt + <split>.ref.txt
+ *   predictions/          its predictions on the reported split: GLUE <split>.tsv; E2E <split>.hyp.txt + <split>.ref.txt
  *   base-config.json      randomly initialised base model only: its config (Hugging Face format)
  *   vocab-map.json        how tokenizer ids map to the model's rows (train/fit-tokenizer.ts)
  *   train.log             the log lines of the run

@@ -16,7 +16,7 @@ import {
 } from '../data/synthetic.ts';
 import { UserError } from '../util/errors.ts';
 import { subsampleIndices } from './seeds.ts';
-import { buildE2eLikeTask, buildGlueLikeTask, type TaskLoader } from './task-builders.ts';
+import { buildE2eLikeTask, buildGlueLikeTask, evalSplitsToLoad, type TaskLoader } from './task-builders.ts';
 
 function dataHash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex');
@@ -29,7 +29,8 @@ export const syntheticLoader: TaskLoader = {
   async load(ctx) {
     const c = ctx.config;
     const spec = syntheticSpec(c.task);
-    if (ctx.evalSplit !== undefined && ctx.evalSplit !== 'dev') throw new UserError(`${spec.name} has only a dev split (got '${ctx.evalSplit}')`);
+    const wanted = evalSplitsToLoad(ctx).find((s) => s !== 'dev');
+    if (wanted !== undefined) throw new UserError(`${spec.name} has only a dev split (got '${wanted}')`);
     const label = `${spec.name} (generator, data seed ${spec.dataSeed})`;
     if (spec.kind === 'glue') {
       const data = generateSyntheticGlue(spec.name as SyntheticGlueTaskName);
@@ -58,6 +59,6 @@ export const syntheticLoader: TaskLoader = {
         })
       : [];
     const chosen = subsampleIndices(data.dev.instances.length, c.evalLimit).map((i) => ({ ...data.dev.instances[i], where: `${spec.name} dev MR ${i}` }));
-    return buildE2eLikeTask(ctx, spec.name, train, chosen, 'dev', { [label]: dataHash([data.train.pairs, data.dev.pairs]) });
+    return buildE2eLikeTask(ctx, spec.name, train, [{ split: 'dev', instances: chosen }], { [label]: dataHash([data.train.pairs, data.dev.pairs]) });
   },
 };

@@ -14,6 +14,7 @@ import type { ModelConfig } from '../models/config.ts';
 import { gpt2SpecialTokens, robertaSpecialTokens } from '../tokenizers/special-tokens.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { classificationTask } from './classification-task.ts';
+import { evalProtocol, trainingEvalSplits } from './eval-protocol.ts';
 import { lmTask } from './lm-task.ts';
 import type { TrainRunConfig } from './run-config.ts';
 import type { TaskData } from './task-data.ts';
@@ -29,6 +30,16 @@ export interface LoaderContext {
   needTrain: boolean;
   /** Evaluate on this split instead of the task's default (generate --split test). */
   evalSplit?: string;
+}
+
+/**
+ * The eval splits to load, in TaskData.evalSets order: `evalSplit` alone when given; for training,
+ * dev (selection) and the split the run reports (eval-protocol.ts); else the split it reports.
+ */
+export function evalSplitsToLoad(ctx: Pick<LoaderContext, 'config' | 'needTrain' | 'evalSplit'>): string[] {
+  if (ctx.evalSplit !== undefined) return [ctx.evalSplit];
+  const p = evalProtocol(ctx.config);
+  return ctx.needTrain ? trainingEvalSplits(p) : [p.split];
 }
 
 export interface TaskLoader {
@@ -80,23 +91,28 @@ export function buildGlueLikeTask(ctx: LoaderContext, def: GlueLikeTask, train: 
   });
 }
 
+/** The evaluation instances of one split, MRs in challenge format. */
+export interface RawE2eEvalSet {
+  split: string;
+  instances: { mr: string; refs: string[]; where: string }[];
+}
+
 /** Training pairs and evaluation instances with challenge-format MRs (`name[X], eatType[Y]`). */
 export function buildE2eLikeTask(
   ctx: LoaderContext,
   task: string,
   train: { mr: string; ref: string; where: string }[],
-  evalInstances: { mr: string; refs: string[]; where: string }[],
-  split: string,
+  evalSets: RawE2eEvalSet[],
   files: Record<string, string>,
 ): TaskData {
   const pairs = train.map((p) => ({ context: mrToLoraContext(p.mr, p.where), completion: p.ref }));
-  const chosen = evalInstances.map((i) => ({ context: mrToLoraContext(i.mr, i.where), references: i.refs }));
+  const sets = evalSets.map((s) => ({ split: s.split, chosen: s.instances.map((i) => ({ context: mrToLoraContext(i.mr, i.where), references: i.refs })) }));
   const tokenizer = ctx.tokenizer(function* () {
     for (const t of pairs) {
       yield t.context;
       yield ' ' + t.completion;
     }
-    for (const e of chosen) yield e.context;
+    for (const s of sets) for (const e of s.chosen) yield e.context;
   });
   const eot = gpt2SpecialTokens(tokenizer).endOfText;
   return lmTask({
@@ -104,8 +120,10 @@ export function buildE2eLikeTask(
     tokenizer,
     maxSeqLength: ctx.config.maxSeqLength,
     train: pairs.map((t) => encodeE2ePair(tokenizer, t.context, t.completion, eot)),
-    evalSplit: split,
-    eval: chosen.map((e) => ({ context: [...tokenizer.encode(e.context), eot], input: e.context, references: e.references })),
+    evalSets: sets.map((s) => ({
+      split: s.split,
+      instances: s.chosen.map((e) => ({ context: [...tokenizer.encode(e.context), eot], input: e.context, references: e.references })),
+    })),
     metrics: (refs, hyps) => ({ ...scoreE2E(refs, hyps) }),
     headlineMetric: 'BLEU',
     files,

@@ -33,6 +33,8 @@ export interface EvaluateOptions {
   decoding: DecodingOptions;
   /** Called after each evaluated example or batch (progress). */
   onProgress?: (done: number, total: number) => void;
+  /** Which of the task's `evalSets` to score; absent: the first. */
+  split?: string;
 }
 
 export interface EvalOutput {
@@ -51,7 +53,14 @@ export interface TaskData {
   /** The metric the paper reports (best-epoch selection maximises it). */
   readonly headlineMetric: string;
   readonly trainSize: number;
+  /** Examples of the first eval set. */
   readonly evalSize: number;
+  /**
+   * The eval sets `evaluate` can score, by split name ('dev', 'test'; GLUE's dev files, e.g. MNLI
+   * matched + mismatched, are one set 'dev'). The first is the default and the selection split
+   * (eval-protocol.ts); a training run that reports another split holds that one too.
+   */
+  readonly evalSets: readonly { split: string; size: number }[];
   /** The constant added to the loss denominator (the reference GPT-2 loss: 1e-4; else 0). */
   readonly lossOffset: number;
   /** Data files read (path relative to the data directory, `hf://datasets/<repo>@<commit>/<path>` for hub parquet, or a generator name) → sha256 or version. */
@@ -60,9 +69,9 @@ export interface TaskData {
   batch(indices: readonly number[]): TaskBatch;
   evaluate(model: TransformerModel, opts: EvaluateOptions): EvalOutput;
   /**
-   * What an untrained rule scores on the same eval subset, under the keys
+   * What an untrained rule scores on the same eval subset (of `split`, default the first), under the keys
    * `evaluate` reports (eval/baselines.ts): majority class, train mean or copy input. Undefined
    * when it cannot be computed (a classification task loaded without its training subset).
    */
-  baseline(): Baseline | undefined;
+  baseline(split?: string): Baseline | undefined;
 }

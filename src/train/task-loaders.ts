@@ -23,7 +23,7 @@ import type { TrainRunConfig } from './run-config.ts';
 import { subsampleIndices } from './seeds.ts';
 import { syntheticLoader } from './synthetic-loader.ts';
 import type { TaskData } from './task-data.ts';
-import { buildE2eLikeTask, buildGlueLikeTask, type GlueLikeTask, type LoaderContext, type RawEvalSplit, type TaskLoader } from './task-builders.ts';
+import { buildE2eLikeTask, buildGlueLikeTask, evalSplitsToLoad, type GlueLikeTask, type LoaderContext, type RawE2eEvalSet, type RawEvalSplit, type TaskLoader } from './task-builders.ts';
 
 export type { LoaderContext, TaskLoader } from './task-builders.ts';
 
@@ -41,6 +41,7 @@ export const glueLoader: TaskLoader = {
     const spec = GLUE_TASKS[task];
     const where = ctx.splitSources();
     const c = ctx.config;
+    if (ctx.evalSplit === undefined && c.evalSplit === 'test') throw new UserError(`${task}: evalSplit test is for E2E only (GLUE's test labels are not public); use dev`);
     const files: Record<string, string> = {};
     let train: GlueExample[] = [];
     if (ctx.needTrain) {
@@ -79,8 +80,9 @@ export const e2eLoader: TaskLoader = {
   async load(ctx) {
     const where = ctx.splitSources();
     const c = ctx.config;
-    const split = (ctx.evalSplit ?? 'dev') as E2eSplit;
-    if (!E2E_EVAL_SPLITS.includes(split)) throw new UserError(`e2e has no eval split '${ctx.evalSplit}': use dev or test`);
+    const splits = evalSplitsToLoad(ctx) as E2eSplit[];
+    const bad = splits.find((s) => !E2E_EVAL_SPLITS.includes(s));
+    if (bad !== undefined) throw new UserError(`e2e has no eval split '${bad}': use dev or test`);
     const files: Record<string, string> = {};
     let train: { mr: string; ref: string; where: string }[] = [];
     if (ctx.needTrain) {
@@ -92,12 +94,16 @@ export const e2eLoader: TaskLoader = {
       });
       record(files, source);
     }
-    const evalSource = e2eSplitSource(split, where);
-    const evalData = await readE2eSource(evalSource);
-    record(files, evalSource);
-    const instances = groupConsecutive(evalData.pairs);
-    const chosen = subsampleIndices(instances.length, c.evalLimit).map((i) => ({ ...instances[i], where: `${evalData.file} (MR "${instances[i].mr}")` }));
-    return buildE2eLikeTask(ctx, 'e2e', train, chosen, split, files);
+    const evalSets: RawE2eEvalSet[] = [];
+    for (const split of splits) {
+      const evalSource = e2eSplitSource(split, where);
+      const evalData = await readE2eSource(evalSource);
+      record(files, evalSource);
+      const instances = groupConsecutive(evalData.pairs);
+      const chosen = subsampleIndices(instances.length, c.evalLimit).map((i) => ({ ...instances[i], where: `${evalData.file} (MR "${instances[i].mr}")` }));
+      evalSets.push({ split, instances: chosen });
+    }
+    return buildE2eLikeTask(ctx, 'e2e', train, evalSets, files);
   },
 };
 

@@ -36,6 +36,9 @@ export interface FixtureRun {
   finishedAt?: string;
   /** provenance.datasets: data file → hash (default none). */
   datasets?: Record<string, string>;
+  /** The evaluation protocol (train/eval-protocol.ts); either set: the result records `reported`. */
+  evalSplit?: 'dev' | 'test';
+  checkpoint?: 'best' | 'final';
 }
 
 /** A finished or failed RunResult; a finished run's epochs climb linearly to its best-epoch metrics at the last epoch. */
@@ -55,6 +58,8 @@ export function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: 
     maxSeqLength: 128,
     ...(f.trainLimit !== undefined ? { trainLimit: f.trainLimit } : {}),
     ...(f.evalLimit !== undefined ? { evalLimit: f.evalLimit } : {}),
+    ...(f.evalSplit !== undefined ? { evalSplit: f.evalSplit } : {}),
+    ...(f.checkpoint !== undefined ? { checkpoint: f.checkpoint } : {}),
   });
   const { runId, cellKey } = runKeys(config);
   const status = f.status ?? 'finished';
@@ -85,6 +90,9 @@ export function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: 
     epochs,
     bestEpoch: status === 'finished' ? nEpochs - 1 : null,
     metrics,
+    ...(status === 'finished' && (f.evalSplit !== undefined || f.checkpoint !== undefined)
+      ? { reported: { split: f.evalSplit ?? 'dev', checkpoint: f.checkpoint ?? 'best', epoch: f.checkpoint === 'final' ? nEpochs : nEpochs - 1 } }
+      : {}),
     headlineMetric: status === 'failed' ? '' : (f.headlineMetric ?? Object.keys(metrics)[0] ?? 'accuracy'),
     ...(f.baseline !== undefined ? { baseline: f.baseline } : {}),
     trainableParams: status === 'failed' ? { counted: 0, formula: 0, head: 0 } : { counted: f.counted ?? 1000, formula: f.formula ?? f.counted ?? 1000, head: 10 },
