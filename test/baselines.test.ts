@@ -95,7 +95,7 @@ describe('baselines: hand-computed cases', () => {
       headlineMetric: 'accuracy',
       files: {},
     });
-    assert.deepEqual(task.baseline()!.metrics, { accuracy: 0.5, 'accuracy@dev_mismatched': 0.75 });
+    assert.deepEqual(task.baseline()!.metrics, { accuracy: 0.5, 'accuracy_dev_mismatched': 0.75 });
   });
 
   it('no training subset (eval of a saved run): no majority baseline', () => {
@@ -113,8 +113,7 @@ describe('baselines: hand-computed cases', () => {
       tokenizer: {} as TextTokenizer,
       maxSeqLength: 64,
       train: [],
-      evalSplit: 'dev',
-      eval: instances.map((i) => ({ context: [1, 2], input: mrToLoraContext(i.mr), references: i.refs })),
+      evalSets: [{ split: 'dev', instances: instances.map((i) => ({ context: [1, 2], input: mrToLoraContext(i.mr), references: i.refs })) }],
       metrics: (r, h) => ({ ...scoreE2E(r, h) }),
       headlineMetric: 'BLEU',
       files: {},

@@ -24,6 +24,7 @@ import { scanResults } from '../src/runner/results-store.ts';
 import { runExperiment, type RunnerOptions } from '../src/runner/runner.ts';
 import { csvRow, formatCsv, RunsCsv } from '../src/runner/runs-csv.ts';
 import { UserError } from '../src/util/errors.ts';
+import { realTinySpec } from './helpers/real-spec.ts';
 
 const SPEC = `
 experiment: rt
@@ -332,17 +333,7 @@ describe('runner: the real trainer, end to end', function () {
   this.timeout(180_000);
 
   it('trains a tiny LoRA run (mini-roberta, synthetic-sst2, 2 steps) in a worker and records it', async () => {
-    const tokenizer = new URL('../../shared/fixtures/tokenizers/gpt2', import.meta.url).pathname;
-    const text = `
-experiment: real-smoke
-seeds: [0]
-defaults: { tokenizer: ${tokenizer}, epochs: 1, batchSize: 8, learningRate: 1.0e-3, maxSeqLength: 32, trainLimit: 16, evalLimit: 16 }
-grid:
-  - models: [mini-roberta]
-    methods: [{ method: lora, config: { r: 2 } }]
-    tasks: [synthetic-sst2]
-`;
-    const e = expandSpec(parseSpecText(text, 'real.yaml'), {});
+    const e = expandSpec(parseSpecText(realTinySpec('real-smoke', '[synthetic-sst2]'), 'real.yaml'), {});
     const root = tempRoot();
     const s = await runExperiment(e, e.runs, { resultsRoot: root, workers: 1, log: () => {}, warn: () => {}, quiet: true });
     const [j] = [...scanResults(resultsPaths(join(root, 'default'))).byId.values()];

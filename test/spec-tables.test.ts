@@ -254,6 +254,30 @@ describe('experiments/table2.yaml', () => {
     assert.ok(checkCounts(paper, 2) >= 5);
   });
 
+  it("starts from the same row's MNLI run exactly the cells whose first own citation's init_from is an MNLI checkpoint", () => {
+    const rows = csv('hyperparams-glue.csv');
+    const chained: string[] = [];
+    for (const run of paper.runs) {
+      // The block's primary source for its own model and method (BitFit borrows LoRA's schedule, not its start).
+      const own = run.cite.find((c) => METHOD[c.method] === run.config.method && MODEL[c.model] === run.specModel);
+      const ref = own === undefined ? undefined : cited(rows, own, run, true)[0];
+      const init = run.config.initFrom;
+      if (ref === undefined || !/MNLI/.test(ref.init_from)) {
+        assert.equal(init, undefined, `${run.row} ${run.config.task}: starts from ${JSON.stringify(init)}, the CSV says ${ref?.init_from ?? 'nothing'}`);
+        continue;
+      }
+      const parent = paper.runs.find((p) => p.row === run.row && p.config.task === 'mnli' && p.config.seed === run.config.seed)!;
+      assert.deepEqual(init, { run: parent.runId, cell: parent.cellKey, task: 'mnli' }, `${run.row} ${run.config.task}`);
+      chained.push(`${run.row}/${run.config.task}`);
+    }
+    assert.equal(chained.length, 9 * 5);
+    assert.deepEqual([...new Set(chained)], ['rob-base-lora/mrpc', 'rob-base-lora/rte', 'rob-base-lora/stsb', 'rob-large-lora/mrpc', 'rob-large-lora/rte', 'rob-large-lora/stsb', 'deb-xxl-lora/mrpc', 'deb-xxl-lora/rte', 'deb-xxl-lora/stsb']);
+    // The mini profiles train no MNLI: every cell starts from the pretrained model (run ids as before).
+    for (const profile of ['mini', 'mini-synthetic', 'smoke']) {
+      assert.ok(expandSpec(loaded, { profile }).runs.every((r) => r.config.initFrom === undefined), profile);
+    }
+  });
+
   it('has a mini profile: mini-roberta, one row per Table 2 method, small limits, 3 seeds, the offline tasks the stand-in learns', () => {
     const mini = expandSpec(loaded, { profile: 'mini' });
     assert.equal(mini.runs.length, 6 * 3 * 3);
@@ -314,6 +338,23 @@ describe('experiments/table3.yaml', () => {
         assert.equal(r.config.modelDropout, off ? 0 : undefined, `${profile} ${r.row}`);
       }
       assert.ok(runs.some((r) => r.config.modelDropout === 0) && runs.some((r) => r.config.modelDropout === undefined));
+    }
+  });
+
+  it('paper profile: every row decodes its final checkpoint on the test split, no dev decoding between epochs; the other profiles keep dev / best', () => {
+    for (const r of paper.runs) {
+      assert.equal(r.config.evalSplit, 'test', r.row);
+      assert.equal(r.config.checkpoint, 'final', r.row);
+      assert.equal(r.config.evalEveryEpoch, false, r.row);
+    }
+    assert.deepEqual([...new Set(paper.runs.map((r) => r.row))].length, 12);
+    // Unchanged protocol (and so unchanged run ids) until the mini tables move to the test split.
+    for (const profile of ['mini', 'mini-synthetic', 'smoke']) {
+      for (const r of expandSpec(loaded, { profile }).runs) {
+        assert.equal(r.config.evalSplit, undefined, `${profile} ${r.row}`);
+        assert.equal(r.config.checkpoint, undefined, `${profile} ${r.row}`);
+        assert.equal(r.config.evalEveryEpoch, true, `${profile} ${r.row}`);
+      }
     }
   });
 

@@ -152,7 +152,7 @@ describe('train: the training loop', function () {
       files: {},
     });
     const out = task.evaluate(model, { batchSize: 2, decoding: PAPER_DECODING });
-    assert.deepEqual(Object.keys(out.metrics), ['accuracy', 'accuracy@dev_mismatched']);
+    assert.deepEqual(Object.keys(out.metrics), ['accuracy', 'accuracy_dev_mismatched']);
     assert.deepEqual(Object.keys(out.predictions), ['dev_matched.tsv', 'dev_mismatched.tsv']);
     assert.match(out.predictions['dev_matched.tsv'], /^index\tprediction\tlabel\n4\t\w+\tentailment\n9\t\w+\tcontradiction\n$/);
     model.dispose();

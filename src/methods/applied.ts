@@ -19,21 +19,10 @@ import {
   type ArtifactTensor,
 } from './artifact.ts';
 import type { AppliedMethod, MethodConfig, SaveOptions } from './method.ts';
+import { modulesToSave, peftBaseModel, peftHeadTensors, peftTaskType } from './peft-layout.ts';
 
 /** `peft_type` of artifacts that PEFT has no type for. */
 export const LORA_REPRO_PEFT_TYPE = 'LORA_REPRO';
-
-/** PEFT's task type for our two model heads. */
-export function peftTaskType(model: TransformerModel): string {
-  if (model.modelType === 'gpt2') return 'CAUSAL_LM';
-  return model.heads.includes('classification') ? 'SEQ_CLS' : 'FEATURE_EXTRACTION';
-}
-
-/** PEFT `modules_to_save`: the top-level modules of the head (`classifier` for RoBERTa classification). */
-export function modulesToSave(headNames: string[]): string[] | null {
-  const mods = [...new Set(headNames.map((n) => n.split('.')[0]))];
-  return mods.length > 0 ? mods : null;
-}
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
@@ -101,7 +90,7 @@ export abstract class AppliedBase implements AppliedMethod {
 
   /** The head under PEFT's modules_to_save key convention: `base_model.model.classifier.dense.weight`. */
   protected headTensors(): ArtifactTensor[] {
-    return this.head.map((v, i) => variableTensor(PEFT_PREFIX + this.headNames[i], v));
+    return peftHeadTensors(this.model, this.head, this.headNames);
   }
 
   protected artifactConfig(opts: SaveOptions): object {
@@ -111,8 +100,9 @@ export abstract class AppliedBase implements AppliedMethod {
       method_config: this.config,
       model_type: this.model.modelType,
       task_type: peftTaskType(this.model),
-      base_model_name_or_path: opts.baseModel ?? null,
-      modules_to_save: modulesToSave(this.headNames),
+      base_model_name_or_path: peftBaseModel(opts.baseModel).name,
+      revision: peftBaseModel(opts.baseModel).revision,
+      modules_to_save: modulesToSave(this.model, this.headNames),
       inference_mode: true,
     };
   }
@@ -130,8 +120,14 @@ export abstract class AppliedBase implements AppliedMethod {
     if (problems.length > 0) throw new UserError(`${label}: artifact does not fit: ${problems.join('; ')}`);
   }
 
+  /** Also what PEFT's adapter_config.json cannot hold (older PEFT refuses unknown fields): the head's label count. */
   protected metadata(): Record<string, string> {
-    return { lora_repro_method: this.name, lora_repro_config: JSON.stringify(this.config) };
+    const numLabels = this.model.modelType === 'roberta' && this.model.heads.includes('classification') ? this.model.config.numLabels : undefined;
+    return {
+      lora_repro_method: this.name,
+      lora_repro_config: JSON.stringify(this.config),
+      ...(numLabels !== undefined ? { num_labels: String(numLabels) } : {}),
+    };
   }
 
   save(dir: string, opts: SaveOptions = {}): void {
@@ -150,5 +146,18 @@ export abstract class AppliedBase implements AppliedMethod {
     if (!this.on) throw new UserError(`${this.name}: enable the method before loading into it`);
     this.checkConfig(files, label);
     assignStrict(label, [...this.ownTensors(), ...this.headTensors()], files.tensors);
+  }
+
+  /**
+   * Strict load of the method's own tensors only; the artifact's head is left out, as a run started
+   * from another task's run keeps its own head (src/train/init-from.ts: MNLI's 3 labels vs MRPC's 2).
+   */
+  loadOwnWeights(files: ArtifactFiles, label: string): void {
+    this.assertLive();
+    if (!this.on) throw new UserError(`${this.name}: enable the method before loading into it`);
+    this.checkConfig(files, label);
+    const headKeys = new Set(this.headTensors().map((t) => t.key));
+    const own = new Map([...files.tensors].filter(([k]) => !headKeys.has(k)));
+    assignStrict(label, this.ownTensors(), own);
   }
 }

@@ -9,8 +9,8 @@
  * UserError lists every problem and nothing is written.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { TensorEntry } from '../io/safetensors.ts';
-import { loralibLayout, normaliseLoraName, type LoralibTensor } from '../lora/loralib-format.ts';
+import { toFloat32, type TensorEntry } from '../io/safetensors.ts';
+import { importLoralib, loralibLayout, normaliseLoraName, type LoralibTensor } from '../lora/loralib-format.ts';
 import { assignStrict, variableTensor, type ArtifactTensor } from './artifact.ts';
 import type { AppliedLora } from './lora.ts';
 
@@ -49,4 +49,15 @@ export function importLoralibCheckpoint(applied: AppliedLora, tensors: Map<strin
   const byName = new Map<string, TensorEntry>();
   for (const [raw, t] of tensors) byName.set(normaliseLoraName(raw, applied.model.modelType), t);
   assignStrict(label, loralibTensors(applied), byName);
+}
+
+/**
+ * Loads only a loralib checkpoint's LoRA tensors (strictly: every adapter present with its shape, no
+ * unknown LoRA tensor); its other tensors (the trained head) are not used. Returns their names. This
+ * is how a run starts from the released MNLI checkpoint (src/train/init-from.ts explains the head).
+ */
+export function importLoralibAdapter(applied: AppliedLora, tensors: Map<string, TensorEntry>, label: string): string[] {
+  if (applied.merged) throw new Error('lora: unmerge before importing');
+  const sources = new Map([...tensors].map(([k, t]) => [k, { shape: t.shape, data: toFloat32(t) }]));
+  return importLoralib(applied.model, applied.injection, sources, label);
 }

@@ -8,7 +8,7 @@
 import type { TransformerModel } from '../models/model.ts';
 import { UserError } from '../util/errors.ts';
 import type { Rng } from '../util/rng.ts';
-import { LORA_REPRO_PEFT_TYPE, type AppliedBase } from './applied.ts';
+import { AppliedBase, LORA_REPRO_PEFT_TYPE } from './applied.ts';
 import { readArtifact } from './artifact.ts';
 import { loraConfigFromPeft } from './lora-peft.ts';
 import type { AppliedMethod } from './method.ts';
@@ -39,4 +39,13 @@ export function restoreMethod(model: TransformerModel, dir: string, rng: Rng): A
     throw err;
   }
   return applied;
+}
+
+/**
+ * Loads an artifact directory's method weights, not its head, into an applied method of the same
+ * method and config (checked): how a run starts from another run (src/train/init-from.ts).
+ */
+export function loadMethodWeights(applied: AppliedMethod, dir: string): void {
+  if (!(applied instanceof AppliedBase)) throw new Error(`${applied.name}: not an AppliedBase; cannot load method weights`);
+  applied.loadOwnWeights(readArtifact(dir), dir);
 }

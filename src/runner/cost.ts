@@ -17,6 +17,7 @@
 import { BUILTIN_CONFIGS } from '../models/config.ts';
 import type { PlannedRun } from '../spec/expand.ts';
 import type { RunResult } from './result-schema.ts';
+import { evalProtocol, maxEvaluations } from '../train/eval-protocol.ts';
 
 /** Official split sizes (GLUE; E2E MR-reference pairs for train, unique dev MRs for eval). */
 const TRAIN_SIZE: Record<string, number> = {
@@ -112,7 +113,7 @@ export class CostModel {
     const trainN = trainExamples(c);
     const evalN = Math.min(c.evalLimit ?? Infinity, isSynthetic ? UNKNOWN_SIZE : (EVAL_SIZE[task] ?? UNKNOWN_SIZE));
     const trainTokens = trainN * c.maxSeqLength * c.epochs;
-    const evals = c.evalEveryEpoch ? c.epochs : 1;
+    const evals = maxEvaluations(evalProtocol(c), c.epochs);
     const perEval = task === 'e2e' ? evalN * (c.decoding?.beam ?? 10) * (c.decoding?.maxNewTokens ?? 64) : evalN * c.maxSeqLength;
     const evalTokens = (evals * perEval) / 3;
     const rate = this.rate(c.model, c.method);

@@ -1,7 +1,8 @@
 /**
  * The result record of a run that produced no result (the executor threw, the worker crashed, or
  * returned something that is not a RunResult). It is a full RunResult with status `failed`, so a
- * failure is visible in runs.csv and MLflow like any run, and a rerun retries it.
+ * failure is visible in runs.csv and MLflow like any run, and a rerun retries it. A `blocked` run
+ * (its parent run failed: dependencies.ts) is recorded the same way, with the reason as its error.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -56,11 +57,11 @@ export function runIdentity(run: PlannedRun) {
   };
 }
 
-export function failedResult(run: PlannedRun, error: string, startedAt: Date, finishedAt: Date): RunResult {
+export function failedResult(run: PlannedRun, error: string, startedAt: Date, finishedAt: Date, status: 'failed' | 'blocked' = 'failed'): RunResult {
   return {
     schema: 1,
     ...runIdentity(run),
-    status: 'failed',
+    status,
     error: error.split('\n')[0].slice(0, 2000),
     epochs: [],
     bestEpoch: null,

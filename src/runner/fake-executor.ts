@@ -59,6 +59,13 @@ export async function runTraining(config: TrainRunConfig, opts: ExecutorOptions,
   const started = Date.now();
   const { runId, cellKey } = runKeys(config);
   if (configMatches(config, env.LORA_REPRO_FAKE_CRASH)) process.kill(process.pid, 'SIGKILL');
+  // Like the trainer (train/init-from.ts), a child needs what its parent run left behind: here the
+  // parent's predictions.txt, written last, so a child started before its parent finished fails.
+  const init = config.initFrom;
+  const parentOutput = init !== undefined && 'run' in init && init.dir !== undefined ? join(init.dir, 'predictions.txt') : undefined;
+  if (init !== undefined && 'run' in init && (parentOutput === undefined || !existsSync(parentOutput))) {
+    throw new Error(`initFrom: parent run ${init.run} has no output${parentOutput !== undefined ? ` (${parentOutput})` : ' directory'}`);
+  }
   const [lo, hi] = sleepRange(env);
   const total = lo + Math.random() * (hi - lo);
   const headline = headlineFor(config.task);
@@ -130,6 +137,7 @@ export async function runTraining(config: TrainRunConfig, opts: ExecutorOptions,
       node: process.version,
       model: config.model,
       datasets: {},
+      ...(init !== undefined ? { initFrom: 'run' in init ? `run ${init.run} (${init.task}): ${parentOutput}` : `checkpoint ${init.checkpoint}` } : {}),
     },
     startedAt: new Date(started).toISOString(),
     finishedAt: new Date().toISOString(),

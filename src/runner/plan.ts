@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { Expansion, PlannedRun } from '../spec/expand.ts';
 import { trainingSchedule, type TrainingSchedule } from '../train/batching.ts';
 import { CostModel, trainExamples } from './cost.ts';
+import { withUnfinishedParents } from './dependencies.ts';
 import { profileResultsDir, resultsPaths } from './paths.ts';
 import type { RunResult } from './result-schema.ts';
 import { scanResults } from './results-store.ts';
@@ -37,6 +38,8 @@ export interface PlanCell {
   gradAccumulation: number;
   epochs: number;
   schedule: TrainingSchedule;
+  /** Where the cell's method weights start (initFrom): `task mnli` or `checkpoint <file>`. */
+  initFrom?: string;
 }
 
 export interface Plan {
@@ -49,6 +52,8 @@ export interface Plan {
   wallMs: number;
   /** Rows whose runs are the same computation as an earlier row's under this profile. */
   shared: Map<string, { withRow: string; runs: number }>;
+  /** Unfinished parents (initFrom) the selection lacked: they run first (dependencies.ts). */
+  parentsAdded: PlannedRun[];
 }
 
 export interface PlanOptions {
@@ -69,13 +74,16 @@ export function buildPlan(expansion: Expansion, selected: PlannedRun[], opts: Pl
   const total = empty('total', 'total');
   const shared = new Map<string, { withRow: string; runs: number }>();
   const cells = new Map<string, PlanCell>();
-  for (const run of selected) {
+  const { added } = withUnfinishedParents(expansion.runs, selected, (id) => byId.get(id)?.status === 'finished');
+  for (const run of [...added, ...selected]) {
     const c = run.config;
     if (!cells.has(run.cellKey)) {
+      const init = c.initFrom === undefined ? undefined : 'run' in c.initFrom ? `task ${c.initFrom.task}` : `checkpoint ${c.initFrom.checkpoint}`;
       cells.set(run.cellKey, {
         row: run.row, model: c.model, method: c.method, variant: c.variant, task: c.task,
         batchSize: c.batchSize, devices: c.devices ?? 1, gradAccumulation: c.gradAccumulation, epochs: c.epochs,
         schedule: trainingSchedule(c, trainExamples(c)),
+        ...(init !== undefined ? { initFrom: init } : {}),
       });
     }
     for (const s of run.sharedWith) {
@@ -95,7 +103,7 @@ export function buildPlan(expansion: Expansion, selected: PlannedRun[], opts: Pl
       t.runs++;
       if (status === 'finished') t.finished++;
       else {
-        if (status === 'failed') t.failed++;
+        if (status !== undefined) t.failed++;
         t.toRun++;
       }
     }
@@ -109,7 +117,7 @@ export function buildPlan(expansion: Expansion, selected: PlannedRun[], opts: Pl
   const workers = Math.max(1, opts.workers);
   // Workers share the cores: more workers than cores do not run faster.
   const parallel = Math.min(workers, availableParallelism());
-  return { resultsDir: paths.root, rows: [...rows.values()], cells: [...cells.values()], total, rates, workers, wallMs: total.ms / parallel, shared };
+  return { resultsDir: paths.root, rows: [...rows.values()], cells: [...cells.values()], total, rates, workers, wallMs: total.ms / parallel, shared, parentsAdded: added };
 }
 
 function human(ms: number): string {
@@ -142,6 +150,22 @@ function formatCells(cells: readonly PlanCell[]): string[] {
   ];
 }
 
+/** The cells that start from another run or a file (initFrom), and the parents a filter took along. */
+function formatChains(plan: Plan): string[] {
+  const chained = plan.cells.filter((c) => c.initFrom !== undefined);
+  if (chained.length === 0) return [];
+  const body = chained.map((c) => [c.row, c.model, c.method, c.task, `← ${c.initFrom}`]);
+  return [
+    '',
+    `chained cells: ${chained.length} start from another run's trained method weights (initFrom; head new), each seed from the same seed's run,`,
+    '  which runs first; if it fails they are recorded blocked',
+    ...columns(['row', 'model', 'method', 'task', 'starts from'], body, 5).map((l) => `  ${l}`),
+    ...(plan.parentsAdded.length > 0
+      ? [`  + ${plan.parentsAdded.length} unfinished parent run(s) not selected by the filter, run first: ${plan.parentsAdded.map((r) => `${r.row}/${r.config.task} seed ${r.config.seed}`).join(', ')}`]
+      : []),
+  ];
+}
+
 export function formatPlan(expansion: Expansion, plan: Plan, filters: readonly string[]): string {
   const t = plan.total;
   const head = ['row', 'models', 'methods', 'cells', 'runs', 'finished', 'failed', 'to run', 'est. CPU'];
@@ -149,7 +173,7 @@ export function formatPlan(expansion: Expansion, plan: Plan, filters: readonly s
   body.push(['total', '', '', t.cells, t.runs, t.finished, t.failed, t.toRun, human(t.ms)].map(String));
   const lines = [
     `${expansion.experiment} · profile ${expansion.profile} · ${expansion.file}${filters.length ? ` · filter ${filters.join(' AND ')}` : ''}`,
-    `runs: ${t.runs} selected · ${t.finished} finished · ${t.failed} failed (retried) · ${t.toRun} to run · results in ${plan.resultsDir}`,
+    `runs: ${t.runs} selected${plan.parentsAdded.length ? ` (${plan.parentsAdded.length} parent run(s) added)` : ''} · ${t.finished} finished · ${t.failed} failed or blocked (retried) · ${t.toRun} to run · results in ${plan.resultsDir}`,
     '',
     ...columns(head, body, 3),
     ...[...plan.shared].map(([row, s]) => `  ${row}: its ${s.runs} run(s) are identical to ${s.withRow}'s under this profile (the same model after mapping): run once, counted there`),
@@ -160,6 +184,7 @@ export function formatPlan(expansion: Expansion, plan: Plan, filters: readonly s
     ...[...plan.rates].map(([k, v]) => `    ${k}: ${v}`),
     '',
     ...formatCells(plan.cells),
+    ...formatChains(plan),
   ];
   return lines.join('\n');
 }

@@ -9,7 +9,7 @@ export const epochRecordSchema = z.object({
   epoch: z.number().int().nonnegative(),
   step: z.number().int().nonnegative(),
   trainLoss: z.number(),
-  /** Evaluation metrics of this epoch on the task's metric scale (0–1 for accuracy; raw for NIST/CIDEr). */
+  /** Dev-split metrics of this epoch on the task's metric scale (0–1 for accuracy; raw for NIST/CIDEr); empty when not evaluated. */
   metrics: z.record(z.string(), z.number()),
   seconds: z.number().nonnegative(),
 });
@@ -26,6 +26,8 @@ export const provenanceSchema = z.object({
   model: z.string(),
   /** Data file → sha256 (or hub revision). */
   datasets: z.record(z.string(), z.string()),
+  /** Where the method's starting weights came from, when not a fresh initialisation (train/init-from.ts). */
+  initFrom: z.string().optional(),
 });
 
 /**
@@ -39,6 +41,24 @@ export const runBaselineSchema = z.object({
   metrics: z.record(z.string(), z.number()),
   prediction: z.number().optional(),
 });
+
+/**
+ * What a run's `metrics`, saved weights and predictions are (src/train/eval-protocol.ts): scored on
+ * `split`, from the checkpoint `checkpoint` chose, which is that of `epoch` (null: none saved).
+ * Optional: results written before it existed scored dev at the best epoch (reportedOf).
+ */
+export const reportedSchema = z.object({
+  split: z.enum(['dev', 'test']),
+  checkpoint: z.enum(['best', 'final']),
+  epoch: z.number().int().nonnegative().nullable(),
+});
+
+/**
+ * `finished`; `failed` (the run raised, crashed or returned no valid result); `blocked`: not run
+ * because the run it starts from (`initFrom`) failed or is blocked (runner/dependencies.ts), with
+ * the reason in `error`. Runs not finished are retried by the next `lora-repro run`.
+ */
+export const runStatusSchema = z.enum(['finished', 'failed', 'blocked']);
 
 export const runResultSchema = z.object({
   schema: z.literal(1),
@@ -71,12 +91,14 @@ export const runResultSchema = z.object({
       warmupFraction: z.number().nonnegative(),
     })
     .optional(),
-  status: z.enum(['finished', 'failed']),
+  status: runStatusSchema,
   error: z.string().optional(),
   epochs: z.array(epochRecordSchema),
+  /** The epoch with the best dev headline metric among the per-epoch evaluations (`epochs`); null: none. */
   bestEpoch: z.number().int().nonnegative().nullable(),
-  /** Metrics at the best epoch. */
+  /** The reported metrics: those of `reported` (absent: the best epoch's, on dev). */
   metrics: z.record(z.string(), z.number()),
+  reported: reportedSchema.optional(),
   headlineMetric: z.string(),
   baseline: runBaselineSchema.optional(),
   trainableParams: z.object({ counted: z.number().int(), formula: z.number().int(), head: z.number().int() }),
@@ -92,8 +114,22 @@ export type EpochRecord = z.infer<typeof epochRecordSchema>;
 export type Provenance = z.infer<typeof provenanceSchema>;
 export type RunResult = z.infer<typeof runResultSchema>;
 export type RunBaseline = z.infer<typeof runBaselineSchema>;
+export type Reported = z.infer<typeof reportedSchema>;
 
-/** Columns of runs.csv, in order. `metrics` is the JSON of the best-epoch metrics. */
+/**
+ * What a run reports; for results written before `reported` existed, what the trainer then always
+ * did: dev, best epoch.
+ */
+export function reportedOf(r: Pick<RunResult, 'reported' | 'bestEpoch'>): Reported {
+  return r.reported ?? { split: 'dev', checkpoint: 'best', epoch: r.bestEpoch };
+}
+
+/** "best epoch 3 on dev", "final epoch 5 on test": for logs. */
+export function describeReported(r: Reported): string {
+  return `${r.checkpoint} epoch ${r.epoch ?? '-'} on ${r.split}`;
+}
+
+/** Columns of runs.csv, in order. `metrics` is the JSON of the reported metrics (RunResult.metrics). */
 export const RUNS_CSV_COLUMNS = [
   'runId',
   'cellKey',

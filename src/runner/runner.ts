@@ -19,11 +19,12 @@ import { sweepTempFiles } from './atomic-write.ts';
 import { resolveExecutorModule, type Executor } from './executor.ts';
 import { failedResult, runIdentity } from './failure.ts';
 import { failpoint } from './failpoints.ts';
+import { readiness, withUnfinishedParents } from './dependencies.ts';
 import { acquireLock } from './lock.ts';
 import { MlflowProjection } from './mlflow-projection.ts';
 import { resolveModel as defaultResolveModel } from './model-resolver.ts';
 import { profileResultsDir, resultsPaths, type ResultsPaths } from './paths.ts';
-import { runResultSchema, type EpochRecord, type RunResult } from './result-schema.ts';
+import { describeReported, reportedOf, runResultSchema, type EpochRecord, type RunResult } from './result-schema.ts';
 import { scanResults, writeResult, type InvalidResult } from './results-store.ts';
 import { RunsCsv, type ReconcileReport } from './runs-csv.ts';
 import { ForkDispatcher, InProcessDispatcher, RunFailure, type Dispatcher } from './worker-pool.ts';
@@ -61,6 +62,10 @@ export interface RunnerSummary {
   attempted: number;
   finished: number;
   failed: number;
+  /** Runs not run because the run they start from failed (recorded with status `blocked`). */
+  blocked: number;
+  /** Unfinished parents the selection lacked, run first (dependencies.ts). */
+  parentsAdded: number;
   interrupted: boolean;
   csv: ReconcileReport;
   invalidResults: InvalidResult[];
@@ -80,9 +85,9 @@ function normalize(raw: unknown, run: PlannedRun): RunResult {
 
 function describe(r: RunResult): string {
   const c = `${r.model} ${r.method}${r.variant ? ` [${r.variant}]` : ''} ${r.task} seed ${r.seed}`;
-  if (r.status === 'failed') return `FAILED   ${c}: ${r.error ?? 'unknown error'}`;
+  if (r.status !== 'finished') return `${r.status.toUpperCase().padEnd(8)} ${c}: ${r.error ?? 'unknown error'}`;
   const v = r.metrics[r.headlineMetric];
-  return `finished ${c}: ${r.headlineMetric}=${v === undefined ? 'n/a' : v.toFixed(4)} (best epoch ${r.bestEpoch ?? '-'}, ${r.wallSeconds.toFixed(1)} s)`;
+  return `finished ${c}: ${r.headlineMetric}=${v === undefined ? 'n/a' : v.toFixed(4)} (${describeReported(reportedOf(r))}, ${r.wallSeconds.toFixed(1)} s)`;
 }
 
 export async function runExperiment(expansion: Expansion, selected: PlannedRun[], opts: RunnerOptions): Promise<RunnerSummary> {
@@ -105,14 +110,16 @@ export async function runExperiment(expansion: Expansion, selected: PlannedRun[]
       log(`runs.csv repaired: ${csvReport.appended} row(s) re-appended, ${csvReport.dropped} dropped${csvReport.problems.length ? ` (${csvReport.problems.slice(0, 3).join('; ')})` : ''}`);
     }
 
-    const todo = selected.filter((r) => results.get(r.runId)?.status !== 'finished');
+    // Parents first; a child whose parent is unfinished and not selected brings its parent along.
+    const { todo, added } = withUnfinishedParents(expansion.runs, selected, (id) => results.get(id)?.status === 'finished');
+    if (added.length > 0) log(`${added.length} parent run(s) added: the selected runs start from them (initFrom) and they are not finished: ${added.map((r) => `${r.row}/${r.config.task} seed ${r.config.seed}`).join(', ')}`);
     // Resolved once per model, before any run starts: a model that is not downloaded is one UserError
     // (exit 2) naming the download command, not one failed run per cell.
     const resolveName = opts.resolveModel ?? ((n: string) => defaultResolveModel(n, { env: opts.env ?? process.env }));
     const resolved = new Map<string, string>();
     for (const run of todo) if (!resolved.has(run.config.model)) resolved.set(run.config.model, resolveName(run.config.model));
-    const retrying = todo.filter((r) => results.get(r.runId)?.status === 'failed').length;
-    log(`${expansion.experiment} · profile ${expansion.profile}: ${selected.length} run(s) selected, ${selected.length - todo.length} already finished, ${todo.length} to run${retrying ? ` (${retrying} failed before: retrying)` : ''} → ${paths.root}`);
+    const retrying = todo.filter((r) => results.has(r.runId)).length;
+    log(`${expansion.experiment} · profile ${expansion.profile}: ${selected.length} run(s) selected, ${selected.length - (todo.length - added.length)} already finished, ${todo.length} to run${retrying ? ` (${retrying} failed or blocked before: retrying)` : ''} → ${paths.root}`);
 
     const trackingUri = opts.trackingUri ?? (process.env.MLFLOW_TRACKING_URI?.trim() || undefined);
     const tracker = opts.tracker ?? createTracker({ spoolDir: paths.mlflowSpool, warn });
@@ -145,6 +152,21 @@ export async function runExperiment(expansion: Expansion, selected: PlannedRun[]
     let done = 0;
     let finished = 0;
     let failed = 0;
+    let blocked = 0;
+    const unsettled = new Set(todo.map((r) => r.runId));
+    const record = (run: PlannedRun, result: RunResult): void => {
+      writeResult(paths, result);
+      failpoint('after-json');
+      results.set(run.runId, result);
+      unsettled.delete(run.runId);
+      csv.commit(result);
+      projection.runFinished(run, result);
+      done++;
+      if (result.status === 'finished') finished++;
+      else if (result.status === 'blocked') blocked++;
+      else failed++;
+      log(`[${done}/${todo.length}] ${describe(result)}`);
+    };
     const execute = async (run: PlannedRun): Promise<void> => {
       const startedAt = new Date();
       const outDir = paths.outDir(run.runId);
@@ -154,7 +176,10 @@ export async function runExperiment(expansion: Expansion, selected: PlannedRun[]
       const epochs: EpochRecord[] = [];
       let result: RunResult;
       try {
-        const job = { runId: run.runId, config: { ...run.config, model: resolved.get(run.config.model) ?? run.config.model }, outDir };
+        const init = run.config.initFrom;
+        // The child reads its parent's saved weights from the parent's run directory (train/init-from.ts).
+        const initFrom = init !== undefined && 'run' in init ? { ...init, dir: paths.outDir(init.run) } : init;
+        const job = { runId: run.runId, config: { ...run.config, model: resolved.get(run.config.model) ?? run.config.model, initFrom }, outDir };
         const runLog = opts.quiet ? undefined : (line: string): void => log(`  [${run.runId.slice(0, 8)}] ${line}`);
         const raw = await dispatcher.run(job, { onEpoch: (e) => epochs.push(e), log: runLog });
         result = normalize(raw, run);
@@ -165,21 +190,29 @@ export async function runExperiment(expansion: Expansion, selected: PlannedRun[]
         }
         result = { ...failedResult(run, err instanceof Error ? err.message : String(err), startedAt, new Date()), epochs };
       }
-      writeResult(paths, result);
-      failpoint('after-json');
-      results.set(run.runId, result);
-      csv.commit(result);
-      projection.runFinished(run, result);
-      done++;
-      if (result.status === 'finished') finished++;
-      else failed++;
-      log(`[${done}/${todo.length}] ${describe(result)}`);
+      record(run, result);
     };
 
     const inflight = new Set<Promise<void>>();
     try {
-      for (const run of todo) {
-        if (aborted) break;
+      // Dispatch in order, skipping children whose parent is still queued or running (they start
+      // once it has a result: finished → run, failed/blocked → recorded blocked, not run).
+      const queue = [...todo];
+      while (queue.length > 0 && !aborted) {
+        let i = 0;
+        let ready = readiness(queue[0], unsettled, results);
+        while (ready.kind === 'wait' && ++i < queue.length) ready = readiness(queue[i], unsettled, results);
+        if (ready.kind === 'wait') {
+          if (inflight.size === 0) throw new Error(`runner: ${queue.length} run(s) wait for parents that are neither queued nor running`);
+          await Promise.race(inflight);
+          continue;
+        }
+        const [run] = queue.splice(i, 1);
+        if (ready.kind === 'blocked') {
+          const now = new Date();
+          record(run, failedResult(run, ready.reason, now, now, 'blocked'));
+          continue;
+        }
         const p: Promise<void> = execute(run).finally(() => inflight.delete(p));
         inflight.add(p);
         if (inflight.size >= workers) await Promise.race(inflight);
@@ -201,10 +234,12 @@ export async function runExperiment(expansion: Expansion, selected: PlannedRun[]
     return {
       resultsDir: paths.root,
       selected: selected.length,
-      skipped: selected.length - todo.length,
+      skipped: selected.length - (todo.length - added.length),
       attempted: done,
       finished,
       failed,
+      blocked,
+      parentsAdded: added.length,
       interrupted: aborted,
       csv: csvReport,
       invalidResults: scanned.invalid,

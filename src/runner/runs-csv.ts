@@ -18,7 +18,7 @@ import Papa from 'papaparse';
 import { z } from 'zod';
 import { appendLineDurable, writeFileAtomic } from './atomic-write.ts';
 import { crashNow, failpointHit } from './failpoints.ts';
-import { RUNS_CSV_COLUMNS, type RunResult } from './result-schema.ts';
+import { RUNS_CSV_COLUMNS, runStatusSchema, type RunResult } from './result-schema.ts';
 
 export type CsvRow = Record<(typeof RUNS_CSV_COLUMNS)[number], string>;
 
@@ -26,7 +26,7 @@ const num = z.string().refine((s) => s === '' || Number.isFinite(Number(s)), 'ex
 const csvRowSchema = z.object({
   runId: z.string().regex(/^[A-Za-z0-9._-]+$/),
   cellKey: z.string().min(1),
-  status: z.enum(['finished', 'failed']),
+  status: runStatusSchema,
   seed: z.string().regex(/^\d+$/),
   bestEpoch: z.string().regex(/^\d*$/),
   headlineValue: num,

@@ -10,10 +10,10 @@
  * otherwise silently change nothing). Seeds: profile.seeds, else block.seeds, else top-level seeds.
  */
 import { getMethod } from '../methods/registry.ts';
-import { runKeys } from '../train/run-identity.ts';
 import { trainRunConfigSchema, type TrainRunConfig } from '../train/run-config.ts';
 import { UserError } from '../util/errors.ts';
 import type { KeyPath, LoadedSpec, SpecSource } from './load.ts';
+import { resolveCandidates, type CellCandidate } from './init-from.ts';
 import { mergeLayers, type Plain } from './merge.ts';
 import type { Block, Spec, Where } from './schema.ts';
 
@@ -106,6 +106,8 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
   const runs: PlannedRun[] = [];
   const seen = new Map<string, { path: KeyPath; cell: string; run: PlannedRun }>();
   const rowIds = new Map<string, number>();
+  const cands: CellCandidate[] = [];
+  const meta: { block: Block; b: number; specModel: string; blockPath: KeyPath; cellName: string }[] = [];
 
   spec.grid.forEach((block, b) => {
     const blockPath: KeyPath = ['grid', b];
@@ -161,34 +163,9 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
               methodConfig,
               seed,
             };
-            const parsed = trainRunConfigSchema.safeParse(candidate);
-            if (!parsed.success) throw source.error(blockPath, `cell ${cellName} seed ${seed}: ${describeIssue(parsed.error.issues[0])}`);
-            const config = parsed.data;
-            const { runId, cellKey } = runKeys(config);
-            const paper = block.paper as Record<string, string> | undefined;
-            const dup = seen.get(runId);
-            if (dup !== undefined) {
-              // Legitimate only when the profile mapped two different spec models to one model.
-              if (dup.run.specModel === specModel) {
-                throw source.error(blockPath, `cell ${cellName} seed ${seed} is the same run as ${dup.cell} (${source.where(dup.path)}); give one a different variant or config`);
-              }
-              dup.run.sharedWith.push({ row, label: block.label ?? row, specModel, paper });
-              continue;
-            }
-            const planned: PlannedRun = {
-              runId,
-              cellKey,
-              config,
-              row,
-              label: block.label ?? row,
-              blockIndex: b,
-              specModel,
-              paper,
-              cite: (block.cite ?? []) as Record<string, string>[],
-              sharedWith: [],
-            };
-            seen.set(runId, { path: blockPath, cell: `${cellName} seed ${seed}`, run: planned });
-            runs.push(planned);
+            // Ids wait until every cell is known: a cell that starts from another (initFrom) hashes its parent's id.
+            cands.push({ row, specModel, method: entry.method, variant: cell.variant, task, seed, fields: candidate, name: `cell ${cellName} seed ${seed}`, path: blockPath });
+            meta.push({ block, b, specModel, blockPath, cellName: `${cellName} seed ${seed}` });
           }
         }
       });
@@ -197,6 +174,44 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
   });
   profile?.rows?.forEach((r, i) => {
     if (!rowIds.has(r)) throw source.error(['profiles', profileName, 'rows', i], `row '${r}' is not in the grid (rows: ${[...rowIds.keys()].join(', ')})`);
+  });
+  const resolved = resolveCandidates(
+    cands,
+    (c, fields) => {
+      const parsed = trainRunConfigSchema.safeParse(fields);
+      if (!parsed.success) throw source.error(c.path, `${c.name}: ${describeIssue(parsed.error.issues[0])}`);
+      return parsed.data;
+    },
+    source,
+    profileName,
+  );
+  resolved.forEach(({ config, runId, cellKey }, i) => {
+    const { block, b, specModel, blockPath, cellName } = meta[i];
+    const row = cands[i].row;
+    const paper = block.paper as Record<string, string> | undefined;
+    const dup = seen.get(runId);
+    if (dup !== undefined) {
+      // Legitimate only when the profile mapped two different spec models to one model.
+      if (dup.run.specModel === specModel) {
+        throw source.error(blockPath, `cell ${cellName} is the same run as ${dup.cell} (${source.where(dup.path)}); give one a different variant or config`);
+      }
+      dup.run.sharedWith.push({ row, label: block.label ?? row, specModel, paper });
+      return;
+    }
+    const planned: PlannedRun = {
+      runId,
+      cellKey,
+      config,
+      row,
+      label: block.label ?? row,
+      blockIndex: b,
+      specModel,
+      paper,
+      cite: (block.cite ?? []) as Record<string, string>[],
+      sharedWith: [],
+    };
+    seen.set(runId, { path: blockPath, cell: cellName, run: planned });
+    runs.push(planned);
   });
   for (const s of [...overrides, ...profileCells]) if (s.hits === 0) throw source.error([...s.path, 'where'], 'matches no cell of the grid (check the names)');
   const gridTasks = new Set(spec.grid.flatMap((b) => taskEntries(b).map(([t]) => t)));

@@ -6,7 +6,7 @@
  *   alt    := a value; '*' matches any characters, '?' one character
  *
  * Keys: row, label, model, method, variant, task, seed, any other TrainRunConfig field
- * (epochs, batchSize, …) and methodConfig.<key> / decoding.<key>. `model` matches the spec's model
+ * (epochs, batchSize, …) and methodConfig.<key> / decoding.<key> / initFrom.<key> (initFrom.task=mnli). `model` matches the spec's model
  * name or the profile's (so `model=roberta-large` also selects its mini stand-in); `row`, `label`
  * and `model` also match the other rows a run is shared with (PlannedRun.sharedWith). Values compare
  * with the field's string form (numbers as JavaScript prints them: `learningRate=0.0005`).
@@ -24,7 +24,7 @@ interface Clause {
 }
 
 const EXTRA_KEYS = ['row', 'label'];
-const NESTED = ['methodConfig', 'decoding'];
+const NESTED = ['methodConfig', 'decoding', 'initFrom'];
 
 function globToRegExp(glob: string): RegExp {
   const body = glob.replace(/[.+^${}()[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');

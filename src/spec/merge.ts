@@ -14,6 +14,12 @@ function clone<T>(v: T): T {
   return v === undefined ? v : (structuredClone(v) as T);
 }
 
+/**
+ * Objects that name one thing and are replaced whole: `initFrom: { checkpoint: … }` over an earlier
+ * `{ task: mnli }` must not become both.
+ */
+const REPLACED_WHOLE: readonly string[] = ['initFrom'];
+
 /** Returns a new object: `base` with `layer` applied. `null` in `layer` deletes the key. */
 export function mergeLayer(base: Plain, layer: Plain | null | undefined): Plain {
   const out: Plain = { ...base };
@@ -21,7 +27,7 @@ export function mergeLayer(base: Plain, layer: Plain | null | undefined): Plain 
   for (const [k, v] of Object.entries(layer)) {
     if (v === undefined) continue;
     if (v === null) delete out[k];
-    else if (isPlainObject(v) && isPlainObject(out[k])) out[k] = mergeLayer(out[k] as Plain, v);
+    else if (isPlainObject(v) && isPlainObject(out[k]) && !REPLACED_WHOLE.includes(k)) out[k] = mergeLayer(out[k] as Plain, v);
     else if (isPlainObject(v)) out[k] = mergeLayer({}, v);
     else out[k] = clone(v);
   }

@@ -37,10 +37,36 @@ function loosen(t: z.ZodType): z.ZodType {
   return inner;
 }
 
+export function isTaskName(t: string): boolean {
+  return (taskNames as readonly string[]).includes(t) || /^synthetic-[a-z0-9-]+$/.test(t);
+}
+const TASK_HINT = `one of ${taskNames.join(', ')} or synthetic-<name>`;
+const METHOD_HINT = `one of ${METHOD_NAMES.join(', ')}`;
+
+const taskSchema = z.string().superRefine((t, ctx) => {
+  if (!isTaskName(t)) ctx.addIssue({ code: 'custom', message: `unknown task '${t}' (expected ${TASK_HINT})` });
+});
+
+/**
+ * `initFrom` as a spec writes it: `{ task: mnli }`, the run of the same row, model, method and seed
+ * on that task (its trained method weights; resolved to the parent's run id at expansion), or
+ * `{ checkpoint: <file> }`, a loralib .safetensors file or an adapter directory, relative to the
+ * spec file (identified by its sha256). Resolution: init-from.ts; the resolved form: run-config.ts.
+ */
+export const specInitFromSchema = z
+  .object({ task: taskSchema.optional(), checkpoint: z.string().min(1).optional() })
+  .strict()
+  .superRefine((v, ctx) => {
+    if ((v.task === undefined) === (v.checkpoint === undefined)) {
+      ctx.addIssue({ code: 'custom', message: "expected exactly one of 'task' (a cell of this row to start from) or 'checkpoint' (a file)" });
+    }
+  });
+export type SpecInitFrom = z.infer<typeof specInitFromSchema>;
+
 const settableShape = Object.fromEntries(
   Object.entries(trainRunConfigSchema.shape as Record<string, z.ZodType>)
     .filter(([k]) => !(NOT_SETTABLE as readonly string[]).includes(k))
-    .map(([k, v]) => [k, loosen(v).nullable().optional()]),
+    .map(([k, v]) => [k, (k === 'initFrom' ? specInitFromSchema : loosen(v)).nullable().optional()]),
 );
 
 /** A block of TrainRunConfig field values (partial). */
@@ -52,15 +78,6 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const nameSchema = (what: string) =>
   z.string().regex(NAME_RE, `${what} must be letters, digits, '.', '_' or '-' (it names a results directory)`);
 
-export function isTaskName(t: string): boolean {
-  return (taskNames as readonly string[]).includes(t) || /^synthetic-[a-z0-9-]+$/.test(t);
-}
-const TASK_HINT = `one of ${taskNames.join(', ')} or synthetic-<name>`;
-const METHOD_HINT = `one of ${METHOD_NAMES.join(', ')}`;
-
-const taskSchema = z.string().superRefine((t, ctx) => {
-  if (!isTaskName(t)) ctx.addIssue({ code: 'custom', message: `unknown task '${t}' (expected ${TASK_HINT})` });
-});
 
 const methodNameSchema = z.string().superRefine((m, ctx) => {
   if (!METHOD_NAMES.includes(m)) ctx.addIssue({ code: 'custom', message: `unknown method '${m}' (expected ${METHOD_HINT})` });

@@ -7,6 +7,31 @@ import { z } from 'zod';
 
 export const taskNames = ['mnli', 'sst2', 'mrpc', 'cola', 'qnli', 'qqp', 'rte', 'stsb', 'e2e'] as const;
 
+/** A run's starting weights: see `initFrom` below (resolved forms; identity: run-identity.ts). */
+export const initFromSchema = z.union([
+  z
+    .object({
+      /** The parent: the run id of a cell of the same spec and profile, same seed. */
+      run: z.string().min(1),
+      /** The parent's cell key: a child's cellKey uses it, so the seeds of a chained cell share one. */
+      cell: z.string().min(1),
+      /** The parent's task (for records and --filter initFrom.task=…). */
+      task: z.string().min(1),
+      /** The parent's output directory: set by the runner when it starts the run; not part of the id. */
+      dir: z.string().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      /** A loralib .safetensors file (microsoft/LoRA's released checkpoints) or an adapter directory. */
+      checkpoint: z.string().min(1),
+      /** Of the file (of adapter_model.safetensors for a directory): the identity, not the path. */
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    })
+    .strict(),
+]);
+export type InitFrom = z.infer<typeof initFromSchema>;
+
 export const trainRunConfigSchema = z.object({
   /** Experiment name (a spec file's name, e.g. table2) and profile (paper, mini). */
   experiment: z.string().default('adhoc'),
@@ -70,8 +95,22 @@ export const trainRunConfigSchema = z.object({
   /** Subsample sizes for CPU profiles (absent = the whole split). */
   trainLimit: z.number().int().positive().optional(),
   evalLimit: z.number().int().positive().optional(),
-  /** Evaluate after every epoch (the paper reports each run's best epoch). */
+  /**
+   * Evaluate on the dev split after every epoch (the selection split: best-epoch selection and the
+   * per-epoch curve in result.json's `epochs`). Off: only what the run reports is evaluated.
+   */
   evalEveryEpoch: z.boolean().default(true),
+  /**
+   * The split the run's reported metrics and saved predictions are scored on (eval-protocol.ts);
+   * absent = dev. `test` (E2E only: GLUE's test labels are not public) is how the paper's Table 3
+   * is scored. Per-epoch evaluation and best-epoch selection always use dev.
+   */
+  evalSplit: z.enum(['dev', 'test']).optional(),
+  /**
+   * The checkpoint the run reports, saves and decodes: `best` (absent) = the epoch with the best
+   * dev headline metric; `final` = the last epoch, as the reference E2E commands decode it.
+   */
+  checkpoint: z.enum(['best', 'final']).optional(),
   /** E2E decoding (paper App. D.3 / Table 11). */
   decoding: z
     .object({
@@ -83,6 +122,15 @@ export const trainRunConfigSchema = z.object({
     })
     .optional(),
   dataDir: z.string().optional(),
+  /**
+   * Start the method's trainable weights (LoRA's A and B, an adapter's matrices, …) from another
+   * run's or a file's instead of their fresh initialisation: the paper's MRPC, RTE and STS-B LoRA
+   * runs start "from the best MNLI LoRA checkpoint" (App. D.1/D.2; microsoft/LoRA
+   * examples/NLU/roberta_base_mrpc.sh `--lora_path`). The task head is never taken over (MNLI's has
+   * 3 outputs, MRPC's 2, STS-B's 1) and is initialised as in any run. Specs write `{ task: mnli }`
+   * or `{ checkpoint: <file> }`; src/spec/init-from.ts resolves them into these forms.
+   */
+  initFrom: initFromSchema.optional(),
 });
 
 export type TrainRunConfig = z.infer<typeof trainRunConfigSchema>;

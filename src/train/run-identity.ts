@@ -31,7 +31,16 @@ export function runKeys(config: TrainRunConfig): { runId: string; cellKey: strin
   // One device is the default: `devices: 1` and no `devices` are the same run (and the ids of runs
   // from before the field existed stay as they were).
   if (core.devices === 1) delete core.devices;
+  // Likewise the evaluation protocol's defaults (eval-protocol.ts): dev, best epoch.
+  if (core.evalSplit === 'dev') delete core.evalSplit;
+  if (core.checkpoint === 'best') delete core.checkpoint;
+  // Where the starting weights lie is not what they are: a parent run counts by its id (which hashes
+  // the parent's own config), a checkpoint by its sha256. Configs without initFrom are untouched.
+  const init = config.initFrom;
+  if (init !== undefined) core.initFrom = 'run' in init ? { run: init.run, task: init.task } : { sha256: init.sha256 };
   const runId = hash(canonicalJson(core));
   delete core.seed;
+  // The parent's run id includes its seed: the seeds of a chained cell share the parent's cell instead.
+  if (init !== undefined && 'run' in init) core.initFrom = { cell: init.cell, task: init.task };
   return { runId, cellKey: hash(canonicalJson(core)) };
 }

@@ -1,9 +1,11 @@
 /**
  * One training run end to end, as the paper's runs go (Sections 5.2–5.4, Appendix D): the method
  * applied to the base model, AdamW with decoupled weight decay (none on biases and LayerNorm weights),
- * linear warm-up and decay, gradient clipping, label smoothing, gradient accumulation; evaluation after
- * every epoch with the task's metrics and the best epoch kept (the paper reports each run's best
- * epoch); its trainable weights + head saved; a RunResult with provenance written to the run directory.
+ * linear warm-up and decay, gradient clipping, label smoothing, gradient accumulation; dev evaluation
+ * after every epoch with the task's metrics; the reported checkpoint kept (eval-protocol.ts: the best
+ * dev epoch, as the paper's GLUE runs, or the final one, as the reference E2E runs) and scored on the
+ * reported split (dev, or E2E test); its trainable weights + head saved; a RunResult with provenance
+ * written to the run directory.
  *
  * A non-finite loss (or any other failure after setup) ends the run with status 'failed' and the error
  * in the result; input problems found during setup throw a UserError before anything is trained.
@@ -16,12 +18,13 @@ import { sizeOf } from '../methods/count.ts';
 import type { AppliedMethod } from '../methods/method.ts';
 import { configureMethod } from '../methods/registry.ts';
 import type { ModelConfig } from '../models/config.ts';
-import { runResultSchema, type EpochRecord, type RunBaseline, type RunResult } from '../runner/result-schema.ts';
+import { runResultSchema, type EpochRecord, type Reported, type RunBaseline, type RunResult } from '../runner/result-schema.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { UserError } from '../util/errors.ts';
 import { accumulatedStep } from './accumulate.ts';
 import { describeSchedule, stepMicroBatches, trainingSchedule, type TrainingSchedule } from './batching.ts';
 import { AdamW } from './adamw.ts';
+import { evalProtocol, evaluatesSelection, keepsCheckpoint, SELECTION_SPLIT, type EvalProtocol } from './eval-protocol.ts';
 import { toHfConfig } from './model-source.ts';
 import { isNoDecay } from './param-groups.ts';
 import { Progress, formatDuration } from './progress.ts';
@@ -32,6 +35,7 @@ import { runKeys } from './run-identity.ts';
 import { LinearSchedule } from './schedule.ts';
 import { streamRng } from './seeds.ts';
 import { setupRun, type RunSetup } from './setup.ts';
+import { initialiseFrom } from './init-from.ts';
 import type { DecodingOptions, EvalOutput, TaskData } from './task-data.ts';
 
 export interface TrainOptions {
@@ -77,7 +81,9 @@ function formatMetrics(m: Record<string, number>): string {
 interface LoopState {
   epochs: EpochRecord[];
   bestEpoch: number | null;
-  bestMetrics: Record<string, number>;
+  /** The reported checkpoint's metrics on the reported split, and which checkpoint that is. */
+  reportedMetrics: Record<string, number>;
+  reported?: Reported;
   tokens: number;
   trainMs: number;
   schedule?: TrainingSchedule;
@@ -103,29 +109,35 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
   const { model, task } = setup;
   let applied: AppliedMethod | undefined;
   let optimizer: AdamW | undefined;
-  const state: LoopState = { epochs: [], bestEpoch: null, bestMetrics: {}, tokens: 0, trainMs: 0 };
+  const state: LoopState = { epochs: [], bestEpoch: null, reportedMetrics: {}, tokens: 0, trainMs: 0 };
+  const protocol = evalProtocol(config);
   let status: RunResult['status'] = 'finished';
   let error: string | undefined;
   let trainableParams = { counted: 0, formula: 0, head: 0 };
+  let initNote: string | undefined;
   let baseline: RunBaseline | undefined;
   try {
     const method = configureMethod(config.method, config.methodConfig);
     applied = method.apply(model, streamRng(config.seed, 'method'));
+    // After apply, so the fresh weights' draws (and every other stream) are those of any run.
+    if (config.initFrom !== undefined) initNote = initialiseFrom(applied, config.initFrom);
     trainableParams = { counted: sizeOf(applied.trainable), formula: method.formula(setup.modelConfig), head: sizeOf(applied.head) };
     if (setup.source.kind !== 'pretrained') writeFileSync(join(opts.outDir, RUN_FILES.baseConfig), JSON.stringify(toHfConfig(setup.modelConfig), null, 2) + '\n');
     writeFileSync(join(opts.outDir, RUN_FILES.vocabMap), JSON.stringify(setup.vocabMap) + '\n');
     log(`run ${runId}: ${config.method} on ${config.model} / ${config.task}, seed ${config.seed}`);
     log(`model ${setup.modelDescription}; tokenizer ids: ${setup.vocabMap.mode}`);
+    if (initNote !== undefined) log(`method weights start from ${initNote}`);
     for (const line of setup.modelLoadNotes) log(line);
     if (config.modelDropout !== undefined) log(`model dropout ${config.modelDropout} in every layer (modelDropout; replaces config.json's rates)`);
-    log(`data: ${task.trainSize} training examples, ${task.evalSize} evaluation examples`);
-    baseline = recordBaseline(task, log);
+    log(`data: ${task.trainSize} training examples, ${task.evalSize} evaluation examples${task.evalSets.slice(1).map((s) => `, ${s.size} ${s.split} examples`).join('')}`);
+    log(`reports the ${protocol.checkpoint} checkpoint on ${protocol.split}${protocol.everyEpoch ? `; ${SELECTION_SPLIT} evaluated every epoch` : ''}`);
+    baseline = recordBaseline(task, protocol.split, log);
     log(`trainable: ${trainableParams.counted} (formula ${trainableParams.formula}) + head ${trainableParams.head}`);
     const names = [...applied.names, ...applied.headNames];
     const trainable = [...applied.trainable, ...applied.head];
     const noDecay = new Set(trainable.filter((_, i) => isNoDecay(names[i])));
     optimizer = new AdamW({ beta1: config.adamBetas[0], beta2: config.adamBetas[1], eps: config.adamEps, weightDecay: config.weightDecay }, noDecay);
-    trainLoop(config, setup, applied, trainable, optimizer, opts, log, tty, state);
+    trainLoop(config, protocol, setup, applied, trainable, optimizer, opts, log, tty, state);
   } catch (err) {
     if (err instanceof UserError && state.epochs.length === 0 && applied === undefined) {
       cleanup(applied, optimizer, setup);
@@ -155,14 +167,15 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
     ...(error !== undefined ? { error } : {}),
     epochs: state.epochs,
     bestEpoch: state.bestEpoch,
-    metrics: state.bestMetrics,
+    metrics: state.reportedMetrics,
+    ...(state.reported !== undefined ? { reported: state.reported } : {}),
     headlineMetric: task.headlineMetric,
     ...(baseline !== undefined ? { baseline } : {}),
     trainableParams,
     wallSeconds: (performance.now() - t0) / 1000,
     tokensPerSecond: trainSeconds > 0 ? state.tokens / trainSeconds : 0,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
-    provenance: collectProvenance(setup.modelDescription, task.files),
+    provenance: { ...collectProvenance(setup.modelDescription, task.files), ...(initNote !== undefined ? { initFrom: initNote } : {}) },
     startedAt,
     finishedAt: new Date().toISOString(),
   };
@@ -175,9 +188,9 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
  * The task's untrained baseline on this run's eval subset, for the tables' baseline row. It is a
  * reference point, not part of the run: a failure to compute it is logged and leaves it out.
  */
-function recordBaseline(task: TaskData, log: (line: string) => void): RunBaseline | undefined {
+function recordBaseline(task: TaskData, split: string, log: (line: string) => void): RunBaseline | undefined {
   try {
-    const b = task.baseline();
+    const b = task.baseline(split);
     if (b === undefined) return undefined;
     const metrics = finiteMetrics(b.metrics, (l) => log(`baseline: ${l}`));
     log(`baseline (${b.description}): ${formatMetrics(metrics)}`);
@@ -196,6 +209,7 @@ function cleanup(applied: AppliedMethod | undefined, optimizer: AdamW | undefine
 
 function trainLoop(
   config: TrainRunConfig,
+  protocol: EvalProtocol,
   setup: RunSetup,
   applied: AppliedMethod,
   trainable: tf.Variable[],
@@ -242,21 +256,28 @@ function trainLoop(
     const trainLoss = lossSum / stepsPerEpoch;
     let metrics: Record<string, number> = {};
     let note = '';
-    if (config.evalEveryEpoch || epoch === config.epochs) {
-      const out = evaluateWithProgress(task, model, config, decoding, progress);
-      metrics = finiteMetrics(out.metrics, (l) => progress.message(l));
-      const value = metrics[task.headlineMetric];
-      const isBest = value !== undefined && value > bestValue;
-      // With no finite headline at all, the final epoch's weights are still saved.
-      if (isBest || (state.bestEpoch === null && epoch === config.epochs)) {
-        if (isBest) {
-          bestValue = value;
-          state.bestEpoch = epoch;
-          state.bestMetrics = metrics;
-          note = ' (best)';
-        }
-        saveCheckpoint(opts.outDir, applied, config, out);
-      }
+    const last = epoch === config.epochs;
+    let selection: EvalOutput | undefined;
+    if (evaluatesSelection(protocol, epoch, config.epochs)) {
+      selection = evaluateWithProgress(task, model, config, decoding, progress, SELECTION_SPLIT);
+      metrics = finiteMetrics(selection.metrics, (l) => progress.message(l));
+    }
+    const value = metrics[task.headlineMetric];
+    const isBest = value !== undefined && value > bestValue;
+    if (isBest) {
+      bestValue = value;
+      state.bestEpoch = epoch;
+      note = ' (best)';
+    }
+    // With no finite headline at all, a `best` run still saves the final epoch's weights (no metrics).
+    if (keepsCheckpoint(protocol, { isBest, last, hasBest: state.bestEpoch !== null })) {
+      const out = selection !== undefined && protocol.split === SELECTION_SPLIT ? selection : evaluateWithProgress(task, model, config, decoding, progress, protocol.split);
+      const reported = out === selection ? metrics : finiteMetrics(out.metrics, (l) => progress.message(`${protocol.split}: ${l}`));
+      if (isBest || protocol.checkpoint === 'final') state.reportedMetrics = reported;
+      state.reported = { split: protocol.split, checkpoint: protocol.checkpoint, epoch };
+      if (out !== selection) note += `; ${protocol.split}: ${formatMetrics(reported)}`;
+      if (protocol.checkpoint === 'final') note += ' (final checkpoint: reported)';
+      saveCheckpoint(opts.outDir, applied, config, out);
     }
     const record: EpochRecord = { epoch, step, trainLoss, metrics, seconds: (performance.now() - epochStart) / 1000 };
     state.epochs.push(record);
@@ -266,22 +287,23 @@ function trainLoop(
   progress.finish();
 }
 
-function evaluateWithProgress(task: TaskData, model: RunSetup['model'], config: TrainRunConfig, decoding: DecodingOptions, progress: Progress): EvalOutput {
+function evaluateWithProgress(task: TaskData, model: RunSetup['model'], config: TrainRunConfig, decoding: DecodingOptions, progress: Progress, split: string): EvalOutput {
   let last = performance.now();
   return task.evaluate(model, {
     batchSize: config.batchSize,
     decoding,
+    split,
     onProgress: (done, total) => {
       const now = performance.now();
       if (now - last > 10_000 && done < total) {
-        progress.message(`evaluating: ${done}/${total}`);
+        progress.message(`evaluating ${split}: ${done}/${total}`);
         last = now;
       }
     },
   });
 }
 
-/** The method's weights + head and the predictions of this epoch (replacing the previous best's). */
+/** The method's weights + head and the predictions of this epoch (replacing the previously kept checkpoint's). */
 function saveCheckpoint(outDir: string, applied: AppliedMethod, config: TrainRunConfig, out: EvalOutput): void {
   const adapterDir = join(outDir, RUN_FILES.adapter);
   rmSync(adapterDir, { recursive: true, force: true });

@@ -24,7 +24,8 @@ export const runCommand: Command = {
     'result is already in results/<profile>/runs/<runId>.json (status finished), and runs the rest in worker',
     'processes. Each result is written atomically and added to results/<profile>/runs.csv exactly once;',
     'kill it at any moment and run the same command again to resume. Failed runs are recorded as failed,',
-    'do not stop the others, and are retried by the next invocation.',
+    'do not stop the others, and are retried by the next invocation. A run that starts from another run',
+    '(initFrom) runs after it; if that one failed it is recorded blocked, and --filter takes unfinished parents along.',
     '',
     '  --profile P        a profile of the spec (paper, mini, …); default: the spec\'s defaultProfile, else paper',
     '  --filter EXPR      select runs: key=value[,key=value…] (AND), value alternatives with |, * and ? globs,',
@@ -44,7 +45,7 @@ export const runCommand: Command = {
     '',
     'MLflow: with MLFLOW_TRACKING_URI set, each table cell is a parent run and each seed a child run',
     '(see docs/mlflow.md); without it nothing is sent and nothing fails.',
-    'Exit code: 0 when every selected run is finished, 1 if any failed, 2 for bad input, 130 if interrupted.',
+    'Exit code: 0 when every selected run is finished, 1 if any failed or was blocked, 2 for bad input, 130 if interrupted.',
   ].join('\n'),
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
@@ -124,11 +125,11 @@ export const runCommand: Command = {
         quiet: values.quiet,
       });
       console.log(
-        `done: ${summary.finished} finished, ${summary.failed} failed, ${summary.skipped} were already finished` +
+        `done: ${summary.finished} finished, ${summary.failed} failed, ${summary.blocked ? `${summary.blocked} blocked (their parent run failed), ` : ''}${summary.skipped} were already finished` +
           `${summary.interrupted ? ' (interrupted)' : ''} → ${summary.resultsDir}/runs.csv`,
       );
       if (summary.interrupted) return 130;
-      return summary.failed > 0 ? 1 : 0;
+      return summary.failed + summary.blocked > 0 ? 1 : 0;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

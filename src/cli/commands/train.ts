@@ -15,6 +15,7 @@ import { GLUE_TASK_NAMES, parseGlueTaskName } from '../../data/glue-tasks.ts';
 import { SYNTHETIC_TASK_NAMES } from '../../data/synthetic.ts';
 import { initBackend } from '../../backend/select.ts';
 import { PAPER_DECODING, parseRunConfig, runTraining } from '../../train/trainer.ts';
+import { describeReported } from '../../runner/result-schema.ts';
 import { runKeys } from '../../train/run-identity.ts';
 import type { TrainRunConfig } from '../../train/run-config.ts';
 import { UserError } from '../../util/errors.ts';
@@ -83,6 +84,8 @@ export const trainCommand: Command = {
     '  --epochs N              (GLUE 3, E2E 5)',
     '  --limit N               train on a fixed random subset of N examples (E2E: MR-reference pairs)',
     '  --eval-limit N          evaluate on a fixed random subset of N examples (E2E: MRs)',
+    '  --eval-split dev|test   the split the run reports (default dev; test: E2E only, as the paper\'s Table 3)',
+    '  --checkpoint best|final the checkpoint it reports: the best dev epoch (default) or the last epoch',
     '  --seed S                initialisation, data order and dropout (default 0)',
     '  --lr X                  peak learning rate (GLUE 4e-4, E2E 2e-4)',
     '  --batch N               examples per device per update (GLUE 16, E2E 8)',
@@ -102,7 +105,7 @@ export const trainCommand: Command = {
     '  --json                  print the RunResult as JSON',
     '  --backend B             tensor backend (wasm, cpu, tensorflow, tensorflow-gpu)',
     '',
-    'Writes <out>/result.json, <out>/adapter/ (trainable weights + head of the best epoch), <out>/predictions/,',
+    'Writes <out>/result.json, <out>/adapter/ (trainable weights + head of the reported checkpoint), <out>/predictions/,',
     '<out>/train.log. Exit 0 when the run finished, 1 when it failed (e.g. a non-finite loss).',
   ].join('\n'),
   async run(argv) {
@@ -116,6 +119,8 @@ export const trainCommand: Command = {
         epochs: { type: 'string' },
         limit: { type: 'string' },
         'eval-limit': { type: 'string' },
+        'eval-split': { type: 'string' },
+        checkpoint: { type: 'string' },
         seed: { type: 'string' },
         lr: { type: 'string' },
         batch: { type: 'string' },
@@ -175,6 +180,8 @@ export const trainCommand: Command = {
       maxSeqLength: intFlag('max-seq', values['max-seq'], d.maxSeq),
       trainLimit: optionalInt('limit'),
       evalLimit: optionalInt('eval-limit'),
+      evalSplit: values['eval-split'],
+      checkpoint: values.checkpoint,
       dataDir: values['data-dir'],
       ...(family === 'e2e' ? { decoding: decodingFromFlags(values) } : {}),
     };
@@ -192,7 +199,7 @@ export const trainCommand: Command = {
     else {
       const head = result.metrics[result.headlineMetric];
       console.log(`run ${result.runId} ${result.status}${result.error ? `: ${result.error}` : ''}`);
-      if (result.bestEpoch !== null) console.log(`best epoch ${result.bestEpoch}: ${result.headlineMetric} ${head?.toFixed(4)}; ${JSON.stringify(result.metrics)}`);
+      if (result.reported !== undefined) console.log(`${describeReported(result.reported)}: ${result.headlineMetric} ${head?.toFixed(4)}; ${JSON.stringify(result.metrics)}`);
       console.log(`written to ${outDir}`);
     }
     return result.status === 'finished' ? 0 : 1;
