@@ -7,8 +7,9 @@
  * this profile" from "not run yet", which is why the spec is read.
  */
 import { existsSync } from 'node:fs';
-import { expandSpec } from '../spec/expand.ts';
+import { expandSpec, type Rehearsal } from '../spec/expand.ts';
 import { loadSpecFile } from '../spec/load.ts';
+import { rehearsedProfile } from '../spec/rehearsal.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface ProfileTasks {
@@ -16,6 +17,8 @@ export interface ProfileTasks {
   tasks: string[];
   /** Where they come from, for the caption: `profile "mini" of experiments/table2.yaml`. */
   source: string;
+  /** A rehearsal's results (`paper-rehearsal`): the profile rehearsed and the rows it left out. */
+  rehearsal?: Rehearsal;
 }
 
 /** The spec a table is rebuilt from by default: experiments/table<N>.yaml under the working directory. */
@@ -43,12 +46,16 @@ export function profileTasks(specFile: string, profile: string, explicit: boolea
   try {
     const loaded = loadSpecFile(specFile);
     const names = Object.keys(loaded.spec.profiles ?? {});
-    if (!names.includes(profile)) {
+    // `paper-rehearsal`: the runs of `run --profile paper --rehearse` (src/spec/rehearsal.ts).
+    const rehearsed = names.includes(profile) ? undefined : rehearsedProfile(profile);
+    if (!names.includes(profile) && (rehearsed === undefined || !names.includes(rehearsed))) {
       if (explicit) throw new UserError(`--spec ${specFile}: defines no profile '${profile}' (profiles: ${names.join(', ') || 'none'})`);
       return {};
     }
-    const tasks = [...new Set(expandSpec(loaded, { profile }).runs.map((r) => r.config.task))].sort();
-    return { found: { tasks, source: `profile "${profile}" of ${specFile}` } };
+    const expansion = expandSpec(loaded, rehearsed === undefined ? { profile } : { profile: rehearsed, rehearse: true });
+    const tasks = [...new Set(expansion.runs.map((r) => r.config.task))].sort();
+    const source = rehearsed === undefined ? `profile "${profile}" of ${specFile}` : `the rehearsal of profile "${rehearsed}" of ${specFile}`;
+    return { found: { tasks, source, ...(expansion.rehearsal ? { rehearsal: expansion.rehearsal } : {}) } };
   } catch (err) {
     if (explicit) throw err;
     return { note: `${specFile}: not read (${(err as Error).message.split('\n')[0]}); every task column is shown` };

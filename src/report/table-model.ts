@@ -18,6 +18,8 @@ import { findPaperRow, loadPaperTable, type PaperTableRow, type PaperValue } fro
 import { describeModel, matchPaperRow, methodDisplay, modelInfo, normalisedMethodConfig, type ModelInfo, type PaperMatch } from './paper-match.ts';
 import { formulaFor, type ParamInfo } from './params.ts';
 import type { ProfileTasks } from './profile-tasks.ts';
+import type { Rehearsal } from '../spec/expand.ts';
+import { describeCaps, rehearsedProfile } from '../spec/rehearsal.ts';
 import { checkpointAdjective, e2eProtocolCaption, protocolNotes, runReport, type RunReport } from './protocol.ts';
 import type { LoadedRun, ResultsFolder } from './results.ts';
 
@@ -96,6 +98,8 @@ export interface BuildOptions {
   paperRows?: PaperTableRow[];
   /** Table 2: the tasks the spec's profile runs; columns of other tasks without runs are left out. */
   profileTasks?: ProfileTasks;
+  /** The results are a rehearsal (src/spec/rehearsal.ts): what it rehearsed and left out, from the spec. */
+  rehearsal?: Rehearsal;
 }
 
 function methodConfigOf(r: RunResult): Record<string, unknown> {
@@ -262,7 +266,7 @@ export function buildTable(table: 2 | 3, folder: ResultsFolder, opts: BuildOptio
     rows,
     baselines,
     droppedColumns: dropped.map((c) => c.header),
-    caption: caption(table, folder.profile, agg, runs, [...models.values()], columns, dropped, opts.profileTasks),
+    caption: rehearsalCaption(folder.profile, runs, opts.rehearsal) + caption(table, folder.profile, agg, runs, [...models.values()], columns, dropped, opts.profileTasks),
     footnotes,
     notes: folder.notes,
     withRuns: opts.withRuns ?? false,
@@ -363,4 +367,19 @@ function caption(table: 2 | 3, profile: string, agg: Agg, runs: LoadedRun[], mod
     (dropped.length > 0 ? `Columns ${dropped.map((c) => c.header).join(', ')} are left out: ${profileTasks?.source ?? 'the profile'} runs none of their tasks. ` : '') +
     `The baseline row is an untrained rule (majority class, train mean or copy input) on the same evaluation examples; "= baseline" / "< baseline" mark cells not above it.`
   );
+}
+
+/**
+ * The caption's first sentence when the runs are a rehearsal (any run says `rehearsal: true`, or the
+ * spec knows the profile as one): they are no results, and which rows were not rehearsed. '' otherwise.
+ */
+function rehearsalCaption(profile: string, runs: LoadedRun[], rehearsal: Rehearsal | undefined): string {
+  if (rehearsal === undefined && !runs.some((r) => r.result.config.rehearsal === true)) return '';
+  const of = rehearsal?.of ?? rehearsedProfile(profile) ?? profile;
+  const left = rehearsal?.leftOut ?? [];
+  const leftText =
+    left.length === 0
+      ? ''
+      : ` Not rehearsed: ${left.map((l) => l.label).join(', ')} (${[...new Set(left.map((l) => l.reason))].join('; ')}).`;
+  return `REHEARSAL of profile "${of}" (lora-repro run --rehearse), not results: ${describeCaps()}; the numbers only show that every path runs.${leftText} `;
 }

@@ -48,9 +48,14 @@ export interface WriteTablesOptions {
 }
 
 export function writeTables(folder: ResultsFolder, table: 2 | 3, opts: WriteTablesOptions): { model: TableModel; files: Record<TableFormat, string> } {
-  // Only Table 2's columns are tasks; Table 3's are metrics of whatever task each row ran.
-  const lookup = table === 2 ? profileTasks(opts.spec ?? defaultSpecFile(table), folder.profile, opts.spec !== undefined) : {};
-  const model = buildTable(table, lookup.note !== undefined ? { ...folder, notes: [...folder.notes, lookup.note] } : folder, { ...opts, profileTasks: lookup.found });
+  const lookup = profileTasks(opts.spec ?? defaultSpecFile(table), folder.profile, opts.spec !== undefined);
+  // Only Table 2's columns are tasks (Table 3's are metrics of whatever task each row ran); both say
+  // which rows a rehearsal left out.
+  const model = buildTable(table, table === 2 && lookup.note !== undefined ? { ...folder, notes: [...folder.notes, lookup.note] } : folder, {
+    ...opts,
+    profileTasks: table === 2 ? lookup.found : undefined,
+    rehearsal: lookup.found?.rehearsal,
+  });
   const files = {} as Record<TableFormat, string>;
   for (const f of TABLE_FORMATS) {
     const path = join(folder.dir, `table${table}.${f}`);

@@ -4,6 +4,7 @@
  *
  *   defaults → block.set → method entry's config (as methodConfig) → block.tasks[task]
  *   → block.cells (matching) → overrides (matching) → profile.set → profile.cells (matching)
+ *   [→ the rehearsal's caps, with --rehearse (rehearsal.ts)]
  *
  * `where` selectors match the spec's own names (the model before the profile maps it), so one
  * override serves every profile. A selector that matches no cell is an error (a typo would
@@ -15,6 +16,7 @@ import { UserError } from '../util/errors.ts';
 import type { KeyPath, LoadedSpec, SpecSource } from './load.ts';
 import { resolveCandidates, type CellCandidate } from './init-from.ts';
 import { mergeLayers, type Plain } from './merge.ts';
+import { notRehearsable, rehearsalLayer, rehearsalProfileName } from './rehearsal.ts';
 import type { Block, Spec, Where } from './schema.ts';
 
 export interface PlannedRun {
@@ -45,6 +47,15 @@ export interface Expansion {
   profiles: string[];
   runs: PlannedRun[];
   cost: Spec['cost'];
+  /** Set for `--rehearse` (rehearsal.ts): `profile` is then `<of>-rehearsal`. */
+  rehearsal?: Rehearsal;
+}
+
+export interface Rehearsal {
+  /** The profile rehearsed (`paper`). */
+  of: string;
+  /** Rows (per model) the rehearsal leaves out, and why. */
+  leftOut: { row: string; label: string; model: string; reason: string }[];
 }
 
 interface CellContext {
@@ -97,12 +108,15 @@ function describeIssue(issue: { path: PropertyKey[]; message: string; code: stri
   return `${field}: ${issue.message.replace(/^Invalid input: /, '')}`;
 }
 
-export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}): Expansion {
+export function expandSpec(loaded: LoadedSpec, opts: { profile?: string; rehearse?: boolean } = {}): Expansion {
   const { spec, source, experiment } = loaded;
-  const profileName = chooseProfile(spec, source, opts.profile);
-  const profile = spec.profiles?.[profileName];
+  const chosen = chooseProfile(spec, source, opts.profile);
+  const profile = spec.profiles?.[chosen];
+  // A rehearsal's runs are a profile of their own (their results folder, ids and captions say so).
+  const profileName = opts.rehearse ? rehearsalProfileName(chosen) : chosen;
+  const rehearsal: Rehearsal | undefined = opts.rehearse ? { of: chosen, leftOut: [] } : undefined;
   const overrides = selectors(spec.overrides as { where: Where; set: Plain }[] | undefined, ['overrides']);
-  const profileCells = selectors(profile?.cells as { where: Where; set: Plain }[] | undefined, ['profiles', profileName, 'cells']);
+  const profileCells = selectors(profile?.cells as { where: Where; set: Plain }[] | undefined, ['profiles', chosen, 'cells']);
   const runs: PlannedRun[] = [];
   const seen = new Map<string, { path: KeyPath; cell: string; run: PlannedRun }>();
   const rowIds = new Map<string, number>();
@@ -116,12 +130,15 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
     rowIds.set(row, b);
     const blockCells = selectors(block.cells as { where: Where; set: Plain }[] | undefined, [...blockPath, 'cells']);
     const rowExcluded = profile?.rows !== undefined && !profile.rows.includes(row);
-    const seeds = profile?.seeds ?? block.seeds ?? spec.seeds;
-    if (seeds === undefined) throw source.error(blockPath, "no seeds: set 'seeds' at the top level, in this block or in the profile");
+    const allSeeds = profile?.seeds ?? block.seeds ?? spec.seeds;
+    if (allSeeds === undefined) throw source.error(blockPath, "no seeds: set 'seeds' at the top level, in this block or in the profile");
+    const seeds = rehearsal ? allSeeds.slice(0, 1) : allSeeds;
 
     block.models.forEach((specModel) => {
       const model =
         profile?.model === undefined ? specModel : typeof profile.model === 'string' ? profile.model : (profile.model[specModel] ?? specModel);
+      const cannotRehearse = rehearsal && !rowExcluded ? notRehearsable(model) : undefined;
+      if (cannotRehearse !== undefined) rehearsal?.leftOut.push({ row, label: block.label ?? row, model, reason: cannotRehearse });
       block.methods.forEach((entry, m) => {
         const methodPath: KeyPath = [...blockPath, 'methods', m];
         for (const [task, taskFields] of taskEntries(block)) {
@@ -131,7 +148,7 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
               s.hits++;
               return s.set;
             });
-          const fields = mergeLayers(
+          const merged = mergeLayers(
             spec.defaults as Plain | undefined,
             block.set as Plain | undefined,
             { methodConfig: entry.config ?? {} },
@@ -141,6 +158,8 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
             profile?.set as Plain | undefined,
             ...pick(profileCells),
           );
+          // The rehearsal's caps go over everything: they only lower sizes (rehearsal.ts).
+          const fields = rehearsal ? mergeLayers(merged, rehearsalLayer(merged)) : merged;
           const cellName = `${specModel}/${entry.method}${cell.variant ? ` (${cell.variant})` : ''}/${task}`;
           let methodConfig: Record<string, unknown>;
           try {
@@ -150,7 +169,7 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
             throw source.error([...methodPath, 'config'], `cell ${cellName}: ${err.message}`);
           }
           // Excluded by the profile only now, so selectors and method configs are checked for every cell.
-          if (rowExcluded || (profile?.tasks !== undefined && !profile.tasks.includes(task))) continue;
+          if (rowExcluded || cannotRehearse !== undefined || (profile?.tasks !== undefined && !profile.tasks.includes(task))) continue;
           for (const seed of seeds) {
             const candidate = {
               ...fields,
@@ -173,7 +192,7 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
     for (const s of blockCells) if (s.hits === 0) throw source.error([...s.path, 'where'], 'matches no cell of this block (check the names)');
   });
   profile?.rows?.forEach((r, i) => {
-    if (!rowIds.has(r)) throw source.error(['profiles', profileName, 'rows', i], `row '${r}' is not in the grid (rows: ${[...rowIds.keys()].join(', ')})`);
+    if (!rowIds.has(r)) throw source.error(['profiles', chosen, 'rows', i], `row '${r}' is not in the grid (rows: ${[...rowIds.keys()].join(', ')})`);
   });
   const resolved = resolveCandidates(
     cands,
@@ -183,7 +202,7 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
       return parsed.data;
     },
     source,
-    profileName,
+    chosen,
   );
   resolved.forEach(({ config, runId, cellKey }, i) => {
     const { block, b, specModel, blockPath, cellName } = meta[i];
@@ -216,12 +235,12 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string } = {}):
   for (const s of [...overrides, ...profileCells]) if (s.hits === 0) throw source.error([...s.path, 'where'], 'matches no cell of the grid (check the names)');
   const gridTasks = new Set(spec.grid.flatMap((b) => taskEntries(b).map(([t]) => t)));
   for (const t of Object.keys(profile?.taskMap ?? {})) {
-    if (!gridTasks.has(t)) throw source.error(['profiles', profileName, 'taskMap', t], `task '${t}' is not in the grid`);
+    if (!gridTasks.has(t)) throw source.error(['profiles', chosen, 'taskMap', t], `task '${t}' is not in the grid`);
   }
   profile?.tasks?.forEach((t, i) => {
-    if (!gridTasks.has(t)) throw source.error(['profiles', profileName, 'tasks', i], `task '${t}' is not in the grid`);
+    if (!gridTasks.has(t)) throw source.error(['profiles', chosen, 'tasks', i], `task '${t}' is not in the grid`);
   });
-  if (runs.length === 0) throw source.error(['profiles', profileName], 'selects no run of the grid');
+  if (runs.length === 0) throw source.error(['profiles', chosen], `selects no run of the grid${rehearsal?.leftOut.length ? ' that can be rehearsed' : ''}`);
 
-  return { file: source.file, experiment, profile: profileName, profiles: Object.keys(spec.profiles ?? {}), runs, cost: spec.cost };
+  return { file: source.file, experiment, profile: profileName, profiles: Object.keys(spec.profiles ?? {}), runs, cost: spec.cost, ...(rehearsal ? { rehearsal } : {}) };
 }

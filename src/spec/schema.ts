@@ -16,7 +16,7 @@ import { METHOD_NAMES } from '../methods/registry.ts';
 import { taskNames, trainRunConfigSchema } from '../train/run-config.ts';
 
 /** TrainRunConfig fields a spec never sets in a field block: they come from the grid or the CLI. */
-const NOT_SETTABLE = ['experiment', 'profile', 'seed', 'model', 'task', 'method', 'variant'] as const;
+const NOT_SETTABLE = ['experiment', 'profile', 'seed', 'model', 'task', 'method', 'variant', 'rehearsal'] as const;
 
 /**
  * The same type without defaults or required-ness, objects made partial and strict, and `null`
