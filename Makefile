@@ -33,14 +33,20 @@ ci:
 
 # The main job (issue 7): run the spec (resumable; pretrains the offline stand-in models once, cached),
 # then print the table and write every format, the charts and the HTML report to results/<profile>/.
-# PROFILE=mini (default) runs offline on a CPU; PROFILE=paper needs a GPU backend (tfjs-node-gpu).
+# PROFILE=mini (default) runs offline on a CPU; PROFILE=paper needs a GPU backend (tfjs-node-gpu), and
+# PROFILE=paper REHEARSE=1 rehearses it on any backend (docs/paper-scale.md).
 # Without a data directory (LORA_REPRO_DATA=none) the mini profile uses synthetic stand-in tasks.
 RESULTS ?= results
 # Without a data directory (LORA_REPRO_DATA=none, or no ../shared/data) the default is mini-synthetic.
 PROFILE ?= $(if $(filter none,$(LORA_REPRO_DATA)),mini-synthetic,$(if $(LORA_REPRO_DATA)$(wildcard $(SHARED)/data/glue),mini,mini-synthetic))
 WORKERS ?=
-RUN_FLAGS = --results $(RESULTS) --quiet $(if $(WORKERS),--workers $(WORKERS))
-PROFILE_FLAG = --results $(RESULTS) --profile $(PROFILE)
+# REHEARSE=1: rehearse PROFILE (lora-repro run --rehearse: its models, data and chains, sizes capped) into
+# results/<PROFILE>-rehearsal/. FILTER: one `lora-repro run --filter` expression (src/spec/README.md).
+REHEARSE ?=
+FILTER ?=
+RESULTS_PROFILE = $(PROFILE)$(if $(REHEARSE),-rehearsal)
+RUN_FLAGS = --results $(RESULTS) --quiet $(if $(WORKERS),--workers $(WORKERS)) $(if $(REHEARSE),--rehearse) $(if $(FILTER),--filter '$(FILTER)')
+PROFILE_FLAG = --results $(RESULTS) --profile $(RESULTS_PROFILE)
 
 # A failed run does not stop the rest: the table, charts and report are still written (its cells show
 # '—' with the reason), and then make fails, so CI cannot be green with runs failing.
@@ -52,7 +58,7 @@ define run_table
 	node bin/lora-repro.mjs charts $(PROFILE_FLAG) >/dev/null || status=$$?; \
 	node bin/lora-repro.mjs report $(PROFILE_FLAG) || status=$$?; \
 	if [ $$status -ne 0 ]; then \
-	  echo "make table$(1): FAILED (exit $$status): some runs of profile $(PROFILE) failed or did not finish (see above; their cells show '—' with the reason); run it again to retry them"; \
+	  echo "make table$(1): FAILED (exit $$status): some runs of profile $(RESULTS_PROFILE) failed or did not finish (see above; their cells show '—' with the reason); run it again to retry them"; \
 	  exit 1; \
 	fi
 endef

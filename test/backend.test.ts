@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, parseBackendName } from '../src/backend/select.ts';
+import { gpuDeviceCount, gpuProblem, initBackend, parseBackendName } from '../src/backend/select.ts';
 import { segmentSumInto } from '../src/backend/segment-sum-kernel.ts';
 import { UserError } from '../src/util/errors.ts';
 
@@ -19,8 +19,10 @@ describe('backend selection', () => {
     const info = JSON.parse(r.out) as { backend: string; simd: boolean; skipped: string[] };
     assert.equal(info.backend, 'wasm');
     assert.equal(info.simd, true);
-    assert.equal(info.skipped.length, 2);
+    assert.equal(info.skipped.length, 3);
     assert.match(info.skipped[0], /tfjs-node-gpu not installed/);
+    // No hardware adapter here: no Vulkan loader, or only a software one (lavapipe).
+    assert.match(info.skipped[1], /^webgpu: (no Vulkan loader|.*software\/fallback adapter|.*no adapter)/);
   });
 
   it('LORA_REPRO_BACKEND picks the backend; --backend overrides it', () => {
@@ -31,7 +33,7 @@ describe('backend selection', () => {
   it('an unknown or unavailable backend is one clear line, exit 2', () => {
     const bad = envJson({ LORA_REPRO_BACKEND: 'cuda' });
     assert.equal(bad.status, 2);
-    assert.equal(bad.err.trim(), "lora-repro env: LORA_REPRO_BACKEND: unknown backend 'cuda' (choose one of tensorflow-gpu, tensorflow, wasm, cpu)");
+    assert.equal(bad.err.trim(), "lora-repro env: LORA_REPRO_BACKEND: unknown backend 'cuda' (choose one of tensorflow-gpu, webgpu, tensorflow, wasm, cpu)");
     const missing = envJson({}, ['--backend', 'tensorflow']);
     assert.equal(missing.status, 2);
     assert.match(missing.err.trim(), /^lora-repro env: backend 'tensorflow': @tensorflow\/tfjs-node not installed .*install it with npm or choose wasm$/);
@@ -65,5 +67,19 @@ describe('UnsortedSegmentSum (the embedding gradient)', () => {
 
   after(async () => {
     await initBackend('wasm');
+  });
+
+  it('the paper guard: a software WebGPU adapter or a GPU-less tfjs-node-gpu is no GPU; a hardware adapter counts its devices', () => {
+    const base = { tfjsName: 'webgpu', tfjsVersion: '4.22.0', threads: 1, simd: false, skipped: [], kernels: 'tfjs' as const, kernelsDetail: '' };
+    const adapter = { vendor: 'mesa', architecture: 'software', device: 'llvmpipe', description: 'llvmpipe: Mesa 25', software: true, index: 0, adapters: ['llvmpipe'], maxBufferSize: 1, maxStorageBufferBindingSize: 1 };
+    const soft = { ...base, name: 'webgpu' as const, device: { hardwareGpu: false, summary: 'llvmpipe, software/fallback adapter', adapter } };
+    assert.match(gpuProblem(soft)!, /software\/fallback/);
+    assert.equal(gpuDeviceCount(soft), 0);
+    const hard = { ...soft, device: { hardwareGpu: true, summary: 'nvidia hopper', adapter: { ...adapter, software: false, adapters: ['H100', 'H100'] } } };
+    assert.equal(gpuProblem(hard), undefined);
+    assert.equal(gpuDeviceCount(hard), 2);
+    const tfCpu = { ...base, name: 'tensorflow-gpu' as const, device: { hardwareGpu: false, summary: 'no GPU device visible to TensorFlow' } };
+    assert.match(gpuProblem(tfCpu)!, /CUDA 11\.2/);
+    assert.match(gpuProblem({ ...base, name: 'wasm', device: { hardwareGpu: false, summary: 'CPU' } })!, /CPU/);
   });
 });

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/select.ts';
 import { loadNative } from '../src/backend/native.ts';
 import { adamwInPlace, nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../src/backend/native-kernels.ts';
-import { dropoutMaskValues, mix32 } from '../src/models/dropout-mask.ts';
+import { dropoutMaskValues, mix32 } from '../src/backend/dropout-mask.ts';
 import { dropoutMultiplier, geluErf, geluTanh, layerNorm, activation, linear, logSoftmax } from '../src/models/ops.ts';
 import { nativeAttention } from '../src/models/native-ops.ts';
 import { createModel } from '../src/models/factory.ts';
@@ -21,6 +21,7 @@ import { AdamW } from '../src/train/adamw.ts';
 import { trainStep } from '../src/train/step.ts';
 import { Rng } from '../src/util/rng.ts';
 import { randomBatch, tinyGpt2, tinyRoberta } from './helpers/tiny.ts';
+import { tinyTrainingSetup } from './helpers/tiny-step.ts';
 
 /** max |a − b| / max(1, max |b|). */
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -41,20 +42,20 @@ function rand(shape: number[], seed: number): tf.Tensor {
 const nativeOn = () => loadNative().status.active;
 
 /** Runs f with the native kernels, then with tfjs's own; returns both results' values. */
-function bothPaths(f: () => tf.Tensor[]): { native: Float32Array[]; composed: Float32Array[] } {
+async function bothPaths(f: () => tf.Tensor[] | Promise<tf.Tensor[]>): Promise<{ native: Float32Array[]; composed: Float32Array[] }> {
   const lib = loadNative().addon!;
-  const read = () => {
-    const ts = f();
+  const read = async () => {
+    const ts = await f();
     const out = ts.map((t) => t.dataSync() as Float32Array);
     tf.dispose(ts);
     return out;
   };
   registerNativeKernels(lib);
   assert.ok(nativeKernelsActive());
-  const n = read();
+  const n = await read();
   unregisterNativeKernels();
   try {
-    return { native: n, composed: read() };
+    return { native: n, composed: await read() };
   } finally {
     registerNativeKernels(lib);
   }
@@ -179,9 +180,9 @@ describe('kernels: native BLAS kernels against independent truth', function () {
     }
   });
 
-  it('linear (bias inside the GEMM): value and lazy gradients equal the composed ops', () => {
+  it('linear (bias inside the GEMM): value and lazy gradients equal the composed ops', async () => {
     for (const transposeW of [false, true]) {
-      const r = bothPaths(() => {
+      const r = await bothPaths(() => {
         const x = rand([2, 3, 6], 4);
         const w = rand(transposeW ? [5, 6] : [6, 5], 5);
         const b = rand([5], 6);
@@ -192,8 +193,8 @@ describe('kernels: native BLAS kernels against independent truth', function () {
     }
   });
 
-  it('LayerNorm and GELU (erf, tanh): values and gradients equal the composed ops', () => {
-    const r = bothPaths(() => {
+  it('LayerNorm and GELU (erf, tanh): values and gradients equal the composed ops', async () => {
+    const r = await bothPaths(() => {
       const x = tf.mul(rand([4, 6, 16], 8), 3);
       const g = tf.add(rand([16], 9), 1);
       const b = rand([16], 10);
@@ -225,9 +226,9 @@ describe('kernels: native BLAS kernels against independent truth', function () {
     e.dispose();
   });
 
-  it('LM loss (label smoothing 0 and 0.1) and log-softmax: values and gradients equal the composed ops', () => {
+  it('LM loss (label smoothing 0 and 0.1) and log-softmax: values and gradients equal the composed ops', async () => {
     for (const eps of [0, 0.1]) {
-      const r = bothPaths(() => {
+      const r = await bothPaths(() => {
         const logits = tf.mul(rand([2, 5, 37], 20), 4) as tf.Tensor3D;
         const labels = Int32Array.from({ length: 10 }, (_, i) => (i * 7) % 37);
         const mask = Float32Array.from({ length: 10 }, (_, i) => (i % 4 === 3 ? 0 : 1));
@@ -327,25 +328,14 @@ describe('kernels: whole training steps, native against the composed path', func
 
   for (const kind of ['roberta', 'gpt2'] as const) {
     for (const method of ['lora', 'ft'] as const) {
-      it(`${kind} ${method} with dropout: losses and gradients agree, tensor count flat`, () => {
-        const r = bothPaths(() => {
-          const m = createModel(kind === 'roberta' ? tinyRoberta() : tinyGpt2(), { seed: 3 });
-          const rng = new Rng(9);
-          const trainable =
-            method === 'lora'
-              ? [...loraVariables(injectLora(m, { r: 4, alpha: 8, dropout: 0.1, targets: ['q', 'v'] }, rng)), ...m.headParamNames().map((n) => m.params.get(n))]
-              : [...m.params.vars.values()];
-          const batch = randomBatch(4, 3, 9, kind);
-          const ctx = { training: true, rng };
-          const loss =
-            m instanceof RobertaModel
-              ? () => sequenceClassificationLoss(m.classify(batch, ctx), Int32Array.from([0, 1, 2]))
-              : () => lmLoss((m as Gpt2Model).logits(batch, ctx), Int32Array.from(batch.inputIds, (t, i) => batch.inputIds[i + 1] ?? t), Float32Array.from(batch.attentionMask), 0.1);
+      it(`${kind} ${method} with dropout: losses and gradients agree, tensor count flat`, async () => {
+        const r = await bothPaths(async () => {
+          const { m, trainable, loss } = tinyTrainingSetup(kind, method);
           const opt = new AdamW({ weightDecay: 0.01 });
           let count = -1;
           const losses: number[] = [];
           for (let i = 0; i < 3; i++) {
-            losses.push(trainStep(loss, trainable, opt, 1e-2, 1).loss);
+            losses.push((await trainStep(loss, trainable, opt, 1e-2, 1)).loss);
             if (i === 1) count = tf.memory().numTensors;
           }
           assert.equal(tf.memory().numTensors, count, 'tensor count flat');

@@ -59,7 +59,7 @@ describe('adaptation methods: invariants', () => {
 
   for (const [family, cfg] of FAMILIES) {
     for (const c of CASES) {
-      it(`${family} ${c.method} ${JSON.stringify(c.config)}`, () => {
+      it(`${family} ${c.method} ${JSON.stringify(c.config)}`, async () => {
         const method = configureMethod(c.method, c.config);
         const model = build(cfg);
         const batch = batchFor(model);
@@ -84,7 +84,7 @@ describe('adaptation methods: invariants', () => {
         const opt = new AdamW({ weightDecay: 0.01 });
         const vars = [...applied.trainable, ...applied.head];
         const ctx = { training: true, rng: new Rng(3) };
-        trainStep(() => loss(model, batch, ctx), vars, opt, 1e-2);
+        await trainStep(() => loss(model, batch, ctx), vars, opt, 1e-2);
         const allowed = new Set(vars);
         const moved = everything.filter((v) => changed(v, before.get(v)!));
         assert.deepEqual(moved.filter((v) => !allowed.has(v)).map((v) => v.name), [], 'nothing outside trainable + head changed');
@@ -92,7 +92,7 @@ describe('adaptation methods: invariants', () => {
 
         // The tensor count is flat across further steps (AdamW's slots exist after the first).
         const count = tf.memory().numTensors;
-        for (let i = 0; i < 2; i++) trainStep(() => loss(model, batch, ctx), vars, opt, 1e-2);
+        for (let i = 0; i < 2; i++) await trainStep(() => loss(model, batch, ctx), vars, opt, 1e-2);
         assert.equal(tf.memory().numTensors, count, 'no tensor leaked per step');
 
         const trained = values(() => outputs(model, batch));

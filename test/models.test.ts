@@ -127,7 +127,7 @@ describe('models: invariants', () => {
     });
 
     for (const method of ['lora', 'ft'] as const) {
-      it(`${kind} ${method}: tensor count flat across 20 training steps, loss goes down`, () => {
+      it(`${kind} ${method}: tensor count flat across 20 training steps, loss goes down`, async () => {
         const m = build();
         const rng = new Rng(3);
         const trainable =
@@ -144,7 +144,7 @@ describe('models: invariants', () => {
         const losses: number[] = [];
         let count = -1;
         for (let i = 0; i < 20; i++) {
-          losses.push(trainStep(loss, trainable, opt, method === 'lora' ? 1e-2 : 1e-3, 1).loss);
+          losses.push((await trainStep(loss, trainable, opt, method === 'lora' ? 1e-2 : 1e-3, 1)).loss);
           if (i === 1) count = tf.memory().numTensors;
           if (i > 1) assert.equal(tf.memory().numTensors, count, `step ${i}`);
         }
@@ -155,19 +155,20 @@ describe('models: invariants', () => {
     }
   }
 
-  it('same seed, same numbers (init, dropout, training)', () => {
-    const run = () => {
+  it('same seed, same numbers (init, dropout, training)', async () => {
+    const run = async () => {
       const m = createModel(tinyRoberta(), { seed: 11 });
       const rng = new Rng(5);
       const batch = randomBatch(2, 3, 8, 'roberta');
       const ctx = { training: true, rng };
       const opt = new AdamW();
-      const losses = [0, 1, 2].map(() => trainStep(() => sequenceClassificationLoss((m as RobertaModel).classify(batch, ctx), Int32Array.from([0, 1, 2])), [...m.params.vars.values()], opt, 1e-3).loss);
+      const losses: number[] = [];
+      for (let i = 0; i < 3; i++) losses.push((await trainStep(() => sequenceClassificationLoss((m as RobertaModel).classify(batch, ctx), Int32Array.from([0, 1, 2])), [...m.params.vars.values()], opt, 1e-3)).loss);
       opt.dispose();
       m.dispose();
       return losses;
     };
-    assert.deepEqual(run(), run());
+    assert.deepEqual(await run(), await run());
   });
 
   it('GPT-2 key/value cache: token-by-token logits equal the full forward pass', () => {

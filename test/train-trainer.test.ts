@@ -133,7 +133,7 @@ describe('train: the training loop', function () {
     await assert.rejects(run(rteConfig(gpt2, { task: 'synthetic-rte' }), join(dir, 'syn-bad')), /task 'synthetic-rte' needs a RoBERTa model/);
   });
 
-  it('several eval splits (MNLI-style): the headline split keeps the metric names, others get @split; predictions per split', () => {
+  it('several eval splits (MNLI-style): the headline split keeps the metric names, others get @split; predictions per split', async () => {
     const model = createModel(parseHfConfig(tinyRobertaJson({ num_labels: 3 }), 'tiny'), { seed: 1 });
     const ex = (ids: number[], label: number) => ({ inputIds: [0, ...ids, 2], label });
     const task = classificationTask({
@@ -151,7 +151,7 @@ describe('train: the training loop', function () {
       headlineMetric: 'accuracy',
       files: {},
     });
-    const out = task.evaluate(model, { batchSize: 2, decoding: PAPER_DECODING });
+    const out = await task.evaluate(model, { batchSize: 2, decoding: PAPER_DECODING });
     assert.deepEqual(Object.keys(out.metrics), ['accuracy', 'accuracy_dev_mismatched']);
     assert.deepEqual(Object.keys(out.predictions), ['dev_matched.tsv', 'dev_mismatched.tsv']);
     assert.match(out.predictions['dev_matched.tsv'], /^index\tprediction\tlabel\n4\t\w+\tentailment\n9\t\w+\tcontradiction\n$/);

@@ -73,7 +73,7 @@ typedef struct {
 void lr_adamw(float *p, const float *g, float *m, float *v, size_t n, const lr_adamw_consts *c);
 
 /*
- * Dropout masks from a counter-based hash (src/models/dropout-mask.ts computes the same bits):
+ * Dropout masks from a counter-based hash (src/backend/dropout-mask.ts computes the same bits):
  * element i of a mask drawn with `seed` is kept iff u(seed, i) >= rate, u = h(seed, i)/2^24 a 24-bit
  * uniform, i.e. iff h >= ceil(rate · 2^24) (lr_dropout_threshold).
  */

@@ -17,7 +17,7 @@ export interface AttentionAttrs {
   causal: boolean;
   /** With causal: query i sits at position past + i. */
   past: number;
-  /** Dropout on the probabilities (0 = none), with the mask of src/models/dropout-mask.ts. */
+  /** Dropout on the probabilities (0 = none), with the mask of dropout-mask.ts. */
   dropRate: number;
   dropSeed: number;
   /** q, k and v are column blocks [0, H), [H, 2H), [2H, 3H) of one `qkv` input [B, L, 3H]. */

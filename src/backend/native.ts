@@ -119,9 +119,15 @@ export function withBlasThreads<T>(threads: number, fn: () => T): T {
   const { addon } = loadNative();
   if (addon === undefined) return fn();
   addon.setThreads(threads);
+  let out: T;
   try {
-    return fn();
-  } finally {
+    out = fn();
+  } catch (err) {
     addon.setThreads(threadCount());
+    throw err;
   }
+  // An async fn (a training loop awaiting its read-backs) keeps the setting until it settles.
+  if (out instanceof Promise) return out.finally(() => addon.setThreads(threadCount())) as T;
+  addon.setThreads(threadCount());
+  return out;
 }

@@ -42,15 +42,15 @@ export interface DecodeBenchResult {
   tensorsAfter: number;
 }
 
-function cachedStep(model: Gpt2Model, rows: number[][], past: KvCache | undefined): KvCache {
+async function cachedStep(model: Gpt2Model, rows: number[][], past: KvCache | undefined): Promise<KvCache> {
   const { hidden, cache } = model.forward(tokenBatch(rows), EVAL, { past, returnCache: true });
   const logits = tf.tidy(() => model.lmLogits(tf.slice(hidden, [0, hidden.shape[1] - 1, 0], [hidden.shape[0], 1, hidden.shape[2]]) as tf.Tensor3D));
-  logits.dataSync();
+  await logits.data();
   tf.dispose([hidden, logits]);
   return cache!;
 }
 
-export function runDecodeBench(o: DecodeBenchOptions): DecodeBenchResult {
+export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBenchResult> {
   const config = builtinConfig(o.model);
   if (config.modelType !== 'gpt2') throw new Error(`decode benchmark needs a GPT-2 model, got ${o.model}`);
   const model = createModel(config, { seed: o.seed }) as Gpt2Model;
@@ -60,13 +60,13 @@ export function runDecodeBench(o: DecodeBenchOptions): DecodeBenchResult {
 
   // 1. Per-token cost: prompt once, then one token per beam row per step, reordering the cache.
   const times: number[] = [];
-  let cache = cachedStep(model, [Array.from({ length: o.prompt }, token)], undefined);
+  let cache = await cachedStep(model, [Array.from({ length: o.prompt }, token)], undefined);
   let grown = gatherCache(cache, Array(o.beam).fill(0));
   disposeCache(cache);
   cache = grown;
   for (let len = o.prompt; len < o.maxLength; len++) {
     const t0 = performance.now();
-    const next = cachedStep(model, Array.from({ length: o.beam }, () => [token()]), cache);
+    const next = await cachedStep(model, Array.from({ length: o.beam }, () => [token()]), cache);
     disposeCache(cache);
     grown = gatherCache(next, Array.from({ length: o.beam }, () => rng.int(o.beam)));
     disposeCache(next);
@@ -86,7 +86,7 @@ export function runDecodeBench(o: DecodeBenchOptions): DecodeBenchResult {
   // 2. End-to-end beam search (E2E settings).
   const context = Array.from({ length: o.prompt }, token);
   const t0 = performance.now();
-  beamSearch(model, context, { beam: o.beam, lengthPenalty: 0.8, maxNewTokens: o.newTokens, repetitionPenalty: 1, noRepeatNgramSize: 4, minLength: 0, eosTokenIds: [] });
+  await beamSearch(model, context, { beam: o.beam, lengthPenalty: 0.8, maxNewTokens: o.newTokens, repetitionPenalty: 1, noRepeatNgramSize: 4, minLength: 0, eosTokenIds: [] });
   const seconds = (performance.now() - t0) / 1000;
   const tensorsAfter = tf.memory().numTensors;
   model.dispose();

@@ -52,7 +52,7 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-export function runTrainBench(o: TrainBenchOptions): TrainBenchResult {
+export async function runTrainBench(o: TrainBenchOptions): Promise<TrainBenchResult> {
   const config = builtinConfig(o.model);
   const rng = new Rng(o.seed);
   const model = createModel(config, { seed: o.seed });
@@ -80,7 +80,7 @@ export function runTrainBench(o: TrainBenchOptions): TrainBenchResult {
   for (let i = 0; i < o.warmup + o.steps; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    trainStep(lossFn, trainable, opt, 1e-4, 1.0);
+    await trainStep(lossFn, trainable, opt, 1e-4, 1.0);
     const dt = performance.now() - t0;
     const c = process.cpuUsage(c0);
     if (i === 0) afterFirst = tf.memory().numTensors;

@@ -50,17 +50,18 @@ export function oneLine(text: string): string {
 }
 
 /** Decodes every context; `onProgress` after each. */
-export function generateE2e(
+export async function generateE2e(
   model: Gpt2Model,
   tokenizer: TextTokenizer,
   contexts: readonly number[][],
   opts: E2eDecodeOptions,
   onProgress?: (done: number, total: number) => void,
-): string[] {
+): Promise<string[]> {
   const eosTokenIds = e2eEosIds(tokenizer);
-  return contexts.map((ctx, i) => {
+  const hyps: string[] = [];
+  for (const [i, ctx] of contexts.entries()) {
     const query = e2eQuery(ctx, opts.maxSeqLength, opts.maxNewTokens);
-    const out = beamSearch(model, query, {
+    const out = await beamSearch(model, query, {
       beam: opts.beam,
       lengthPenalty: opts.lengthPenalty,
       maxNewTokens: opts.maxNewTokens,
@@ -70,8 +71,9 @@ export function generateE2e(
       eosTokenIds,
     });
     onProgress?.(i + 1, contexts.length);
-    return e2eHypothesisText(tokenizer, out.tokens);
-  });
+    hyps.push(e2eHypothesisText(tokenizer, out.tokens));
+  }
+  return hyps;
 }
 
 /** The official references format: one reference per line, a blank line after each instance. */

@@ -17,14 +17,14 @@ export interface ClassifyOptions {
 }
 
 /** Logits of every example, row-major [n, numLabels]. */
-export function classifyExamples(model: RobertaModel, examples: readonly EncodedClassificationExample[], opts: ClassifyOptions): Float32Array {
+export async function classifyExamples(model: RobertaModel, examples: readonly EncodedClassificationExample[], opts: ClassifyOptions): Promise<Float32Array> {
   const out = new Float32Array(examples.length * opts.numLabels);
   const bs = Math.max(1, opts.batchSize);
   for (let start = 0; start < examples.length; start += bs) {
     const chunk = examples.slice(start, start + bs);
     const batch = collateRoberta(chunk, { pad: opts.pad, regression: opts.numLabels === 1 });
     const logits = model.classify(batch, EVAL);
-    out.set(logits.dataSync() as Float32Array, start * opts.numLabels);
+    out.set((await logits.data()) as Float32Array, start * opts.numLabels);
     tf.dispose(logits);
     opts.onProgress?.(Math.min(start + bs, examples.length), examples.length);
   }

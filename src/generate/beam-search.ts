@@ -30,7 +30,7 @@ export interface BeamResult {
 }
 
 /** Logits of the last position of each row, on the host. */
-function lastLogits(model: Gpt2Model, rows: number[][], past: KvCache | undefined): { logits: Float32Array[]; cache: KvCache } {
+async function lastLogits(model: Gpt2Model, rows: number[][], past: KvCache | undefined): Promise<{ logits: Float32Array[]; cache: KvCache }> {
   const batch = tokenBatch(rows);
   const { hidden, cache } = model.forward(batch, EVAL, { past, returnCache: true });
   const flat = tf.tidy(() => {
@@ -38,21 +38,21 @@ function lastLogits(model: Gpt2Model, rows: number[][], past: KvCache | undefine
     return model.lmLogits(last as tf.Tensor3D);
   });
   hidden.dispose();
-  const data = flat.dataSync() as Float32Array;
+  const data = (await flat.data()) as Float32Array;
   flat.dispose();
   const v = model.config.vocabSize;
   return { logits: rows.map((_, i) => data.slice(i * v, (i + 1) * v)), cache: cache! };
 }
 
 /** log(softmax(x)) in float32, as the reference computes it (not log_softmax). */
-function logSoftmaxF32(rows: Float32Array[]): Float32Array[] {
+async function logSoftmaxF32(rows: Float32Array[]): Promise<Float32Array[]> {
   const v = rows[0].length;
   const flat = new Float32Array(rows.length * v);
   rows.forEach((r, i) => flat.set(r, i * v));
   // The tidy returns only the tensor: tidy walks its result looking for tensors, and walking
   // beam × vocab numbers cost ~50 ms per decoding step (8× the model's own forward pass).
   const t = tf.tidy(() => tf.log(tf.softmax(tf.tensor2d(flat, [rows.length, v]), -1)));
-  const out = t.dataSync() as Float32Array;
+  const out = (await t.data()) as Float32Array;
   t.dispose();
   return rows.map((_, i) => out.slice(i * v, (i + 1) * v));
 }
@@ -74,7 +74,7 @@ function topK(values: Float32Array, k: number): number[] {
   return idx;
 }
 
-export function beamSearch(model: Gpt2Model, context: number[], s: BeamSettings): BeamResult {
+export async function beamSearch(model: Gpt2Model, context: number[], s: BeamSettings): Promise<BeamResult> {
   if (context.length === 0) throw new Error('beam search needs a non-empty context');
   const vocab = model.config.vocabSize;
   let histories: number[][] = [];
@@ -96,11 +96,11 @@ export function beamSearch(model: Gpt2Model, context: number[], s: BeamSettings)
   try {
     for (let step = 0; step < s.maxNewTokens; step++) {
       const { logits, cache: next } =
-        step === 0 ? lastLogits(model, [context], undefined) : lastLogits(model, lastTokens.map((t) => [t]), cache);
+        step === 0 ? await lastLogits(model, [context], undefined) : await lastLogits(model, lastTokens.map((t) => [t]), cache);
       disposeCache(cache);
       cache = next;
       logits.forEach((row, b) => processLogits(row, step === 0 ? undefined : histories[b], step, s));
-      const logprobs = logSoftmaxF32(logits);
+      const logprobs = await logSoftmaxF32(logits);
       // Step 0: only beam 0 (the prompt was run once); later: beam score + logprob over beam × vocab.
       let candidates: Float32Array;
       if (step === 0) {
@@ -129,13 +129,13 @@ export function beamSearch(model: Gpt2Model, context: number[], s: BeamSettings)
 }
 
 /** Greedy decoding with the same cache; stops at an end-of-sequence id (included) or after maxNewTokens. */
-export function greedyDecode(model: Gpt2Model, context: number[], maxNewTokens: number, eosTokenIds: number[]): number[] {
+export async function greedyDecode(model: Gpt2Model, context: number[], maxNewTokens: number, eosTokenIds: number[]): Promise<number[]> {
   const out: number[] = [];
   let cache: KvCache | undefined;
   try {
     let rows = [context];
     for (let step = 0; step < maxNewTokens; step++) {
-      const { logits, cache: next } = lastLogits(model, rows, cache);
+      const { logits, cache: next } = await lastLogits(model, rows, cache);
       disposeCache(cache);
       cache = next;
       const tok = topK(logits[0], 1)[0];

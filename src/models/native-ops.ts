@@ -99,7 +99,7 @@ export interface NativeAttentionArgs {
 
 /**
  * softmax(q·kᵀ/√dh + mask) · v per head, heads merged: [B, Lq, H]. Dropout on the probabilities
- * uses ops.dropout's mask for the [B, heads, Lq, Lk] tensor (dropout-mask.ts): a seed gives the same
+ * uses ops.dropout's mask for the [B, heads, Lq, Lk] tensor (src/backend/dropout-mask.ts): a seed gives the same
  * masks as the composed path, and the kernel regenerates the mask in the backward pass.
  */
 export function nativeAttention(a: NativeAttentionArgs): tf.Tensor3D {

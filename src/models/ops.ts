@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { NATIVE_KERNELS, nativeKernelsActive } from '../backend/native-kernels.ts';
-import { dropoutMaskValues } from './dropout-mask.ts';
+import { deviceDropoutMask } from '../backend/webgpu-kernels.ts';
+import { dropoutMaskValues } from '../backend/dropout-mask.ts';
 import type { ForwardContext } from './context.ts';
 import { matMul } from './matmul.ts';
 import { nativeGelu, nativeLayerNorm, nativeLogSoftmax } from './native-ops.ts';
@@ -54,8 +55,8 @@ export function logSoftmax(x: tf.Tensor): tf.Tensor {
 
 /**
  * Inverted dropout (as torch): active only in training mode with a seeded rng. The mask comes from
- * a counter-based hash of (seed, element index) (dropout-mask.ts), so the native kernels draw the
- * same masks without storing them.
+ * a counter-based hash of (seed, element index) (src/backend/dropout-mask.ts), so the native kernels
+ * draw the same masks without storing them, and WebGPU draws them on the device.
  */
 export function dropout(x: tf.Tensor, rate: number, ctx: ForwardContext): tf.Tensor {
   if (!ctx.training || rate <= 0 || ctx.rng === undefined) return x;
@@ -66,7 +67,7 @@ export function dropout(x: tf.Tensor, rate: number, ctx: ForwardContext): tf.Ten
 
 /** The multiplier tensor (0 or 1/(1 − rate) per element) of the dropout mask drawn with `seed`. */
 export function dropoutMultiplier(shape: number[], rate: number, seed: number): tf.Tensor {
-  if (nativeKernelsActive()) return tf.engine().runKernel(NATIVE_KERNELS.dropoutMask, {}, { shape, rate, seed } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  if (deviceDropoutMask()) return tf.engine().runKernel(NATIVE_KERNELS.dropoutMask, {}, { shape, rate, seed } as unknown as tf.NamedAttrMap) as tf.Tensor;
   return tf.tensor(dropoutMaskValues(seed, rate, shape.reduce((a, b) => a * b, 1)), shape, 'float32');
 }
 

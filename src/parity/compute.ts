@@ -113,7 +113,7 @@ export async function computeParity(fx: ParityFixture): Promise<ParityComputatio
         // FT_Dataset keeps the last seq_len − eval_len context tokens.
         const keep = s.seq_len !== undefined ? s.seq_len - s.eval_len : c.context.length;
         const context = c.context.slice(Math.max(0, c.context.length - keep));
-        const r = beamSearch(model, context, {
+        const r = await beamSearch(model, context, {
           beam: s.beam,
           lengthPenalty: s.length_penalty,
           noRepeatNgramSize: s.no_repeat_ngram_size,

@@ -179,7 +179,7 @@ export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<P
 
   await initBackend();
   const config = pretrainModelConfig(settings, tokenizer.vocabSize, ids);
-  const out = withBlasThreads(settings.blasThreads, () => pretrainModel({ settings, config, blocks, masking, pairs, seed: opts.seed, log }));
+  const out = await withBlasThreads(settings.blasThreads, () => pretrainModel({ settings, config, blocks, masking, pairs, seed: opts.seed, log }));
   const corpusInfo: Omit<Corpus, 'documents'> = { ...corpus };
   delete (corpusInfo as Partial<Corpus>).documents;
   const meta: PretrainMeta = {

@@ -78,7 +78,7 @@ function shortPhase(blocks: Int32Array[], s: PretrainSettings): Int32Array[] {
   return out;
 }
 
-export function pretrainModel(input: PretrainInput): PretrainOutcome {
+export async function pretrainModel(input: PretrainInput): Promise<PretrainOutcome> {
   const { settings: s, config, seed } = input;
   const log = input.log ?? (() => {});
   if (config.modelType === 'roberta' && input.masking === undefined) throw new Error('pretrainModel: RoBERTa needs masking options');
@@ -213,7 +213,7 @@ export function pretrainModel(input: PretrainInput): PretrainOutcome {
         lossFn = lossOf(blocks, -1);
       }
       const ts = performance.now();
-      const { loss } = trainStep(lossFn, pairStep ? vars : blockVars, optimizer, linearSchedule(step, s), s.maxGradNorm);
+      const { loss } = await trainStep(lossFn, pairStep ? vars : blockVars, optimizer, linearSchedule(step, s), s.maxGradNorm);
       times.push(performance.now() - ts);
       if (!Number.isFinite(loss)) throw new Error(`pretraining diverged at step ${step + 1}: loss ${loss}`);
       (pairStep ? pairLossCurve : lossCurve).push(loss);

@@ -54,6 +54,8 @@ const TSX_LOADER = import.meta.resolve('tsx');
 export class ForkDispatcher implements Dispatcher {
   private readonly children = new Set<ChildProcess>();
   private closed = false;
+  /** GPU slots in use: with LORA_REPRO_GPUS=N in env, each worker gets its own LORA_REPRO_GPU (0…N−1). */
+  private readonly busyGpus = new Set<number>();
 
   constructor(
     private readonly executorModule: string,
@@ -64,9 +66,10 @@ export class ForkDispatcher implements Dispatcher {
   run(job: RunJob, events: RunEvents): Promise<unknown> {
     if (this.closed) return Promise.reject(new RunFailure('runner is shutting down'));
     return new Promise((resolve, reject) => {
+      const gpu = this.takeGpu();
       const child = fork(WORKER_PATH, [this.executorModule], {
         execArgv: ['--import', TSX_LOADER],
-        env: this.env,
+        env: gpu === undefined ? this.env : { ...this.env, LORA_REPRO_GPU: String(gpu) },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       this.children.add(child);
@@ -74,6 +77,7 @@ export class ForkDispatcher implements Dispatcher {
       const settle = (fn: () => void): void => {
         if (settled) return;
         settled = true;
+        if (gpu !== undefined) this.busyGpus.delete(gpu);
         fn();
         if (child.connected) child.disconnect();
       };
@@ -109,6 +113,18 @@ export class ForkDispatcher implements Dispatcher {
       const msg: ToWorker = { type: 'run', job };
       child.send(msg);
     });
+  }
+
+  /** The lowest free GPU slot (select.ts pins the worker's backend to it), if the run has GPUs. */
+  private takeGpu(): number | undefined {
+    const n = Number(this.env.LORA_REPRO_GPUS ?? 0);
+    for (let i = 0; i < n; i++) {
+      if (!this.busyGpus.has(i)) {
+        this.busyGpus.add(i);
+        return i;
+      }
+    }
+    return undefined;
   }
 
   async close(): Promise<void> {

@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdamW } from './adamw.ts';
-import { applyGradients, type StepResult } from './step.ts';
+import { applyGradients, readLossAndNorm, type StepResult } from './step.ts';
 
 export interface MicroBatch {
   loss: () => tf.Scalar;
@@ -39,23 +39,24 @@ export function microBatchWeights(units: readonly number[], offset: number): num
 }
 
 /**
- * Σ w_i·L_i and Σ w_i·∇L_i over the micro-batches (the big batch's loss and gradient). The caller
- * owns the returned gradients.
+ * Σ w_i·L_i and Σ w_i·∇L_i over the micro-batches (the big batch's loss and gradient), still on the
+ * device (no read between micro-batches). The caller owns the returned loss and gradients.
  */
-export function accumulateGradients(micro: readonly MicroBatch[], offset: number, trainable: tf.Variable[]): { loss: number; grads: tf.Tensor[] } {
+export function accumulateGradients(micro: readonly MicroBatch[], offset: number, trainable: tf.Variable[]): { loss: tf.Scalar; grads: tf.Tensor[] } {
   if (micro.length === 0) throw new Error('accumulateGradients: no micro-batches');
   const weights = microBatchWeights(
     micro.map((m) => m.units),
     offset,
   );
   let acc: tf.Tensor[] | undefined;
-  let loss = 0;
+  let loss: tf.Scalar | undefined;
   try {
     micro.forEach((m, i) => {
       const w = weights[i];
       const { value, grads } = tf.valueAndGrads(() => tf.mul(m.loss(), w) as tf.Scalar)(trainable);
-      loss += value.dataSync()[0];
-      value.dispose();
+      const prevLoss = loss;
+      loss = prevLoss === undefined ? value : (tf.add(prevLoss, value) as tf.Scalar);
+      if (prevLoss !== undefined) tf.dispose([prevLoss, value]);
       if (acc === undefined) {
         acc = grads;
       } else {
@@ -67,25 +68,27 @@ export function accumulateGradients(micro: readonly MicroBatch[], offset: number
     });
   } catch (err) {
     if (acc !== undefined) tf.dispose(acc);
+    loss?.dispose();
     throw err;
   }
-  return { loss, grads: acc! };
+  return { loss: loss!, grads: acc! };
 }
 
-/** One update from the micro-batches: accumulate, check the loss, clip, AdamW. */
-export function accumulatedStep(
+/** One update from the micro-batches: accumulate, read (loss, norm) once, check the loss, clip, AdamW. */
+export async function accumulatedStep(
   micro: readonly MicroBatch[],
   offset: number,
   trainable: tf.Variable[],
   optimizer: AdamW,
   lr: number,
   maxGradNorm = 0,
-): StepResult {
+): Promise<StepResult> {
   const { loss, grads } = accumulateGradients(micro, offset, trainable);
   try {
-    if (!Number.isFinite(loss)) throw new NonFiniteLossError(loss);
-    const gradNorm = applyGradients(grads, trainable, optimizer, lr, maxGradNorm);
-    return { loss, gradNorm };
+    const res = await readLossAndNorm(loss, grads);
+    if (!Number.isFinite(res.loss)) throw new NonFiniteLossError(res.loss);
+    applyGradients(grads, trainable, optimizer, lr, maxGradNorm, res.gradNorm);
+    return res;
   } finally {
     tf.dispose(grads);
   }

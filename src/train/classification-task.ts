@@ -114,14 +114,14 @@ export function classificationTask(spec: ClassificationTaskSpec): TaskData {
         },
       };
     },
-    evaluate(model: TransformerModel, opts: EvaluateOptions): EvalOutput {
+    async evaluate(model: TransformerModel, opts: EvaluateOptions): Promise<EvalOutput> {
       checkSet(opts.split);
       const metrics: Record<string, number> = {};
       const predictions: Record<string, string> = {};
       const total = spec.evalSplits.reduce((s, e) => s + e.examples.length, 0);
       let before = 0;
       for (const split of spec.evalSplits) {
-        const logits = classifyExamples(asRoberta(model), split.examples, {
+        const logits = await classifyExamples(asRoberta(model), split.examples, {
           batchSize: opts.batchSize,
           pad: spec.pad,
           numLabels: spec.numLabels,

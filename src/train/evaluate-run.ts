@@ -51,7 +51,7 @@ export async function evaluateSavedRun(dir: string, opts: EvaluateRunOptions = {
     const applied = restoreMethod(setup.model, saved.adapterDir, streamRng(config.seed, 'method'));
     try {
       const decoding = opts.decoding ?? { ...PAPER_DECODING, ...(config.decoding ?? {}) };
-      const output = setup.task.evaluate(setup.model, { batchSize: config.batchSize, decoding, onProgress: opts.onProgress });
+      const output = await setup.task.evaluate(setup.model, { batchSize: config.batchSize, decoding, onProgress: opts.onProgress });
       return { saved, task: setup.task, output };
     } finally {
       applied.remove();

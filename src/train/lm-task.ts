@@ -88,9 +88,9 @@ export function lmTask(spec: LmTaskSpec): TaskData {
         },
       };
     },
-    evaluate(model: TransformerModel, opts: EvaluateOptions): EvalOutput {
+    async evaluate(model: TransformerModel, opts: EvaluateOptions): Promise<EvalOutput> {
       const set = setOf(opts.split);
-      const hyps = generateE2e(
+      const hyps = await generateE2e(
         asGpt2(model),
         spec.tokenizer,
         set.instances.map((e) => e.context),

@@ -15,7 +15,7 @@ import { readPackageVersion } from '../util/provenance.ts';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Packages whose versions can change a result. */
-const PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu', '@huggingface/tokenizers', 'zod'];
+const PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgpu', 'webgpu', '@huggingface/tokenizers', 'zod'];
 
 const hashCache = new Map<string, string>();
 
@@ -68,7 +68,8 @@ export function packageVersions(): Record<string, string> {
 export function backendDescription(): string {
   const b = activeBackend();
   if (b === undefined) return 'unknown';
-  return `${b.name} (tfjs ${b.tfjsVersion}, ${b.threads} thread${b.threads === 1 ? '' : 's'}${b.simd ? ', SIMD' : ''})`;
+  // The device line names the adapter and driver (WebGPU) or whether TensorFlow saw a GPU.
+  return `${b.name} (tfjs ${b.tfjsVersion}, ${b.threads} thread${b.threads === 1 ? '' : 's'}${b.simd ? ', SIMD' : ''}); device: ${b.device.summary}`;
 }
 
 export function cpuDescription(): string {

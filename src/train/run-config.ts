@@ -131,6 +131,12 @@ export const trainRunConfigSchema = z.object({
    * or `{ checkpoint: <file> }`; src/spec/init-from.ts resolves them into these forms.
    */
   initFrom: initFromSchema.optional(),
+  /**
+   * A rehearsal run (`lora-repro run --rehearse`, src/spec/rehearsal.ts): the profile's paths with
+   * capped sizes. Part of the run id, so it never shares one with a real run; the tables say so.
+   * Training ignores it (the caps are already in the other fields).
+   */
+  rehearsal: z.literal(true).optional(),
 });
 
 export type TrainRunConfig = z.infer<typeof trainRunConfigSchema>;

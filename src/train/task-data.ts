@@ -67,7 +67,7 @@ export interface TaskData {
   readonly files: Record<string, string>;
   /** Collates training examples (indices into the training set). */
   batch(indices: readonly number[]): TaskBatch;
-  evaluate(model: TransformerModel, opts: EvaluateOptions): EvalOutput;
+  evaluate(model: TransformerModel, opts: EvaluateOptions): Promise<EvalOutput>;
   /**
    * What an untrained rule scores on the same eval subset (of `split`, default the first), under the keys
    * `evaluate` reports (eval/baselines.ts): majority class, train mean or copy input. Undefined

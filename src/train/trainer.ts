@@ -13,7 +13,7 @@
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../backend/select.ts';
+import { activeBackend, initBackend } from '../backend/select.ts';
 import { sizeOf } from '../methods/count.ts';
 import type { AppliedMethod } from '../methods/method.ts';
 import { configureMethod } from '../methods/registry.ts';
@@ -137,7 +137,7 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
     const trainable = [...applied.trainable, ...applied.head];
     const noDecay = new Set(trainable.filter((_, i) => isNoDecay(names[i])));
     optimizer = new AdamW({ beta1: config.adamBetas[0], beta2: config.adamBetas[1], eps: config.adamEps, weightDecay: config.weightDecay }, noDecay);
-    trainLoop(config, protocol, setup, applied, trainable, optimizer, opts, log, tty, state);
+    await trainLoop(config, protocol, setup, applied, trainable, optimizer, opts, log, tty, state);
   } catch (err) {
     if (err instanceof UserError && state.epochs.length === 0 && applied === undefined) {
       cleanup(applied, optimizer, setup);
@@ -207,7 +207,7 @@ function cleanup(applied: AppliedMethod | undefined, optimizer: AdamW | undefine
   setup.model.dispose();
 }
 
-function trainLoop(
+async function trainLoop(
   config: TrainRunConfig,
   protocol: EvalProtocol,
   setup: RunSetup,
@@ -218,7 +218,7 @@ function trainLoop(
   log: (line: string) => void,
   tty: TrainOptions['tty'],
   state: LoopState,
-): void {
+): Promise<void> {
   const { model, task } = setup;
   const plan = trainingSchedule(config, task.trainSize);
   state.schedule = plan;
@@ -238,7 +238,7 @@ function trainLoop(
     for (let s = 0; s < stepsPerEpoch; s++) {
       const stepStart = performance.now();
       const micro = stepMicroBatches(order, s, plan).map((ids) => task.batch(ids));
-      const res = accumulatedStep(
+      const res = await accumulatedStep(
         micro.map((b) => ({ loss: () => b.loss(model, ctx, config.labelSmoothing), units: b.units })),
         task.lossOffset,
         trainable,
@@ -259,7 +259,7 @@ function trainLoop(
     const last = epoch === config.epochs;
     let selection: EvalOutput | undefined;
     if (evaluatesSelection(protocol, epoch, config.epochs)) {
-      selection = evaluateWithProgress(task, model, config, decoding, progress, SELECTION_SPLIT);
+      selection = await evaluateWithProgress(task, model, config, decoding, progress, SELECTION_SPLIT);
       metrics = finiteMetrics(selection.metrics, (l) => progress.message(l));
     }
     const value = metrics[task.headlineMetric];
@@ -271,12 +271,15 @@ function trainLoop(
     }
     // With no finite headline at all, a `best` run still saves the final epoch's weights (no metrics).
     if (keepsCheckpoint(protocol, { isBest, last, hasBest: state.bestEpoch !== null })) {
-      const out = selection !== undefined && protocol.split === SELECTION_SPLIT ? selection : evaluateWithProgress(task, model, config, decoding, progress, protocol.split);
+      const out = selection !== undefined && protocol.split === SELECTION_SPLIT ? selection : await evaluateWithProgress(task, model, config, decoding, progress, protocol.split);
       const reported = out === selection ? metrics : finiteMetrics(out.metrics, (l) => progress.message(`${protocol.split}: ${l}`));
       if (isBest || protocol.checkpoint === 'final') state.reportedMetrics = reported;
       state.reported = { split: protocol.split, checkpoint: protocol.checkpoint, epoch };
       if (out !== selection) note += `; ${protocol.split}: ${formatMetrics(reported)}`;
       if (protocol.checkpoint === 'final') note += ' (final checkpoint: reported)';
+      // Artifacts read weights synchronously; on WebGPU only data already read back is, so read the
+      // trainable weights asynchronously first (tfjs keeps that host copy until the next update).
+      if (activeBackend()?.name === 'webgpu') await Promise.all(trainable.map((v) => v.data()));
       saveCheckpoint(opts.outDir, applied, config, out);
     }
     const record: EpochRecord = { epoch, step, trainLoss, metrics, seconds: (performance.now() - epochStart) / 1000 };
@@ -287,7 +290,7 @@ function trainLoop(
   progress.finish();
 }
 
-function evaluateWithProgress(task: TaskData, model: RunSetup['model'], config: TrainRunConfig, decoding: DecodingOptions, progress: Progress, split: string): EvalOutput {
+function evaluateWithProgress(task: TaskData, model: RunSetup['model'], config: TrainRunConfig, decoding: DecodingOptions, progress: Progress, split: string): Promise<EvalOutput> {
   let last = performance.now();
   return task.evaluate(model, {
     batchSize: config.batchSize,

@@ -65,7 +65,7 @@ async function decode(argv: string[]): Promise<number> {
     json: { type: 'boolean', default: false },
   }, false);
   await initBackend(values.backend);
-  const r = runDecodeBench({
+  const r = await runDecodeBench({
     model: values.model!,
     beam: Math.max(1, intFlag('beam', values.beam, 10)),
     prompt: Math.max(1, intFlag('prompt', values.prompt, 32)),
@@ -127,7 +127,7 @@ export const benchCommand: Command = {
     if (positionals[0] !== 'train') throw new UserError("choose 'bench train', 'bench compare' or 'bench decode' (see --help)");
     if (values.method !== 'lora' && values.method !== 'ft') throw new UserError(`--method must be lora or ft, got '${values.method}'`);
     await initBackend(values.backend);
-    const r = runTrainBench({
+    const r = await runTrainBench({
       model: values.model!,
       method: values.method,
       batch: intFlag('batch', values.batch, 16),

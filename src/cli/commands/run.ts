@@ -1,15 +1,18 @@
 /** `lora-repro run <spec>`: expand an experiment spec and run what is not finished yet. */
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { applyFilters } from '../../spec/filter.ts';
 import { expandSpec } from '../../spec/expand.ts';
 import { loadSpecFile } from '../../spec/load.ts';
+import { describeCaps } from '../../spec/rehearsal.ts';
+import type { Expansion } from '../../spec/expand.ts';
 import { resolveExecutorModule } from '../../runner/executor.ts';
 import { buildPlan, formatPlan } from '../../runner/plan.ts';
 import { runExperiment } from '../../runner/runner.ts';
 import { resolveModel } from '../../runner/model-resolver.ts';
 import { preparePretrainedModels } from '../../runner/pretrained-models.ts';
 import { UserError } from '../../util/errors.ts';
-import { initBackend } from '../../backend/select.ts';
+import { gpuDeviceCount, gpuProblem, initBackend } from '../../backend/select.ts';
 import { intFlag, numberFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 
@@ -17,7 +20,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'run an experiment spec (experiments/*.yaml): resumable, multi-seed, tracked',
   usage: [
-    'Usage: lora-repro run <spec.yaml> [--profile P] [--filter EXPR]... [--workers N] [--dry-run] [--results DIR]',
+    'Usage: lora-repro run <spec.yaml> [--profile P] [--rehearse] [--filter EXPR]... [--workers N] [--dry-run] [--results DIR]',
     '                      [--ms-per-token X] [--micro-batch N] [--executor MODULE] [--backend B]',
     '',
     'Expands the spec (grid × profile) into runs keyed by a hash of their resolved config, skips runs whose',
@@ -41,7 +44,12 @@ export const runCommand: Command = {
     '                     also LORA_REPRO_EXECUTOR; src/runner/fake-executor.ts exercises the bookkeeping)',
     '  --backend B        tensor backend of the workers (sets LORA_REPRO_BACKEND for them)',
     '  --quiet            print one line per finished run, not the runs\' own log lines (still in runs/<runId>/train.log)',
-    '  --allow-cpu        run the paper profile even without a GPU backend (it refuses by default)',
+    '  --allow-cpu        run the paper profile even without a hardware GPU (it refuses by default)',
+    '  --workers-per-gpu N  with a GPU backend and no --workers: N workers per device, each pinned to it (default 1)',
+    '  --rehearse         rehearse the profile on any backend: its models, data sources, methods, batch, devices',
+    '                     and initFrom chains, with sizes capped (first seed, 1 epoch, 16 training / 8 evaluation',
+    '                     examples, …); results go to results/<profile>-rehearsal/ and every table says so. Rows',
+    '                     whose model cannot run here (no architecture) are left out, in one printed line',
     '',
     'MLflow: with MLFLOW_TRACKING_URI set, each table cell is a parent run and each seed a child run',
     '(see docs/mlflow.md); without it nothing is sent and nothing fails.',
@@ -60,6 +68,8 @@ export const runCommand: Command = {
       backend: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       'allow-cpu': { type: 'boolean', default: false },
+      rehearse: { type: 'boolean', default: false },
+      'workers-per-gpu': { type: 'string' },
     });
     if (positionals.length !== 1) throw new UserError(`expected exactly one spec file, got ${positionals.length} (see --help)`);
     const workers = intFlag('workers', values.workers, availableParallelism());
@@ -70,7 +80,8 @@ export const runCommand: Command = {
     const microBatchSize = values['micro-batch'] === undefined ? undefined : intFlag('micro-batch', values['micro-batch'], 0);
     if (microBatchSize !== undefined && microBatchSize < 1) throw new UserError('--micro-batch expects at least 1');
     const loaded = loadSpecFile(positionals[0]);
-    const expansion = expandSpec(loaded, { profile: values.profile });
+    const expansion = expandSpec(loaded, { profile: values.profile, rehearse: values.rehearse });
+    for (const line of rehearsalLines(expansion, values.results!)) console.log(line);
     const filters = values.filter ?? [];
     // Not part of run ids (run-identity.ts): setting it after expansion keeps every run's key.
     const selected = applyFilters(expansion.runs, filters).map((r) => (microBatchSize === undefined ? r : { ...r, config: { ...r.config, microBatchSize } }));
@@ -83,22 +94,32 @@ export const runCommand: Command = {
       return 0;
     }
 
-    if (expansion.profile === 'paper' && !values['allow-cpu']) {
+    // A rehearsal is meant for any machine, CPU included: its sizes are capped.
+    if (expansion.profile === 'paper' && expansion.rehearsal === undefined && !values['allow-cpu']) {
       // The paper profile trains 125M–774M-parameter models: refuse up front on a CPU backend.
       const backend = await initBackend(values.backend);
-      if (backend.name !== 'tensorflow-gpu') {
+      const problem = gpuProblem(backend);
+      if (problem !== undefined) {
         const plan = buildPlan(expansion, selected, { resultsRoot: values.results!, workers, msPerToken });
         const hours = plan.wallMs / 3_600_000;
         throw new UserError(
-          `profile 'paper' needs a GPU backend, but this process would train on '${backend.name}' ` +
-            `(estimated ${hours.toFixed(0)} h here for ${plan.total.toRun} runs): install one with ` +
-            `'npm install @tensorflow/tfjs-node-gpu' on a machine with CUDA, or use --profile mini (or --allow-cpu to insist)`,
+          `profile 'paper' needs a hardware GPU, but ${problem} ` +
+            `(estimated ${hours.toFixed(0)} h here for ${plan.total.toRun} runs): run on a machine with a GPU ` +
+            `(--backend webgpu, or tfjs-node-gpu with CUDA 11.2), or use --profile mini (or --allow-cpu to insist)`,
         );
       }
     }
+    // One worker per GPU (or --workers-per-gpu), each pinned to its device (worker-pool.ts).
+    const gpus = values.workers === undefined ? gpuDeviceCount(await initBackend(values.backend)) : 0;
+    const perGpu = intFlag('workers-per-gpu', values['workers-per-gpu'], 1);
+    if (perGpu < 1) throw new UserError('--workers-per-gpu expects at least 1');
 
     const executorModule = resolveExecutorModule(values.executor);
-    const env = { ...process.env, ...(values.backend !== undefined ? { LORA_REPRO_BACKEND: values.backend } : {}) };
+    const env = {
+      ...process.env,
+      ...(values.backend !== undefined ? { LORA_REPRO_BACKEND: values.backend } : {}),
+      ...(gpus > 0 ? { LORA_REPRO_GPUS: String(gpus) } : {}),
+    };
     const controller = new AbortController();
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -118,7 +139,7 @@ export const runCommand: Command = {
       const summary = await runExperiment(expansion, selected, {
         resolveModel: (name) => pretrained.get(name) ?? resolveModel(name),
         resultsRoot: values.results!,
-        workers,
+        workers: gpus > 0 ? Math.min(gpus * perGpu, workers) : workers,
         executorModule,
         env,
         signal: controller.signal,
@@ -136,3 +157,15 @@ export const runCommand: Command = {
     }
   },
 };
+
+/** What a rehearsal does and which rows it leaves out (one line for those): nothing otherwise. */
+function rehearsalLines(expansion: Expansion, resultsRoot: string): string[] {
+  const r = expansion.rehearsal;
+  if (r === undefined) return [];
+  const lines = [`rehearsal of profile '${r.of}' → ${join(resultsRoot, expansion.profile)}/: ${describeCaps()}`];
+  if (r.leftOut.length > 0) {
+    const reasons = [...new Set(r.leftOut.map((x) => x.reason))].join('; ');
+    lines.push(`rehearsal: not rehearsed: rows ${r.leftOut.map((x) => x.row).join(', ')}: ${reasons}`);
+  }
+  return lines;
+}

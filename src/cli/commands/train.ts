@@ -17,6 +17,7 @@ import { initBackend } from '../../backend/select.ts';
 import { PAPER_DECODING, parseRunConfig, runTraining } from '../../train/trainer.ts';
 import { describeReported } from '../../runner/result-schema.ts';
 import { runKeys } from '../../train/run-identity.ts';
+import { resolveModel } from '../../runner/model-resolver.ts';
 import type { TrainRunConfig } from '../../train/run-config.ts';
 import { UserError } from '../../util/errors.ts';
 import { intFlag, numberFlag, parseCommandArgs } from '../args.ts';
@@ -74,9 +75,11 @@ export const trainCommand: Command = {
   usage: [
     'Usage: lora-repro train --model <dir|name> --task <task> --method <method> [method options] [options]',
     '',
-    '  --model <dir|name|file> a Hugging Face directory (config.json + model.safetensors [+ tokenizer.json]),',
-    '                          a built-in config (roberta-base, gpt2-medium, mini-roberta, …) or a config.json',
-    '                          file: the last two are randomly initialised from --seed',
+    '  --model <dir|name|file> a Hugging Face directory (config.json + model.safetensors [+ tokenizer.json]); a hub',
+    '                          model (roberta-base, roberta-large, gpt2-medium, gpt2-large, owner/name[@rev]): its',
+    '                          snapshot from `lora-repro download --models NAME` or $LORA_REPRO_MODELS/NAME/, never',
+    '                          a random init; a stand-in config (mini-roberta, mini-gpt2) or a config.json file:',
+    '                          randomly initialised from --seed',
     `  --task <task>           ${GLUE_TASK_NAMES.join(' | ')} | e2e | ${SYNTHETIC_TASK_NAMES.join(' | ')} (SYNTHETIC stand-ins, no data needed)`,
     `  --method <method>       ${METHOD_NAMES.join(' | ')}`,
     '  --r, --alpha, --targets q,v, --layers 0,1, --ln, --prefix-len, --infix-len, --drop-layers, --phm-dim, --dim',
@@ -159,7 +162,9 @@ export const trainCommand: Command = {
       values[k] === undefined ? undefined : intFlag(k, values[k], 0);
     const warmupSteps = values['warmup-steps'] !== undefined ? optionalInt('warmup-steps') : values['warmup-ratio'] !== undefined ? undefined : d.warmupSteps;
     const raw: Record<string, unknown> = {
-      model: values.model,
+      // The paper's models resolve as in `lora-repro run` (a downloaded snapshot, else the one-line
+      // download error): a random init of roberta-base would give numbers that mean nothing.
+      model: resolveModel(values.model),
       tokenizer: values.tokenizer,
       task,
       method: values.method,
