@@ -44,14 +44,18 @@ describe('evaluation protocol: reported split and checkpoint', function () {
     await initBackend('wasm');
   });
 
-  it('checkpoint final: the last epoch is reported, saved and decoded although an earlier epoch was better on dev', async () => {
+  it('checkpoint final: the last epoch is reported, saved and decoded, not the best dev epoch', async () => {
     const out = join(dir, 'final-dev');
     const r = await run(e2eConfig(gpt2, { checkpoint: 'final' }), out);
     assert.equal(r.status, 'finished', r.error);
     const bleu = r.epochs.map((e) => e.metrics.BLEU);
-    // Measured: dev BLEU by epoch 0.0010, 0.0000, 0.0177, 0.0003 (best epoch 3, the last is worse).
-    assert.equal(r.bestEpoch, 3, `dev BLEU by epoch ${bleu.join(' ')}`);
-    assert.ok(bleu[3] < bleu[2], `dev BLEU by epoch ${bleu.join(' ')}`);
+    // The best dev epoch is still recorded (the first maximum), and it is not the last one, so the
+    // run reports another epoch than `best` would. The exact BLEU values depend on the kernels
+    // (measured: 0.0010, 0.0000, 0.0177, 0.0003 on pure wasm, best 3; flat 0.0008 with the native
+    // OpenBLAS kernels, best 1): only the protocol is asserted.
+    const first = bleu.indexOf(Math.max(...bleu)) + 1;
+    assert.equal(r.bestEpoch, first, `dev BLEU by epoch ${bleu.join(' ')}`);
+    assert.ok(first < 4, `the scenario needs a best epoch before the last: dev BLEU by epoch ${bleu.join(' ')}`);
     assert.deepEqual(r.reported, { split: 'dev', checkpoint: 'final', epoch: 4 });
     assert.deepEqual(r.metrics, r.epochs[3].metrics);
     assert.deepEqual(runResultSchema.parse(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'))), r);
