@@ -18,6 +18,8 @@ meaningless, so the script refuses to run (exit 3) unless libopenblas is loaded 
 Prints one JSON object (the fields of `lora-repro bench train --json`).
 Not part of CI; run by `lora-repro bench compare` or by hand:
   python3 bench/pytorch_reference.py --model mini-roberta --method lora --seq 128
+On a GPU (bench/gpu-check.sh): --device cuda runs the same step there; the BLAS check is then moot,
+each step ends with torch.cuda.synchronize() so the time covers the kernels, and peakGpuMiB is reported.
 """
 import argparse
 import json
@@ -39,6 +41,7 @@ def parse_args():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="intra-op and BLAS threads (default 1)")
     p.add_argument("--allow-any-blas", action="store_true", help="skip the OpenBLAS check (numbers are then meaningless)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the step runs (cuda: the first visible GPU)")
     return p.parse_args()
 
 
@@ -257,9 +260,9 @@ class MiniGpt2(nn.Module):
 
     def loss(self, ids, labels, smoothing=0.1):
         b, l = ids.shape
-        pos = torch.arange(l)
+        pos = torch.arange(l, device=ids.device)
         x = self.drop(self.wte(ids) + self.wpe(pos))
-        causal = torch.tril(torch.ones(l, l))
+        causal = torch.tril(torch.ones(l, l, device=ids.device))
         for blk in self.blocks:
             x = blk(x, causal)
         logits = self.ln_f(x) @ self.wte.weight.t()
@@ -278,7 +281,11 @@ def main():
     torch.set_num_threads(a.threads)
     libs, gflops = blas_check()
     is_openblas = any("openblas" in p.lower() for p in libs)
-    if not a.allow_any_blas and (not is_openblas or gflops < 20):
+    cuda = a.device == "cuda"
+    if cuda and not torch.cuda.is_available():
+        print("--device cuda: PyTorch sees no CUDA device (torch.cuda.is_available() is False)", file=sys.stderr)
+        sys.exit(3)
+    if not cuda and not a.allow_any_blas and (not is_openblas or gflops < 20):
         found = ", ".join(libs) or "no BLAS library mapped"
         print(
             f"PyTorch is not using a fast OpenBLAS ({found}; sgemm {gflops:.1f} GFLOP/s): "
@@ -288,6 +295,7 @@ def main():
         sys.exit(3)
 
     torch.manual_seed(a.seed)
+    device = torch.device(a.device)
     model = MiniRoberta() if a.model == "mini-roberta" else MiniGpt2()
     if a.method == "lora":
         for p in model.parameters():
@@ -299,6 +307,8 @@ def main():
         trainable += model.head_params()
     else:
         trainable = list(model.parameters())
+    # Moving the module keeps the Parameter objects (in place), so `trainable` still names them.
+    model.to(device)
     model.train()
     opt = torch.optim.AdamW(trainable, lr=1e-4, weight_decay=0.01, eps=1e-6)
 
@@ -308,6 +318,7 @@ def main():
         labels = torch.arange(a.batch) % 2
     else:
         labels = torch.cat([ids[:, 1:], torch.zeros(a.batch, 1, dtype=torch.long)], 1)
+    ids, labels = ids.to(device), labels.to(device)
 
     times = []
     cpu_times = []
@@ -320,6 +331,8 @@ def main():
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         opt.step()
         loss.item()
+        if cuda:
+            torch.cuda.synchronize()
         dt = (time.perf_counter() - t0) * 1000
         if i >= a.warmup:
             times.append(dt)
@@ -350,6 +363,8 @@ def main():
                 "torch": torch.__version__,
                 "blas": libs,
                 "blasGflops": round(gflops, 1),
+                "device": torch.cuda.get_device_name(0) if cuda else "cpu",
+                **({"peakGpuMiB": torch.cuda.max_memory_allocated() / 2**20} if cuda else {}),
             }
         )
     )
