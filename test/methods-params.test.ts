@@ -90,8 +90,8 @@ describe('params: trainable-parameter counts', () => {
       assert.equal(r.table, c.table);
       assert.equal(r.printed, c.printed, `row ${i} (${c.key}) printed`);
     });
-    // param-counts.md: "reproduced?" per row (null: no architecture to count).
-    const verdicts = [false, true, true, true, true, false, true, false, true, false, true, true, null, true, false, true, true, false, true, false, false, true, true, true, false, false];
+    // param-counts.md: "reproduced?" per row (DeB-XXL FT*: the nominal 1.5B, counted 1,564.5M).
+    const verdicts = [false, true, true, true, true, false, true, false, true, false, true, true, false, true, false, true, true, false, true, false, false, true, true, true, false, false];
     assert.deepEqual(
       rows.map((r) => r.reproduced),
       verdicts,

@@ -47,7 +47,7 @@ function captureActivations(model: TransformerModel, batch: TokenBatch): tf.Tens
     afterBlock: (_l, h) => (seen.push(tf.keep(h.clone())), h),
   };
   model.hooks.push(spy);
-  tf.tidy(() => (model instanceof RobertaModel ? model.encode(batch, EVAL).hidden : model.logits(batch, EVAL)));
+  tf.tidy(() => (model.modelType !== 'gpt2' ? model.encode(batch, EVAL).hidden : model.logits(batch, EVAL)));
   model.hooks.splice(model.hooks.indexOf(spy), 1);
   return seen;
 }

@@ -75,7 +75,7 @@ function captureFfn(model: TransformerModel): { f: number[]; h: number[]; final:
 /** Final hidden states: RoBERTa's encoder output, GPT-2's after ln_f. */
 function hiddenOut(model: TransformerModel): tf.Tensor {
   const batch = batchFor(model);
-  return tf.tidy(() => (model.modelType === 'roberta' ? model.encode(batch, EVAL).hidden : model.forward(batch, EVAL).hidden));
+  return tf.tidy(() => (model.modelType !== 'gpt2' ? model.encode(batch, EVAL).hidden : model.forward(batch, EVAL).hidden));
 }
 
 /** Gives every adapter tensor non-zero known values (the up-projection starts at zero). */

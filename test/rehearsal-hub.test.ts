@@ -114,7 +114,7 @@ describe(`paper profile rehearsal against a local hub${LONG ? ' (every row, LORA
     const r = await cli(['run', 'experiments/table2.yaml', '--profile', 'paper', '--rehearse', '--dry-run', '--results', results()]);
     assert.equal(r.status, 0, out(r));
     assert.match(r.stdout, /rehearsal of profile 'paper' → .*paper-rehearsal\/: first seed only, 1 epoch, ≤ 16 training examples in passes of ≤ 4/);
-    assert.match(r.stdout, /^rehearsal: not rehearsed: rows deb-xxl-ft, deb-xxl-lora: model 'deberta-v2-xxlarge' has no architecture/m);
+    assert.match(r.stdout, /^rehearsal: not rehearsed: rows deb-xxl-ft, deb-xxl-lora: model 'deberta-v2-xxlarge' has no hub catalog entry yet/m);
     assert.match(r.stdout, /table2 · profile paper-rehearsal .*\nruns: 96 selected/);
     assert.match(r.stdout, /rob-base-bitfit +bitfit +mnli +16 +16 +8 +1 +128 +32 +1/);
   });
@@ -141,7 +141,7 @@ describe(`paper profile rehearsal against a local hub${LONG ? ' (every row, LORA
 
     const table = JSON.parse(readFileSync(join(results(), 'paper-rehearsal', 'table2.json'), 'utf8')) as { caption: string; rows: { label: string; cells: { column: string; value?: number; runs: unknown[] }[] }[] };
     assert.match(table.caption, /^REHEARSAL of profile "paper" \(lora-repro run --rehearse\), not results: /);
-    assert.match(table.caption, /Not rehearsed: DeB-XXL FT\*, DeB-XXL LoRA \(model 'deberta-v2-xxlarge' has no architecture/);
+    assert.match(table.caption, /Not rehearsed: DeB-XXL FT\*, DeB-XXL LoRA \(model 'deberta-v2-xxlarge' has no hub catalog entry yet/);
     assert.equal(table.rows.length, LONG ? 12 : 6);
     for (const row of table.rows) for (const c of row.cells) if (c.runs.length > 0) assert.ok(Number.isFinite(c.value), `${row.label} / ${c.column}: no value`);
     const filled = table.rows.flatMap((row) => row.cells.filter((c) => c.value !== undefined)).length;

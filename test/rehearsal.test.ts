@@ -54,7 +54,7 @@ describe('rehearsal of a profile (--rehearse)', () => {
     }
   });
 
-  it('leaves out the DeBERTa XXL rows (no architecture), naming them and why', () => {
+  it('leaves out the DeBERTa XXL rows (no hub checkpoint wired yet), naming them and why', () => {
     assert.deepEqual(
       rehearsal.rehearsal?.leftOut.map((l) => [l.row, l.model]),
       [
@@ -62,7 +62,7 @@ describe('rehearsal of a profile (--rehearse)', () => {
         ['deb-xxl-lora', 'deberta-v2-xxlarge'],
       ],
     );
-    assert.match(rehearsal.rehearsal?.leftOut[0]?.reason ?? '', /^model 'deberta-v2-xxlarge' has no architecture in lora-repro/);
+    assert.match(rehearsal.rehearsal?.leftOut[0]?.reason ?? '', /^model 'deberta-v2-xxlarge' has no hub catalog entry yet/);
     assert.equal(notRehearsable('roberta-base@0123abc'), undefined);
     assert.equal(notRehearsable('mini-gpt2'), undefined);
   });

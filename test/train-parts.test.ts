@@ -126,7 +126,7 @@ describe('train: parts', () => {
     for (const [name, from, to] of [['roberta-tiny', 0.1, 0], ['gpt2-tiny', 0, 0.3]] as const) {
       const source = resolveModelSource(join(SHARED, 'fixtures/parity', name));
       const rates = (c: ModelConfig): number[] =>
-        c.modelType === 'roberta' ? [c.hiddenDropout, c.attentionDropout] : [c.residDropout, c.embdDropout, c.attnDropout];
+        c.modelType !== 'gpt2' ? [c.hiddenDropout, c.attentionDropout] : [c.residDropout, c.embdDropout, c.attnDropout];
       assert.deepEqual(rates(source.config), rates(source.config).map(() => from));
       assert.equal(withModelDropout(source.config, undefined), source.config);
       const { model } = buildModel(source, withModelDropout(source.config, to), 0);

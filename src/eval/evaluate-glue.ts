@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { collateRoberta, type EncodedClassificationExample } from '../data/encode-roberta.ts';
 import { EVAL } from '../models/context.ts';
-import type { RobertaModel } from '../models/roberta.ts';
+import type { ClassifierModel } from '../models/model.ts';
 import { argmaxRows } from './glue-metrics.ts';
 
 export interface ClassifyOptions {
@@ -17,7 +17,7 @@ export interface ClassifyOptions {
 }
 
 /** Logits of every example, row-major [n, numLabels]. */
-export async function classifyExamples(model: RobertaModel, examples: readonly EncodedClassificationExample[], opts: ClassifyOptions): Promise<Float32Array> {
+export async function classifyExamples(model: ClassifierModel, examples: readonly EncodedClassificationExample[], opts: ClassifyOptions): Promise<Float32Array> {
   const out = new Float32Array(examples.length * opts.numLabels);
   const bs = Math.max(1, opts.batchSize);
   for (let start = 0; start < examples.length; start += bs) {

@@ -2,7 +2,8 @@
  * The official loralib tensor names and layouts (microsoft/LoRA `loralib.lora_state_dict`), so that
  * reference checkpoints load and our gradients compare name for name.
  *
- * - nn.Linear targets (RoBERTa): `<module>.lora_A` [r, in], `<module>.lora_B` [out, r].
+ * - nn.Linear targets (RoBERTa, DeBERTa-v2): `<module>.lora_A` [r, in], `<module>.lora_B` [out, r]. DeBERTa-v2's
+ *   fork names the attention projections `attention.self.{query,key,value}_proj` (modeling_deberta_v2.py).
  * - GPT-2's fused c_attn is one MergedLinear with enable_lora [q, k, v]: `lora_A` stacks the A of
  *   each enabled slice ([A_q; A_v] = [2r, in]) and `lora_B` stacks their B ([B_q; B_v] = [2d, r]),
  *   stacked, not interleaved (../shared/fixtures/parity/gpt2-tiny/lora.json).
@@ -28,6 +29,21 @@ const ROBERTA_MODULE: Record<LoraTarget, string> = {
   ffn2: 'output.dense',
 };
 
+/** DeBERTa-v2's modules per target (the attention projections are `*_proj` in modeling_deberta_v2.py). */
+export const DEBERTA_LORA_MODULE: Record<LoraTarget, string> = {
+  ...ROBERTA_MODULE,
+  q: 'attention.self.query_proj',
+  k: 'attention.self.key_proj',
+  v: 'attention.self.value_proj',
+};
+
+/** Per-module (unfused) families: the block prefix and the module of each target. */
+function unfusedTable(modelType: TransformerModel['modelType']): { block: string; modules: Record<LoraTarget, string> } | undefined {
+  if (modelType === 'roberta') return { block: 'roberta.encoder.layer', modules: ROBERTA_MODULE };
+  if (modelType === 'deberta-v2') return { block: 'deberta.encoder.layer', modules: DEBERTA_LORA_MODULE };
+  return undefined;
+}
+
 const GPT2_MODULE: Record<Exclude<LoraTarget, 'q' | 'k' | 'v'>, string> = {
   o: 'attn.c_proj',
   ffn1: 'mlp.c_fc',
@@ -46,9 +62,10 @@ export function loralibLayout(model: TransformerModel, inj: LoraInjection): Lora
   const out: LoralibTensor[] = [];
   for (const layer of [...byLayer.keys()].sort((a, b) => a - b)) {
     const adapters = byLayer.get(layer)!;
-    if (model.modelType === 'roberta') {
+    const unfused = unfusedTable(model.modelType);
+    if (unfused !== undefined) {
       for (const [target, adapter] of adapters) {
-        const m = `roberta.encoder.layer.${layer}.${ROBERTA_MODULE[target]}`;
+        const m = `${unfused.block}.${layer}.${unfused.modules[target]}`;
         out.push({ name: `${m}.lora_A`, parts: [{ adapter, which: 'A' }] });
         out.push({ name: `${m}.lora_B`, parts: [{ adapter, which: 'B' }] });
       }
@@ -81,7 +98,7 @@ export function composeLoralib(t: LoralibTensor, pick: (adapter: LoraAdapter, wh
  * Normalises a checkpoint name: drops DistributedDataParallel's `module.` prefix and adds GPT-2's
  * `transformer.` prefix where a checkpoint stores names without it.
  */
-export function normaliseLoraName(name: string, modelType: 'roberta' | 'gpt2'): string {
+export function normaliseLoraName(name: string, modelType: TransformerModel['modelType']): string {
   let n = name.startsWith('module.') ? name.slice('module.'.length) : name;
   if (modelType === 'gpt2' && n.startsWith('h.')) n = `transformer.${n}`;
   return n;
@@ -152,19 +169,20 @@ export function importLoralib(
  */
 export function inferLoralibTargets(
   names: string[],
-  modelType: 'roberta' | 'gpt2',
+  modelType: TransformerModel['modelType'],
   enableLora: [boolean, boolean, boolean] = [true, false, true],
 ): { targets: LoraTarget[]; layers: number[] } {
   const targets = new Set<LoraTarget>();
   const layers = new Set<number>();
+  const unfused = unfusedTable(modelType);
   const table: [string, LoraTarget[]][] =
-    modelType === 'roberta'
-      ? Object.entries(ROBERTA_MODULE).map(([t, m]) => [m, [t as LoraTarget]])
+    unfused !== undefined
+      ? Object.entries(unfused.modules).map(([t, m]) => [m, [t as LoraTarget]])
       : [
           ['attn.c_attn', (['q', 'k', 'v'] as const).filter((_, i) => enableLora[i])],
           ...Object.entries(GPT2_MODULE).map(([t, m]): [string, LoraTarget[]] => [m, [t as LoraTarget]]),
         ];
-  const layerRe = modelType === 'roberta' ? /^roberta\.encoder\.layer\.(\d+)\.(.+)\.lora_[AB]$/ : /^transformer\.h\.(\d+)\.(.+)\.lora_[AB]$/;
+  const layerRe = unfused !== undefined ? new RegExp(`^${unfused.block.replaceAll('.', '\\.')}\\.(\\d+)\\.(.+)\\.lora_[AB]$`) : /^transformer\.h\.(\d+)\.(.+)\.lora_[AB]$/;
   for (const raw of names) {
     const m = layerRe.exec(normaliseLoraName(raw, modelType));
     if (m === null) continue;

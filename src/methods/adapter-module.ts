@@ -25,7 +25,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardContext } from '../models/context.ts';
 import type { BlockHooks } from '../models/hooks.ts';
 import { matMul } from '../models/matmul.ts';
-import type { TransformerModel } from '../models/model.ts';
+import { blockPrefix, type TransformerModel } from '../models/model.ts';
 import { layerNorm } from '../models/ops.ts';
 import { init } from '../models/param-store.ts';
 import { makeVariable } from '../models/shape-only.ts';
@@ -63,8 +63,8 @@ export interface FrozenNorm {
  * none after a sub-layer.
  */
 function blockNormAfter(model: TransformerModel, p: AdapterPlacement): FrozenNorm | undefined {
-  if (model.modelType !== 'roberta') return undefined;
-  const l = `roberta.encoder.layer.${p.layer}`;
+  if (model.modelType === 'gpt2') return undefined;
+  const l = blockPrefix(model.modelType, p.layer);
   const name = p.site === 'afterAttention' ? `${l}.attention.output.LayerNorm` : `${l}.output.LayerNorm`;
   return { weight: model.params.get(`${name}.weight`), bias: model.params.get(`${name}.bias`) };
 }
@@ -84,8 +84,8 @@ function activate(name: AdapterActivation, x: tf.Tensor): tf.Tensor {
 
 /** The module path of the adapter at a site, mirroring where the reference code puts it. */
 export function adapterModuleName(model: TransformerModel, p: AdapterPlacement): string {
-  if (model.modelType === 'roberta') {
-    const l = `roberta.encoder.layer.${p.layer}`;
+  if (model.modelType !== 'gpt2') {
+    const l = blockPrefix(model.modelType, p.layer);
     return p.site === 'afterAttention' ? `${l}.attention.output.adapter` : p.site === 'afterFfn' ? `${l}.output.adapter` : `${l}.adapter`;
   }
   const l = `transformer.h.${p.layer}`;

@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { f32, readSafetensors, toFloat32, writeSafetensors, type TensorEntry } from '../io/safetensors.ts';
+import { f32, nonFiniteIndex, readSafetensors, toFloat32, writeSafetensors, type TensorEntry } from '../io/safetensors.ts';
 import { UserError } from '../util/errors.ts';
 
 export const CONFIG_FILE = 'adapter_config.json';
@@ -111,6 +111,11 @@ export function assignStrict(label: string, expected: ArtifactTensor[], tensors:
       continue;
     }
     const data = toFloat32(src);
+    const nonFinite = nonFiniteIndex(data);
+    if (nonFinite >= 0) {
+      problems.push(`${e.key} has a non-finite value (${data[nonFinite]}) at index ${nonFinite}`);
+      continue;
+    }
     const bad = e.validate?.(data);
     if (bad !== undefined) {
       problems.push(`${e.key}: ${bad}`);

@@ -19,6 +19,9 @@ export const bitfitMethod = defineMethod({
   formula: (m) => biasParams(m),
   formulaText(m) {
     const d = m.hidden;
+    if (m.modelType === 'deberta-v2') {
+      return `|Θ| = every bias: L·(linear biases + LayerNorm biases 2d) + embedding, position-table and conv LayerNorm/conv biases = ${fmt(biasParams(m))}`;
+    }
     const last = m.modelType === 'gpt2' ? 'ln_f' : 'embedding LayerNorm';
     return `|Θ| = L·(linear biases 5d + f + LayerNorm biases 2d) + ${last} bias d = ${m.layers}·(${5 * d} + ${m.intermediate} + ${2 * d}) + ${d} = ${fmt(biasParams(m))}`;
   },

@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import type { ModelConfig } from '../models/config.ts';
+import { blockPrefix } from '../models/model.ts';
 import { UserError } from '../util/errors.ts';
 import { DirectParams } from './direct.ts';
 import { defineMethod, fmt } from './method.ts';
@@ -29,7 +30,7 @@ const schema = z
 
 type Config = z.infer<typeof schema>;
 
-const finalCount = (m: ModelConfig, c: Config): number => (c.finalLayerNorm ? finalParams(m) : 0);
+const finalCount = (m: ModelConfig, c: Config): number => (c.finalLayerNorm && m.modelType === 'gpt2' ? finalParams(m) : 0);
 
 export const ftTop2Method = defineMethod({
   name: 'ft-top2',
@@ -39,7 +40,7 @@ export const ftTop2Method = defineMethod({
     if (m.layers < TOP) throw new UserError(`ft-top2: the model has ${m.layers} block(s), needs at least ${TOP}`);
   },
   apply(model, config) {
-    const blocks = model.modelType === 'roberta' ? 'roberta.encoder.layer.' : 'transformer.h.';
+    const blocks = blockPrefix(model.modelType, 0).slice(0, -1);
     const top = new Set(Array.from({ length: TOP }, (_, i) => model.config.layers - TOP + i));
     const inTop = (n: string): boolean => n.startsWith(blocks) && top.has(Number(n.slice(blocks.length).split('.')[0]));
     const isFinal = (n: string): boolean => config.finalLayerNorm && model.modelType === 'gpt2' && n.startsWith('transformer.ln_f.');

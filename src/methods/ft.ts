@@ -18,7 +18,7 @@ export const ftMethod = defineMethod({
   },
   formula: (m) => backboneParams(m),
   formulaText(m) {
-    const extra = m.modelType === 'gpt2' ? ` + ln_f ${fmt(finalParams(m))}` : '';
+    const extra = m.modelType === 'gpt2' ? ` + ln_f ${fmt(finalParams(m))}` : m.modelType === 'deberta-v2' ? ` + position table and conv ${fmt(finalParams(m))}` : '';
     return `|Θ| = all parameters = embeddings ${fmt(embeddingParams(m))} + L·block = ${m.layers}·${fmt(blockParams(m))}${extra} = ${fmt(backboneParams(m))}`;
   },
 });

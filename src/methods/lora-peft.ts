@@ -18,7 +18,8 @@
  * Targets PEFT >= PEFT_MIN_VERSION (peft-layout.ts); docs/peft.md shows the loading code.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { TransformerModel } from '../models/model.ts';
+import { blockPrefix as modelBlockPrefix, type TransformerModel } from '../models/model.ts';
+import { DEBERTA_LORA_MODULE } from '../lora/loralib-format.ts';
 import { LORA_TARGETS, type LoraInjection, type LoraTarget } from '../lora/inject.ts';
 import type { LoraAdapter } from '../lora/lora-layer.ts';
 import { PEFT_PREFIX, variableTensor, type ArtifactTensor } from './artifact.ts';
@@ -61,14 +62,15 @@ const ROBERTA_PEFT_NAME: Record<LoraTarget, string> = {
   ffn1: 'intermediate.dense',
   ffn2: 'output.dense',
 };
+const DEBERTA_PEFT_NAME: Record<LoraTarget, string> = { ...ROBERTA_PEFT_NAME, q: 'query_proj', k: 'key_proj', v: 'value_proj' };
 const GPT2_PEFT_NAME: Record<LoraTarget, string> = { q: 'c_attn', k: 'c_attn', v: 'c_attn', o: 'attn.c_proj', ffn1: 'c_fc', ffn2: 'mlp.c_proj' };
 
 export function blockPrefix(model: TransformerModel, layer: number): string {
-  return model.modelType === 'roberta' ? `roberta.encoder.layer.${layer}` : `transformer.h.${layer}`;
+  return modelBlockPrefix(model.modelType, layer);
 }
 
 export function loraModulePath(model: TransformerModel, layer: number, target: LoraTarget): string {
-  const table = model.modelType === 'roberta' ? ROBERTA_LORA_MODULE : GPT2_LORA_MODULE;
+  const table = model.modelType === 'roberta' ? ROBERTA_LORA_MODULE : model.modelType === 'deberta-v2' ? DEBERTA_LORA_MODULE : GPT2_LORA_MODULE;
   return `${blockPrefix(model, layer)}.${table[target]}`;
 }
 
@@ -82,14 +84,17 @@ function escapeRe(s: string): string {
  * string and layers_to_transform or layers_pattern is set: a regex carries the layer subset itself.
  */
 export function peftLoraConfig(model: TransformerModel, c: LoraConfigLike, headNames: string[], opts: SaveOptions): Record<string, unknown> {
-  const roberta = model.modelType === 'roberta';
-  const names = [...new Set(c.targets.map((t) => (roberta ? ROBERTA_PEFT_NAME : GPT2_PEFT_NAME)[t]))];
+  // RoBERTa and DeBERTa-v2: one nn.Linear per target (DeBERTa's are `query_proj` …); GPT-2: fused Conv1D.
+  const roberta = model.modelType !== 'gpt2';
+  const peftNames = model.modelType === 'deberta-v2' ? DEBERTA_PEFT_NAME : roberta ? ROBERTA_PEFT_NAME : GPT2_PEFT_NAME;
+  const moduleTable = model.modelType === 'deberta-v2' ? DEBERTA_LORA_MODULE : ROBERTA_LORA_MODULE;
+  const names = [...new Set(c.targets.map((t) => peftNames[t]))];
   // RoBERTa's FFN output `output.dense` is also a suffix of `attention.output.dense`: PEFT then
   // needs a full-match regex (re.fullmatch in check_target_module_exists) instead of the suffix list.
   const ambiguous = roberta && c.targets.includes('ffn2');
   const layerRe = c.layers ? `(${c.layers.join('|')})` : '\\d+';
   const targetModules = ambiguous
-    ? `.*\\.layer\\.${layerRe}\\.(${[...new Set(c.targets.map((t) => escapeRe(ROBERTA_LORA_MODULE[t])))].join('|')})`
+    ? `.*\\.layer\\.${layerRe}\\.(${[...new Set(c.targets.map((t) => escapeRe(moduleTable[t])))].join('|')})`
     : names;
   const byLayerList = c.layers !== undefined && !ambiguous;
   const fused = roberta ? 0 : c.targets.filter((t) => t === 'q' || t === 'k' || t === 'v').length;

@@ -16,7 +16,7 @@ export interface PaperRow {
   csv: { model: string; method: string; variant: string };
   /** Printed count in millions, exactly as printed. */
   printed: string;
-  /** Our model name, or undefined where we have no architecture (DeBERTa). */
+  /** Our model name, or undefined where we have no architecture. */
   model?: string;
   method: string;
   config: Record<string, unknown>;
@@ -53,11 +53,10 @@ export const PAPER_ROWS: readonly PaperRow[] = [
     note: 'only with LayerNorms excluded (24 LNs: 885,120; 48 LNs: 934,272)' },
   { table: 2, label: 'RoB-large LoRA†', csv: { model: 'RoBERTa-large', method: 'LoRA', variant: 'Wq+Wv r=8 restricted-setup' }, printed: '0.8', model: 'roberta-large', method: 'lora', config: { r: 8, alpha: 16, targets: ['q', 'v'] },
     note: 'as RoB-large LoRA' },
-  { table: 2, label: 'DeB-XXL FT*', csv: { model: 'DeBERTa-XXL', method: 'FT', variant: 'full' }, printed: '1500.0', method: 'ft', config: {},
-    note: 'no DeBERTa architecture here; nominal "1.5B" (param-counts.md estimates about 1,564.5M from the public config)' },
-  { table: 2, label: 'DeB-XXL LoRA', csv: { model: 'DeBERTa-XXL', method: 'LoRA', variant: 'Wq+Wv r=16 (Table 10 prints r=8)' }, printed: '4.7', method: 'lora', config: { r: 16, alpha: 32, targets: ['q', 'v'] },
-    shapes: { hidden: 1536, layers: 48, intermediate: 6144 },
-    note: 'closed form only (no DeBERTa architecture): 2 × 96 × 1536 × 16, with r=16 from the repo scripts and checkpoint size; r=8 (Table 10) would give 2.4M' },
+  { table: 2, label: 'DeB-XXL FT*', csv: { model: 'DeBERTa-XXL', method: 'FT', variant: 'full' }, printed: '1500.0', model: 'deberta-v2-xxlarge', method: 'ft', config: {},
+    note: 'nominal published size ("1.5B"); microsoft/deberta-v2-xxlarge\'s config gives 1,564,549,632 (ContextPooler + classifier excluded as a head)' },
+  { table: 2, label: 'DeB-XXL LoRA', csv: { model: 'DeBERTa-XXL', method: 'LoRA', variant: 'Wq+Wv r=16 (Table 10 prints r=8)' }, printed: '4.7', model: 'deberta-v2-xxlarge', method: 'lora', config: { r: 16, alpha: 32, targets: ['q', 'v'] },
+    note: '2 × 96 × 1536 × 16 on query_proj / value_proj, with r=16 from the repo scripts and checkpoint size; r=8 (Table 10) would give 2.4M' },
 
   // Table 3: GPT-2 medium/large on E2E (tied LM head, nothing excluded).
   { table: 3, label: 'GPT-2 M FT*', csv: { model: 'GPT-2-M', method: 'FT', variant: 'full' }, printed: '354.92', model: 'gpt2-medium', method: 'ft', config: {},

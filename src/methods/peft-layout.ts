@@ -22,6 +22,7 @@ export const PEFT_MIN_VERSION = '0.6.0';
 /** Models with a task head PEFT's AutoPeftModelFor<Task> builds from task_type. */
 export function peftTaskType(model: TransformerModel): 'CAUSAL_LM' | 'SEQ_CLS' | 'FEATURE_EXTRACTION' | null {
   if (model.modelType === 'gpt2') return 'CAUSAL_LM';
+  if (model.modelType === 'deberta-v2') return 'SEQ_CLS';
   if (model.heads.includes('classification')) return 'SEQ_CLS';
   // PEFT has no masked-LM task type: a RoBERTa with only its MLM head loads through auto_mapping.
   if (model.heads.includes('mlm')) return null;

@@ -76,7 +76,8 @@ class PrefixHooks implements BlockHooks {
     const c = this.model.config;
     const limit = c.modelType === 'roberta' ? c.maxPositions - c.padTokenId - 1 : c.maxPositions;
     if (L2 > limit) throw new UserError(`prefix tuning: ${L} tokens + ${n} special tokens exceed the model's ${limit} positions`);
-    const insertAt = c.modelType === 'roberta' ? Math.min(1, L) : 0;
+    // After [CLS] / <s> in the encoders, at the start for GPT-2.
+    const insertAt = c.modelType !== 'gpt2' ? Math.min(1, L) : 0;
     if (this.promptLengths !== undefined && this.promptLengths.length !== B) throw new Error(`prefix tuning: ${this.promptLengths.length} prompt lengths for a batch of ${B}`);
     const insert = new Int32Array(B * L2);
     const replace = new Int32Array(B * L2);

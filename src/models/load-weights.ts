@@ -38,6 +38,13 @@ const EXTRAS: Record<TransformerModel['modelType'], CheckpointExtras> = {
       /^roberta\.pooler\.dense\.(weight|bias)$/,
     ],
   },
+  // DebertaV2Model._keys_to_ignore_on_load_unexpected ignores position_embeddings (absent with
+  // position_biased_input false); position_ids is a buffer. microsoft/deberta-v2-xxlarge ships an MLM head
+  // (lm_predictions.lm_head.*) that DebertaV2ForSequenceClassification does not build.
+  'deberta-v2': {
+    buffers: [/^deberta\.embeddings\.position_ids$/],
+    heads: [/^lm_predictions\./, /^deberta\.embeddings\.position_embeddings\.weight$/, /^(pooler\.dense|classifier)\.(weight|bias)$/],
+  },
   gpt2: {
     buffers: [/^transformer\.h\.\d+\.attn\.(bias|masked_bias)$/, /^lm_head\.weight$/],
     heads: [],
@@ -48,6 +55,10 @@ const EXTRAS: Record<TransformerModel['modelType'], CheckpointExtras> = {
 export function canonicalName(name: string, model: TransformerModel): string {
   if (model.modelType === 'roberta') {
     if (/^(embeddings|encoder|pooler)\./.test(name)) return `roberta.${name}`;
+    return name;
+  }
+  if (model.modelType === 'deberta-v2') {
+    if (/^(embeddings|encoder)\./.test(name)) return `deberta.${name}`;
     return name;
   }
   if (/^(wte|wpe|h|ln_f)\b/.test(name)) return `transformer.${name}`;

@@ -1,17 +1,26 @@
-/** The two model families behind one type, and helpers that work on either. */
+/** The model families behind one type, and helpers that work on any of them. */
 import type { RobertaModel } from './roberta.ts';
 import type { Gpt2Model } from './gpt2.ts';
+import type { DebertaV2Model } from './deberta.ts';
 import type { Linear } from './linear.ts';
 
-export type TransformerModel = RobertaModel | Gpt2Model;
+export type TransformerModel = RobertaModel | Gpt2Model | DebertaV2Model;
+
+/** The encoder-classifier families (a pooled or `<s>` token read by a classification head). */
+export type ClassifierModel = RobertaModel | DebertaV2Model;
 
 /** The Linear modules of one Transformer block, by role (the paper's W_q, W_k, W_v, W_o and the FFN). */
 export interface BlockLinears {
-  /** RoBERTa has separate q/k/v; GPT-2 one fused c_attn whose output columns are [q | k | v]. */
+  /** RoBERTa and DeBERTa have separate q/k/v; GPT-2 one fused c_attn whose output columns are [q | k | v]. */
   qkv: { q: Linear; k: Linear; v: Linear; fused: boolean };
   o: Linear;
   ffn1: Linear;
   ffn2: Linear;
+}
+
+/** Name prefix of block `layer`'s tensors: `roberta.encoder.layer.N`, `deberta.encoder.layer.N`, `transformer.h.N`. */
+export function blockPrefix(modelType: TransformerModel['modelType'], layer: number): string {
+  return modelType === 'gpt2' ? `transformer.h.${layer}` : `${modelType === 'roberta' ? 'roberta' : 'deberta'}.encoder.layer.${layer}`;
 }
 
 export function blockLinears(model: TransformerModel, layer: number): BlockLinears {
@@ -20,10 +29,12 @@ export function blockLinears(model: TransformerModel, layer: number): BlockLinea
     if (lin === undefined) throw new Error(`no module ${name}`);
     return lin;
   };
-  if (model.modelType === 'roberta') {
-    const l = `roberta.encoder.layer.${layer}`;
+  if (model.modelType !== 'gpt2') {
+    // Same block layout; DeBERTa-v2 names the projections query_proj / key_proj / value_proj.
+    const l = blockPrefix(model.modelType, layer);
+    const [q, k, v] = model.modelType === 'roberta' ? ['query', 'key', 'value'] : ['query_proj', 'key_proj', 'value_proj'];
     return {
-      qkv: { q: get(`${l}.attention.self.query`), k: get(`${l}.attention.self.key`), v: get(`${l}.attention.self.value`), fused: false },
+      qkv: { q: get(`${l}.attention.self.${q}`), k: get(`${l}.attention.self.${k}`), v: get(`${l}.attention.self.${v}`), fused: false },
       o: get(`${l}.attention.output.dense`),
       ffn1: get(`${l}.intermediate.dense`),
       ffn2: get(`${l}.output.dense`),

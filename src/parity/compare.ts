@@ -2,7 +2,8 @@
  * Tolerances of `lora-repro parity`: logits and losses within 2e-5 absolute; gradients and merged
  * weights within 1e-4 of the expected tensor's largest absolute value; beam tokens identical.
  * GPT-2 logits are compared only where attention_mask = 1: the reference runs without a mask,
- * so padded positions are not meaningful outputs.
+ * so padded positions are not meaningful outputs. DeBERTa-v2's bucketed relative positions (inputs.json
+ * `relative_positions`, when given) must agree exactly.
  */
 import type { SafetensorsFile } from '../io/safetensors.ts';
 import { toFloat32 } from '../io/safetensors.ts';
@@ -61,6 +62,15 @@ export function compareParity(fx: ParityFixture, expected: SafetensorsFile, got:
       diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
     }
     tensors.push({ name, maxAbsDiff: diff, tolerance, kind: relative ? 'rel-to-max' : 'abs', pass: diff <= tolerance });
+  }
+  const rel = fx.inputs.relative_positions;
+  if (rel !== undefined) {
+    // Integers: the bucket arithmetic must agree exactly.
+    const want = rel.flat();
+    const have = got.tensors.get('inputs.relative_positions');
+    let diff = have === undefined || have.data.length !== want.length ? Infinity : 0;
+    if (have !== undefined) for (let i = 0; i < want.length && diff !== Infinity; i++) diff = Math.max(diff, Math.abs(want[i] - have.data[i]));
+    tensors.push({ name: 'inputs.relative_positions', maxAbsDiff: diff, tolerance: 0, kind: 'abs', pass: diff === 0 });
   }
   const beam: BeamCheck[] = (fx.beam?.cases ?? []).map((c, i) => {
     const computed = got.beamTokens[i] ?? [];

@@ -16,6 +16,7 @@ import { beamSearch } from '../generate/beam-search.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 import type { ParityFixture } from './fixture.ts';
+import { relativePositions } from '../models/deberta-attention.ts';
 
 export interface HostTensor {
   shape: number[];
@@ -34,13 +35,13 @@ async function host(t: tf.Tensor): Promise<HostTensor> {
 }
 
 function logits(model: TransformerModel, batch: TokenBatch): tf.Tensor {
-  return model.modelType === 'roberta' ? model.classify(batch, EVAL) : model.logits(batch, EVAL);
+  return model.modelType === 'gpt2' ? model.logits(batch, EVAL) : model.classify(batch, EVAL);
 }
 
 function loss(model: TransformerModel, batch: TokenBatch, fx: ParityFixture, smoothing?: number): tf.Scalar {
   const labels = fx.inputs.labels;
   if (labels === undefined) throw new UserError(`${fx.dir}/inputs.json: labels are needed for loss.* and grad.*`);
-  if (model.modelType === 'roberta') {
+  if (model.modelType !== 'gpt2') {
     const flat = (labels as number[]).map(Number);
     const y = model.config.numLabels === 1 ? Float32Array.from(flat) : Int32Array.from(flat);
     return tf.tidy(() => sequenceClassificationLoss(model.classify(batch, EVAL), y));
@@ -59,6 +60,15 @@ export async function computeParity(fx: ParityFixture): Promise<ParityComputatio
   let inj: LoraInjection | undefined;
   try {
     loadHfWeights(model, fx.model, `${fx.dir}/model.safetensors`);
+    // Token types only matter with a token-type table; then they must be all 0, which is what our models add.
+    const typed = model.modelType !== 'gpt2' && model.config.typeVocabSize > 0 && (fx.inputs.token_type_ids ?? []).some((r) => r.some((t) => t !== 0));
+    if (typed) throw new UserError(`${fx.dir}/inputs.json: non-zero token_type_ids are not supported (batches carry no segment ids; every token reads type 0)`);
+    if (fx.inputs.relative_positions !== undefined) {
+      if (model.modelType !== 'deberta-v2') throw new UserError(`${fx.dir}/inputs.json: relative_positions is a DeBERTa-v2 input`);
+      const c = model.config;
+      const rel = relativePositions(batch.seqLen, batch.seqLen, { buckets: c.positionBuckets, maxRelative: c.maxRelativePositions });
+      out.set('inputs.relative_positions', { shape: [batch.seqLen, batch.seqLen], data: Float32Array.from(rel) });
+    }
     if (wanted.includes('logits.base')) out.set('logits.base', await host(logits(model, batch)));
     if (wanted.includes('loss.base')) out.set('loss.base', await host(loss(model, batch, fx)));
 

@@ -18,6 +18,10 @@ const inputsSchema = z.object({
   labels: z.union([z.array(z.number()), z.array(z.array(z.number().int()))]).optional(),
   loss_mask: z.array(z.array(z.number())).optional(),
   label_smoothing: z.number().min(0).max(1).optional(),
+  /** DeBERTa-v2: the bucketed relative positions [query, key] the reference derives (checked exactly). */
+  relative_positions: intMatrix.optional(),
+  /** Segment ids as a tokenizer makes them; our batches carry none (every model here reads type 0). */
+  token_type_ids: intMatrix.optional(),
 });
 
 const loraSchema = z.object({

@@ -19,7 +19,7 @@ import { canonicalJson } from '../train/run-identity.ts';
 export interface ModelInfo {
   name: string;
   config: ModelConfig | undefined;
-  family: 'roberta' | 'gpt2' | undefined;
+  family: 'roberta' | 'gpt2' | 'deberta-v2' | undefined;
   /** One of the paper's models (same architecture and size). */
   paperScale: boolean;
 }
@@ -49,7 +49,7 @@ export function modelInfo(name: string, provenance?: string): ModelInfo {
       config = undefined;
     }
   }
-  const family = config?.modelType ?? (/roberta/i.test(name) ? 'roberta' : /gpt-?2/i.test(name) ? 'gpt2' : undefined);
+  const family = config?.modelType ?? (/roberta/i.test(name) ? 'roberta' : /gpt-?2/i.test(name) ? 'gpt2' : /deberta/i.test(name) ? 'deberta-v2' : undefined);
   return { name, config, family, paperScale: PAPER_MODELS.includes(name) };
 }
 

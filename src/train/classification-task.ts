@@ -9,8 +9,7 @@ import { constantBaseline } from '../eval/baselines.ts';
 import { classifyExamples, predictionsFromLogits } from '../eval/evaluate-glue.ts';
 import type { ForwardContext } from '../models/context.ts';
 import { sequenceClassificationLoss } from '../models/losses.ts';
-import type { TransformerModel } from '../models/model.ts';
-import type { RobertaModel } from '../models/roberta.ts';
+import type { ClassifierModel, TransformerModel } from '../models/model.ts';
 import type { EvalOutput, EvaluateOptions, TaskBatch, TaskData } from './task-data.ts';
 
 export interface ClassificationEvalSplit {
@@ -41,8 +40,8 @@ export interface ClassificationTaskSpec {
   files: Record<string, string>;
 }
 
-function asRoberta(model: TransformerModel): RobertaModel {
-  if (model.modelType !== 'roberta') throw new Error('a classification task needs a RoBERTa model');
+function asRoberta(model: TransformerModel): ClassifierModel {
+  if (model.modelType === 'gpt2') throw new Error('a classification task needs a RoBERTa or DeBERTa-v2 model');
   return model;
 }
 

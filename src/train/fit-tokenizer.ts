@@ -23,7 +23,7 @@ import { UserError } from '../util/errors.ts';
 
 export const vocabMapSchema = z.object({
   mode: z.enum(['identity', 'offset', 'compact']),
-  family: z.enum(['roberta', 'gpt2']),
+  family: z.enum(['roberta', 'gpt2', 'deberta-v2']),
   modelVocab: z.number().int().positive(),
   tokenizerVocab: z.number().int().positive(),
   /** compact: ids[k] is the tokenizer id of the k-th compact row (after the specials). */

@@ -38,9 +38,9 @@ export function maxInputLength(c: ModelConfig): number {
   return c.modelType === 'roberta' ? c.maxPositions - c.padTokenId - 1 : c.maxPositions;
 }
 
-/** The source's config with a task head of `numLabels` outputs (RoBERTa only). */
+/** The source's config with a task head of `numLabels` outputs (the classifier families only). */
 export function withHead(c: ModelConfig, numLabels: number | undefined): ModelConfig {
-  return c.modelType === 'roberta' && numLabels !== undefined ? { ...c, numLabels } : c;
+  return c.modelType !== 'gpt2' && numLabels !== undefined ? { ...c, numLabels } : c;
 }
 
 /**
@@ -49,7 +49,7 @@ export function withHead(c: ModelConfig, numLabels: number | undefined): ModelCo
  */
 export function withModelDropout(c: ModelConfig, p: number | undefined): ModelConfig {
   if (p === undefined) return c;
-  return c.modelType === 'roberta' ? { ...c, hiddenDropout: p, attentionDropout: p } : { ...c, residDropout: p, embdDropout: p, attnDropout: p };
+  return c.modelType !== 'gpt2' ? { ...c, hiddenDropout: p, attentionDropout: p } : { ...c, residDropout: p, embdDropout: p, attnDropout: p };
 }
 
 export interface BuiltModel {

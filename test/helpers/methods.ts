@@ -61,17 +61,17 @@ export function batchFor(model: TransformerModel): TokenBatch {
 
 /** The model's task output: RoBERTa classification logits, GPT-2 LM logits. */
 export function outputs(model: TransformerModel, batch: TokenBatch, ctx: ForwardContext = EVAL): tf.Tensor {
-  return model.modelType === 'roberta' ? model.classify(batch, ctx) : model.logits(batch, ctx);
+  return model.modelType !== 'gpt2' ? model.classify(batch, ctx) : model.logits(batch, ctx);
 }
 
 /** The backbone output (RoBERTa: final hidden states, so a trained head does not matter). */
 export function backbone(model: TransformerModel, batch: TokenBatch): tf.Tensor {
-  return tf.tidy(() => (model.modelType === 'roberta' ? model.encode(batch, EVAL).hidden : model.logits(batch, EVAL)));
+  return tf.tidy(() => (model.modelType !== 'gpt2' ? model.encode(batch, EVAL).hidden : model.logits(batch, EVAL)));
 }
 
 export function loss(model: TransformerModel, batch: TokenBatch, ctx: ForwardContext): tf.Scalar {
   return tf.tidy(() => {
-    if (model.modelType === 'roberta') return sequenceClassificationLoss(model.classify(batch, ctx), Int32Array.from([0, 2]));
+    if (model.modelType !== 'gpt2') return sequenceClassificationLoss(model.classify(batch, ctx), Int32Array.from([0, 2]));
     // Next-token targets within each row; loss on the real positions that have a successor.
     const { batch: b, seqLen: l } = batch;
     const labels = new Int32Array(b * l);
