@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -212,6 +212,20 @@ describe('pretraining', function () {
       // The tokenizer depends on the corpus only: trained once, shared by both seeds.
       assert.equal(other.meta.tokenizer.reused, true);
       assert.equal(other.meta.tokenizer.file, first.meta.tokenizer.file);
+    });
+
+    it('issue 23: a truncated cached model is caught by its checksum, moved aside and pretrained again', async () => {
+      const weights = join(first.dir, PRETRAIN_FILES.weights);
+      const bytes = readFileSync(weights);
+      writeFileSync(weights, bytes.subarray(0, bytes.length >> 1));
+      const lines: string[] = [];
+      const again = await ensurePretrained({ family: 'roberta', seed: 1, settings: TINY, cacheDir: cache, log: (l) => lines.push(l) });
+      assert.equal(again.reused, false);
+      assert.equal(again.dir, first.dir);
+      assert.match(lines.join('\n'), /corrupt cache entry \(model\.safetensors does not match/);
+      assert.deepEqual(readFileSync(weights), bytes, 'the same seed rebuilds the same bytes');
+      const reused = await ensurePretrained({ family: 'roberta', seed: 1, settings: TINY, cacheDir: cache });
+      assert.equal(reused.reused, true, 'the rebuilt entry verifies');
     });
   });
 

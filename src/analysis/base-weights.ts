@@ -9,7 +9,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSafetensors, toFloat32, type SafetensorsFile } from '../io/safetensors.ts';
+import { floatWeights, readSafetensors, type SafetensorsFile } from '../io/safetensors.ts';
 import { UserError } from '../util/errors.ts';
 import { type Dense, dense } from './linalg.ts';
 import type { LoraModule } from './lora-weights.ts';
@@ -39,7 +39,7 @@ export function baseWeightOf(base: BaseWeights, m: LoraModule): Dense | undefine
   const e = base.file.tensors.get(name)!;
   if (e.shape.length !== 2) throw new UserError(`${base.source}: ${name} is not a matrix`);
   const [rows, cols] = e.shape;
-  const data = toFloat32(e);
+  const data = floatWeights(e, `${base.source}: ${name}`);
   const outDim = m.b.rows;
   const inDim = m.a.cols;
   if (/\.h\.\d+\./.test(name)) {

@@ -15,7 +15,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSafetensors, toFloat32, type TensorEntry } from '../io/safetensors.ts';
+import { floatWeights, readSafetensors, type TensorEntry } from '../io/safetensors.ts';
 import { UserError } from '../util/errors.ts';
 import { type Dense, dense } from './linalg.ts';
 
@@ -70,7 +70,7 @@ const GPT2_TYPE: Record<string, WeightType> = { 'attn.c_attn': 'c_attn', 'attn.c
 
 function toDense(e: TensorEntry, name: string, source: string): Dense {
   if (e.shape.length !== 2) throw new UserError(`${source}: ${name} has shape [${e.shape.join(', ')}], expected a matrix`);
-  return dense(e.shape[0], e.shape[1], toFloat32(e));
+  return dense(e.shape[0], e.shape[1], floatWeights(e, `${source}: ${name}`));
 }
 
 function rowsOf(m: Dense, from: number, to: number, colFrom = 0, colTo = m.cols): Dense {

@@ -15,6 +15,8 @@ import { createModel } from '../models/factory.ts';
 import { Gpt2Model, disposeCache, gatherCache, type KvCache } from '../models/gpt2.ts';
 import { beamSearch } from '../generate/beam-search.ts';
 import { Rng } from '../util/rng.ts';
+import { UserError } from '../util/errors.ts';
+import { checkBenchSizes } from './train-bench.ts';
 
 export interface DecodeBenchOptions {
   model: string;
@@ -52,7 +54,9 @@ async function cachedStep(model: Gpt2Model, rows: number[][], past: KvCache | un
 
 export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBenchResult> {
   const config = builtinConfig(o.model);
-  if (config.modelType !== 'gpt2') throw new Error(`decode benchmark needs a GPT-2 model, got ${o.model}`);
+  if (config.modelType !== 'gpt2') throw new UserError(`--model ${o.model}: the decode benchmark needs a GPT-2 model (mini-gpt2, gpt2-medium, gpt2-large)`);
+  checkBenchSizes(config, o.model, { 'max-length': o.maxLength, prompt: o.prompt, beam: o.beam }, 'max-length');
+  if (o.prompt >= o.maxLength) throw new UserError(`--prompt ${o.prompt}: must be shorter than --max-length ${o.maxLength}`);
   const model = createModel(config, { seed: o.seed }) as Gpt2Model;
   const rng = new Rng(o.seed);
   const token = () => 3 + rng.int(config.vocabSize - 3);

@@ -6,7 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { activeBackend } from '../backend/select.ts';
 import { tokenBatch } from '../models/batch.ts';
-import { builtinConfig } from '../models/config.ts';
+import { builtinConfig, type ModelConfig } from '../models/config.ts';
+import { maxInputLength } from '../train/model-source.ts';
+import { UserError } from '../util/errors.ts';
 import { createModel } from '../models/factory.ts';
 import { lmLoss, sequenceClassificationLoss } from '../models/losses.ts';
 import { injectLora, loraVariables } from '../lora/inject.ts';
@@ -52,8 +54,22 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * Benchmark sizes checked before a model is built: a sequence past the model's positions ends in a
+ * backend gather error, and 0 rows or 0 steps would "measure" 0 tokens/s.
+ */
+export function checkBenchSizes(config: ModelConfig, model: string, sizes: Record<string, number>, seqFlag?: string): void {
+  for (const [flag, n] of Object.entries(sizes)) {
+    if (!Number.isInteger(n) || n < 1) throw new UserError(`--${flag} ${n}: must be at least 1`);
+  }
+  if (seqFlag !== undefined && sizes[seqFlag] !== undefined && sizes[seqFlag] > maxInputLength(config)) {
+    throw new UserError(`--${seqFlag} ${sizes[seqFlag]}: exceeds the ${maxInputLength(config)} positions of model '${model}': use at most ${maxInputLength(config)}`);
+  }
+}
+
 export async function runTrainBench(o: TrainBenchOptions): Promise<TrainBenchResult> {
   const config = builtinConfig(o.model);
+  checkBenchSizes(config, o.model, { batch: o.batch, seq: o.seq, steps: o.steps }, 'seq');
   const rng = new Rng(o.seed);
   const model = createModel(config, { seed: o.seed });
   let trainable: tf.Variable[];
@@ -67,7 +83,7 @@ export async function runTrainBench(o: TrainBenchOptions): Promise<TrainBenchRes
   const batch = tokenBatch(rows);
   const ctx = { training: true, rng };
   const lossFn =
-    model.modelType === 'roberta'
+    model.modelType !== 'gpt2'
       ? () => sequenceClassificationLoss(model.classify(batch, ctx), Int32Array.from(rows.map((_, i) => i % 2)))
       : () => {
           const labels = Int32Array.from(rows.flatMap((r) => [...r.slice(1), 0]));

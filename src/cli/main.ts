@@ -1,10 +1,11 @@
 /**
  * The `lora-repro` command line: a registry of sub-commands, one file each in ./commands.
- * User errors (bad flags, missing or corrupt files) print one line and exit 2.
+ * Every error ends in one line (./error-boundary.ts): user errors and file-system errors on a path exit 2,
+ * anything else is a bug and exits 1.
  */
-import { UserError } from '../util/errors.ts';
 import type { Command } from './command.ts';
 import { commands } from './registry.ts';
+import { reportError } from './error-boundary.ts';
 
 function topLevelHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -45,10 +46,6 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (err) {
-    if (err instanceof UserError) {
-      console.error(`lora-repro ${name}: ${err.message}`);
-      return 2;
-    }
-    throw err;
+    return reportError(err, name);
   }
 }

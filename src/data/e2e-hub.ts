@@ -14,7 +14,7 @@ import { E2E_REPO, E2E_REVISION, e2eHubPath } from '../hub/catalog.ts';
 import { openParquet, readStringColumn } from '../hub/parquet.ts';
 import type { HubOptions } from '../hub/session.ts';
 import { ensureSnapshot } from '../hub/snapshot.ts';
-import { groupConsecutive, type E2eData, type E2ePair, type E2eSplit } from './e2e.ts';
+import { groupConsecutive, mrToLoraContext, type E2eData, type E2ePair, type E2eSplit } from './e2e.ts';
 
 export const E2E_HUB_COLUMNS = { mr: 'meaning_representation', ref: 'human_reference' } as const;
 
@@ -23,7 +23,10 @@ export async function readE2eParquet(path: string): Promise<E2eData> {
   const table = await openParquet(path);
   const mrs = await readStringColumn(table, E2E_HUB_COLUMNS.mr);
   const refs = await readStringColumn(table, E2E_HUB_COLUMNS.ref);
-  const pairs: E2ePair[] = mrs.map((mr, i) => ({ mr, ref: refs[i] as string, line: i + 1 }));
+  const pairs: E2ePair[] = mrs.map((mr, i) => {
+    if (mr !== mrs[i - 1]) mrToLoraContext(mr, `${path}: row ${i + 1}: ${E2E_HUB_COLUMNS.mr}`);
+    return { mr, ref: refs[i] as string, line: i + 1 };
+  });
   return { file: path, pairs, instances: groupConsecutive(pairs) };
 }
 

@@ -141,7 +141,10 @@ export function parseE2eCsv(text: string, file: string): E2ePair[] {
     if (rec.fields.length !== 2) {
       throw new UserError(`${file}:${rec.line}: expected 2 fields, got ${rec.fields.length}: quote fields that contain commas`);
     }
-    pairs.push({ mr: rec.fields[0] as string, ref: rec.fields[1] as string, line: rec.line });
+    const mr = rec.fields[0] as string;
+    // Checked here, where the file enters: a swapped or shifted column would otherwise train on text as MRs.
+    if (mr !== pairs[pairs.length - 1]?.mr) mrToLoraContext(mr, `${file}:${rec.line}: mr column`);
+    pairs.push({ mr, ref: rec.fields[1] as string, line: rec.line });
   }
   return pairs;
 }
@@ -217,7 +220,7 @@ export function mrToLoraContext(mr: string, where = 'MR'): string {
     const key = m?.[1];
     const lora = key !== undefined && Object.hasOwn(LORA_ATTRIBUTE_NAMES, key) ? LORA_ATTRIBUTE_NAMES[key] : undefined;
     if (m === null || lora === undefined) {
-      throw new UserError(`${where}: cannot read MR item "${item}": expected attribute[value] with a known E2E attribute`);
+      throw new UserError(`${where}: cannot read MR item "${item.slice(0, 80)}": expected attribute[value] with a known E2E attribute (${Object.keys(LORA_ATTRIBUTE_NAMES).join(', ')})`);
     }
     return `${lora} : ${loraValue(m[2] as string)}`;
   });

@@ -18,7 +18,7 @@ import { GLUE_REPO, GLUE_REVISION, glueHubPath } from '../hub/catalog.ts';
 import { kvMetadata, openParquet, readNumberColumn, readStringColumn, type ParquetTable } from '../hub/parquet.ts';
 import type { HubOptions } from '../hub/session.ts';
 import { ensureSnapshot } from '../hub/snapshot.ts';
-import { GLUE_TASKS, type GlueTaskName } from './glue-tasks.ts';
+import { GLUE_TASKS, badScore, type GlueTaskName } from './glue-tasks.ts';
 import type { GlueExample } from './glue-tsv.ts';
 
 /** Text columns of each task in the hub's parquet files. */
@@ -72,9 +72,9 @@ export async function readGlueParquet(path: string, task: GlueTaskName): Promise
   const out: GlueExample[] = new Array(table.numRows);
   for (let i = 0; i < table.numRows; i++) {
     const label = labels[i] as number;
-    const ok = spec.isRegression ? Number.isFinite(label) : Number.isInteger(label) && label >= 0 && label < spec.numLabels;
+    const ok = spec.isRegression ? badScore(spec, label) === undefined : Number.isInteger(label) && label >= 0 && label < spec.numLabels;
     if (!ok) {
-      const want = spec.isRegression ? 'a finite score' : `a class id 0..${spec.numLabels - 1} (-1 marks an unlabelled test row)`;
+      const want = spec.isRegression ? `a finite score${spec.scoreRange ? ` in ${spec.scoreRange[0]}–${spec.scoreRange[1]}` : ''}` : `a class id 0..${spec.numLabels - 1} (-1 marks an unlabelled test row)`;
       throw new UserError(`${path}: row ${i + 1}: label ${label} is not ${want}: read the train or validation split`);
     }
     const example: GlueExample = { text_a: textA[i] as string, label };

@@ -68,6 +68,8 @@ export interface GlueTaskSpec {
   /** Model output size: number of classes, or 1 for STS-B regression. */
   numLabels: number;
   isRegression: boolean;
+  /** Regression only: the closed range of the gold scores (STS-B 0–5); a score outside is a broken file. */
+  scoreRange?: readonly [number, number];
   /** All metrics the HF glue metric reports for the task, in its order. */
   metrics: readonly GlueMetricName[];
   /** The metric printed in the paper's Table 2. */
@@ -208,11 +210,20 @@ export const GLUE_TASKS: Readonly<Record<GlueTaskName, GlueTaskSpec>> = {
     labels: [],
     numLabels: 1,
     isRegression: true,
+    scoreRange: [0, 5],
     metrics: ['pearson', 'spearman'],
     headline: 'pearson',
     headlineSplit: 'dev',
   },
 };
+
+/** Why a regression score cannot be a gold label of `spec` (not finite, out of its range), or undefined when it can. */
+export function badScore(spec: GlueTaskSpec, score: number): string | undefined {
+  if (!Number.isFinite(score)) return `score ${score} is not finite`;
+  const range = spec.scoreRange;
+  if (range !== undefined && (score < range[0] || score > range[1])) return `score ${score} is outside ${spec.dir}'s range ${range[0]}–${range[1]}`;
+  return undefined;
+}
 
 /** Accepts the usual spellings ('SST-2', 'sst-2', 'sst2', 'STS-B', 'MNLI') and returns the task name. */
 export function parseGlueTaskName(input: string): GlueTaskName | undefined {

@@ -11,7 +11,7 @@
  */
 import { UserError } from '../util/errors.ts';
 import { glueSplitFile, readDataText } from './data-dir.ts';
-import { GLUE_TASKS, type GlueTaskName, type GlueTaskSpec } from './glue-tasks.ts';
+import { GLUE_TASKS, badScore, type GlueTaskName, type GlueTaskSpec } from './glue-tasks.ts';
 
 export interface GlueExample {
   text_a: string;
@@ -67,7 +67,10 @@ function parseLabel(spec: GlueTaskSpec, raw: string, file: string, line: number)
     if (!FLOAT.test(raw)) {
       throw new UserError(`${file}:${line}: label "${raw}" is not a number: ${spec.dir} scores must be floats such as 3.800`);
     }
-    return Number(raw);
+    const score = Number(raw);
+    const bad = badScore(spec, score);
+    if (bad !== undefined) throw new UserError(`${file}:${line}: label "${raw}": ${bad}: fix the score or use the original ${spec.dir} files`);
+    return score;
   }
   const index = spec.labels.findIndex((l) => l.raw === raw);
   if (index < 0) {

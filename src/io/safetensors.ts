@@ -453,6 +453,27 @@ export function toFloat32(entry: TensorEntry): Float32Array {
   }
 }
 
+/**
+ * The values of a tensor that must hold weights: a float dtype (an integer tensor reinterpreted as
+ * weights gives numbers that mean nothing) and finite values (one NaN silently turns every result
+ * NaN). `where` names the file and tensor in the one-line UserError.
+ */
+export function floatWeights(entry: TensorEntry, where: string): Float32Array {
+  if (entry.dtype !== 'F32' && entry.dtype !== 'F16' && entry.dtype !== 'BF16') {
+    throw new UserError(`${where}: dtype ${entry.dtype}, expected a float type (F32, F16, BF16): save the weights as floats`);
+  }
+  const data = toFloat32(entry);
+  const bad = nonFiniteIndex(data);
+  if (bad >= 0) throw new UserError(`${where}: value ${data[bad]} at index ${bad} is not finite: the weights are corrupt or the run diverged; retrain or use another checkpoint`);
+  return data;
+}
+
+/** Index of the first NaN or ±Infinity, or -1. */
+export function nonFiniteIndex(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
+  return -1;
+}
+
 /** A float32 entry; throws if `data` does not hold exactly prod(shape) values. */
 export function f32(shape: number[], data: Float32Array): TensorEntry {
   if (!shape.every(isNonNegInt)) throw new Error(`f32: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);

@@ -7,6 +7,9 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
+import { DEBERTA_V2_XXLARGE, debertaV2Schema, debertaV2ToJson, fromDebertaV2, type DebertaV2Config } from './deberta-config.ts';
+
+export type { DebertaV2Config } from './deberta-config.ts';
 
 const robertaSchema = z.object({
   model_type: z.literal('roberta'),
@@ -91,7 +94,7 @@ export interface Gpt2Config {
   eosTokenId: number;
 }
 
-export type ModelConfig = RobertaConfig | Gpt2Config;
+export type ModelConfig = RobertaConfig | Gpt2Config | DebertaV2Config;
 
 function fromRoberta(j: RobertaConfigJson): RobertaConfig {
   const numLabels = j.num_labels ?? (j.id2label ? Object.keys(j.id2label).length : 2);
@@ -140,20 +143,38 @@ function formatIssues(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 }
 
+/**
+ * Attention splits the width into equal heads; a width the heads do not divide would build (the
+ * reshape rounds) and train to numbers that mean nothing, so it is refused where the config enters.
+ */
+function checkHeads<C extends { hidden: number; heads: number }>(c: C, label: string, hiddenKey: string, headsKey: string): C {
+  if (c.hidden % c.heads !== 0) {
+    throw new UserError(`${label}: ${headsKey} (${c.heads}) must divide ${hiddenKey} (${c.hidden}): set ${headsKey} to a divisor of ${c.hidden}`);
+  }
+  return c;
+}
+
 /** Parses a Hugging Face config object; `label` names its file in errors. */
 export function parseHfConfig(json: unknown, label: string): ModelConfig {
   const type = (json as { model_type?: unknown } | null)?.model_type;
   if (type === 'roberta') {
     const r = robertaSchema.safeParse(json);
     if (!r.success) throw new UserError(`${label}: invalid RoBERTa config: ${formatIssues(r.error)}`);
-    return fromRoberta(r.data);
+    return checkHeads(fromRoberta(r.data), label, 'hidden_size', 'num_attention_heads');
   }
   if (type === 'gpt2') {
     const r = gpt2Schema.safeParse(json);
     if (!r.success) throw new UserError(`${label}: invalid GPT-2 config: ${formatIssues(r.error)}`);
-    return fromGpt2(r.data);
+    return checkHeads(fromGpt2(r.data), label, 'n_embd', 'n_head');
   }
-  throw new UserError(`${label}: model_type must be 'roberta' or 'gpt2', got ${JSON.stringify(type)}`);
+  if (type === 'deberta-v2') {
+    const r = debertaV2Schema.safeParse(json);
+    if (!r.success) throw new UserError(`${label}: invalid DeBERTa-v2 config: ${formatIssues(r.error)}`);
+    const c = fromDebertaV2(r.data);
+    if (typeof c === 'string') throw new UserError(`${label}: unsupported DeBERTa-v2 config: ${c}`);
+    return c;
+  }
+  throw new UserError(`${label}: model_type must be 'roberta', 'gpt2' or 'deberta-v2', got ${JSON.stringify(type)}`);
 }
 
 export function readHfConfig(path: string): ModelConfig {
@@ -216,6 +237,7 @@ export const BUILTIN_CONFIGS: Record<string, ModelConfig> = {
   'gpt2-medium': gpt2(1024, 24, 16),
   'gpt2-large': gpt2(1280, 36, 20),
   'mini-roberta': roberta(256, 4, 4, 8000, 514),
+  'deberta-v2-xxlarge': DEBERTA_V2_XXLARGE,
   'mini-gpt2': gpt2(256, 4, 4, 8000, 1024),
 };
 
@@ -229,6 +251,7 @@ export function builtinConfig(name: string): ModelConfig {
 
 /** The model config as a Hugging Face config.json object (parseHfConfig reads it back unchanged). */
 export function toHfConfigJson(c: ModelConfig): Record<string, unknown> {
+  if (c.modelType === 'deberta-v2') return debertaV2ToJson(c);
   if (c.modelType === 'roberta') {
     return {
       model_type: 'roberta',

@@ -11,7 +11,7 @@
  * Bump PRETRAIN_FORMAT when the pretraining code changes what a key produces.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withBlasThreads } from '../backend/native.ts';
@@ -72,6 +72,8 @@ export interface PretrainMeta {
   };
   totalSeconds: number;
   createdAt: string;
+  /** sha256 of every other file of the entry, as written: reuse verifies them (verifyEntry). */
+  files?: Record<string, string>;
 }
 
 export interface EnsurePretrainedOptions {
@@ -89,6 +91,39 @@ export interface PretrainedModelDir {
   dir: string;
   reused: boolean;
   meta: PretrainMeta;
+}
+
+const fileSha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/**
+ * Why a cached entry cannot be reused (unreadable pretrain.json, a file missing or changed since it
+ * was written — a truncated copy, a disk error), or undefined when it checks out. Entries written
+ * before checksums were recorded are checked for their files only.
+ */
+export function verifyEntry(dir: string): string | undefined {
+  let meta: PretrainMeta;
+  try {
+    meta = JSON.parse(readFileSync(join(dir, PRETRAIN_FILES.meta), 'utf8')) as PretrainMeta;
+  } catch (err) {
+    return `${PRETRAIN_FILES.meta} is unreadable (${(err as Error).message.split('\n')[0]})`;
+  }
+  const expected = meta.files ?? Object.fromEntries([PRETRAIN_FILES.config, PRETRAIN_FILES.weights, PRETRAIN_FILES.tokenizer].map((f) => [f, '']));
+  for (const [name, sum] of Object.entries(expected)) {
+    const path = join(dir, name);
+    if (!existsSync(path)) return `${name} is missing`;
+    if (sum !== '' && fileSha256(path) !== sum) return `${name} does not match the checksum recorded when it was written`;
+  }
+  return undefined;
+}
+
+/** Checksums of the entry's files but pretrain.json. */
+function entryChecksums(dir: string): Record<string, string> {
+  return Object.fromEntries(
+    readdirSync(dir)
+      .filter((n) => n !== PRETRAIN_FILES.meta)
+      .sort()
+      .map((n) => [n, fileSha256(join(dir, n))]),
+  );
 }
 
 /** Builds `target` through a temporary sibling; returns false when another process created it first. */
@@ -110,7 +145,15 @@ function ensureTokenizer(root: string, family: PretrainFamily, vocabSize: number
   const key = sha256(canonical({ format: PRETRAIN_FORMAT, family, vocabSize, corpus: corpus.hash })).slice(0, 16);
   const dir = join(root, 'tokenizers');
   const file = join(dir, `${family}-${key}.json`);
-  if (existsSync(file)) return { file, trainSeconds: 0, reused: true };
+  if (existsSync(file)) {
+    try {
+      JSON.parse(readFileSync(file, 'utf8'));
+      return { file, trainSeconds: 0, reused: true };
+    } catch {
+      // A truncated tokenizer this cache wrote: trained again below (the rename replaces it).
+      log(`${file}: corrupt cached tokenizer (not valid JSON); training it again`);
+    }
+  }
   mkdirSync(dir, { recursive: true });
   const t0 = performance.now();
   const trained = trainByteLevelBpe(corpus.documents.flatMap(documentSegments), { vocabSize, family, allowSmaller: true });
@@ -152,7 +195,14 @@ export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<P
   const t0 = performance.now();
   const { dir, cached, key, settings, corpus, root } = locatePretrained(opts);
   const metaFile = join(dir, PRETRAIN_FILES.meta);
-  if (cached) return { dir, reused: true, meta: JSON.parse(readFileSync(metaFile, 'utf8')) as PretrainMeta };
+  if (cached) {
+    const problem = verifyEntry(dir);
+    if (problem === undefined) return { dir, reused: true, meta: JSON.parse(readFileSync(metaFile, 'utf8')) as PretrainMeta };
+    // Only this cache wrote the entry, so it is moved aside (kept for inspection) and built again.
+    const aside = `${dir}.corrupt-${Date.now()}`;
+    renameSync(dir, aside);
+    log(`${dir}: corrupt cache entry (${problem}); moved to ${aside} and pretraining again`);
+  }
   log(`corpus: ${corpus.description} (sha256 ${corpus.hash.slice(0, 12)})`);
   const tok = ensureTokenizer(root, opts.family, settings.vocabSize, corpus, log);
   const tokenizer = loadTokenizer(tok.file);
@@ -208,6 +258,7 @@ export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<P
     mkdirSync(join(root, 'pretrained'), { recursive: true });
     const created = publish(dir, (tmp) => {
       writeModelFiles(tmp, out.model, tok.file);
+      meta.files = entryChecksums(tmp);
       writeFileSync(join(tmp, PRETRAIN_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
     });
     if (!created) return { dir, reused: true, meta: JSON.parse(readFileSync(metaFile, 'utf8')) as PretrainMeta };

@@ -140,7 +140,13 @@ export function parseSpecText(text: string, file: string): LoadedSpec {
     throw new UserError(`${where}: YAML syntax error: ${msg}`);
   }
   const source = new SpecSource(file, doc, lines);
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    // The yaml library refuses alias bombs (and alias cycles) with a ReferenceError: input, not a bug.
+    throw new UserError(`${file}: YAML aliases expand too far (${(err as Error).message.split('\n')[0]}): write the values out or use fewer nested aliases`);
+  }
   if (raw === null || raw === undefined) throw new UserError(`${file}: the spec is empty (expected a mapping with at least 'grid')`);
   const parsed = specSchema.safeParse(raw);
   if (!parsed.success) throw zodError(source, parsed.error);

@@ -15,7 +15,7 @@ import { Agent, request } from 'undici';
 import type { z } from 'zod';
 import { UserError } from '../util/errors.ts';
 import { readPackageVersion } from '../util/provenance.ts';
-import { ARTIFACTS_NOT_SERVED, MlflowApiError, TransientError, isArtifactsNotServedBody, oneLine } from './errors.ts';
+import { ARTIFACTS_NOT_SERVED, MlflowApiError, MlflowUnreachableError, TransientError, isArtifactsNotServedBody, oneLine } from './errors.ts';
 import { parseJsonExact } from './json-exact.ts';
 import {
   isRetryableStatus,
@@ -143,11 +143,17 @@ export class RestClient {
         dispatcher: this.agent,
         headersTimeout: this.policy.requestTimeoutMs,
         bodyTimeout: this.policy.requestTimeoutMs,
+        // One deadline for the whole exchange: the per-phase timeouts above restart with every body
+        // chunk, so a server dripping bytes could otherwise hold a request for ever.
+        signal: AbortSignal.timeout(this.policy.requestTimeoutMs),
       });
       status = res.statusCode;
       retryAfter = res.headers['retry-after'];
       text = await res.body.text();
     } catch (err) {
+      if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+        throw new TransientError(`no complete answer within ${this.policy.requestTimeoutMs} ms`);
+      }
       const code = retryableNetworkCode(err);
       if (code !== undefined) throw new TransientError(`${code} (${(err as Error).message})`);
       throw err;
@@ -158,7 +164,9 @@ export class RestClient {
       try {
         json = text.trim() === '' ? {} : parseJsonExact(text);
       } catch {
-        throw new MlflowApiError(what, status, 'BAD_RESPONSE', `response is not JSON: ${text.slice(0, 120)}`);
+        // A 200 that is not JSON (an HTML login page, a proxy, another service on the port) means no
+        // MLflow server answers there: unusable like an unreachable one, so the data is spooled.
+        throw new MlflowUnreachableError(what, 1, 0, `HTTP ${status} answer is not JSON, so not an MLflow server: ${oneLine(text, 80)}`);
       }
       const parsed = schema.safeParse(json);
       if (!parsed.success) {

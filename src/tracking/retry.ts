@@ -30,6 +30,9 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 export function resolvePolicy(p: Partial<RetryPolicy> | undefined): RetryPolicy {
   const r = { ...DEFAULT_RETRY_POLICY, ...(p ?? {}) };
   r.maxAttempts = Math.max(1, Math.floor(r.maxAttempts));
+  // One attempt may not outlast the whole retry budget (--max-retry-seconds 3 waited 34 s on a
+  // server that accepted connections and never answered).
+  r.requestTimeoutMs = Math.min(r.requestTimeoutMs, Math.max(1000, r.maxElapsedMs));
   return r;
 }
 

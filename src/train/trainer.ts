@@ -254,6 +254,9 @@ async function trainLoop(
       progress.update(step, res.loss, state.tokens / (state.trainMs / 1000), state.trainMs);
     }
     const trainLoss = lossSum / stepsPerEpoch;
+    // A non-finite mean (an overflowing loss the per-step check let through) fails the run here: the
+    // result record only holds finite numbers, and a failure must still write its result.json.
+    if (!Number.isFinite(trainLoss)) throw new Error(`epoch ${epoch}: the mean training loss is ${trainLoss}: lower the learning rate, or check the data for extreme values`);
     let metrics: Record<string, number> = {};
     let note = '';
     const last = epoch === config.epochs;

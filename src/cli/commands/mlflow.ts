@@ -64,6 +64,9 @@ export const mlflowCommand: Command = {
     const [sub, ...extra] = positionals;
     if (sub !== 'sync') throw new UserError(sub === undefined ? `missing sub-command; ${usage.split('\n')[0]}` : `unknown sub-command '${sub}'; expected 'sync'`);
     if (extra.length > 0) throw new UserError(`unexpected argument '${extra[0]}'`);
+    // Every flag is checked before anything is looked up, so a bad value is never silently ignored.
+    const maxRetrySeconds = numberFlag('max-retry-seconds', values['max-retry-seconds'], 90);
+    if (maxRetrySeconds < 0) throw new UserError(`--max-retry-seconds must be >= 0, got ${maxRetrySeconds}`);
     const trackingUri = (values['tracking-uri'] ?? process.env.MLFLOW_TRACKING_URI ?? '').trim();
     if (trackingUri === '') throw new UserError('no MLflow server: set MLFLOW_TRACKING_URI or pass --tracking-uri');
     const spoolDirs = values.spool ?? (await defaultSpoolDirs());
@@ -75,8 +78,6 @@ export const mlflowCommand: Command = {
       console.log('mlflow sync: no spool directories found (looked for results/*/mlflow-spool); nothing to do');
       return 0;
     }
-    const maxRetrySeconds = numberFlag('max-retry-seconds', values['max-retry-seconds'], 90);
-    if (maxRetrySeconds < 0) throw new UserError(`--max-retry-seconds must be >= 0, got ${maxRetrySeconds}`);
     const report = await syncSpool({ spoolDirs, trackingUri, retry: { maxElapsedMs: maxRetrySeconds * 1000 } });
     console.log(summarize(report));
     for (const e of report.errors) console.error(`lora-repro mlflow: ${e}`);

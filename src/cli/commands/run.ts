@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { applyFilters } from '../../spec/filter.ts';
 import { expandSpec } from '../../spec/expand.ts';
 import { loadSpecFile } from '../../spec/load.ts';
+import { checkSpecReferences } from '../../report/spec-references.ts';
 import { describeCaps } from '../../spec/rehearsal.ts';
 import type { Expansion } from '../../spec/expand.ts';
-import { resolveExecutorModule } from '../../runner/executor.ts';
+import { DEFAULT_EXECUTOR_MODULE, resolveExecutorModule } from '../../runner/executor.ts';
 import { buildPlan, formatPlan } from '../../runner/plan.ts';
 import { runExperiment } from '../../runner/runner.ts';
 import { resolveModel } from '../../runner/model-resolver.ts';
@@ -80,6 +81,7 @@ export const runCommand: Command = {
     const microBatchSize = values['micro-batch'] === undefined ? undefined : intFlag('micro-batch', values['micro-batch'], 0);
     if (microBatchSize !== undefined && microBatchSize < 1) throw new UserError('--micro-batch expects at least 1');
     const loaded = loadSpecFile(positionals[0]);
+    checkSpecReferences(loaded, positionals[0]);
     const expansion = expandSpec(loaded, { profile: values.profile, rehearse: values.rehearse });
     for (const line of rehearsalLines(expansion, values.results!)) console.log(line);
     const filters = values.filter ?? [];
@@ -131,11 +133,12 @@ export const runCommand: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      // Stand-in models (mini-roberta, mini-gpt2) are pretrained (or taken from the cache) here, once.
-      const pretrained = await preparePretrainedModels(
-        selected.map((r) => r.config.model),
-        { dataDir: selected[0]?.config.dataDir, log: (line) => console.log(`pretrain: ${line}`) },
-      );
+      // Stand-in models (mini-roberta, mini-gpt2) are pretrained (or taken from the cache) here, once —
+      // only for the real trainer: another executor (the fake one) never reads the weights.
+      const pretrained =
+        executorModule === DEFAULT_EXECUTOR_MODULE
+          ? await preparePretrainedModels(selected.map((r) => r.config.model), { dataDir: selected[0]?.config.dataDir, log: (line) => console.log(`pretrain: ${line}`) })
+          : new Map<string, string>();
       const summary = await runExperiment(expansion, selected, {
         resolveModel: (name) => pretrained.get(name) ?? resolveModel(name),
         resultsRoot: values.results!,

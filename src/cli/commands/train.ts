@@ -23,6 +23,7 @@ import { UserError } from '../../util/errors.ts';
 import { intFlag, numberFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { METHOD_FLAGS, methodConfigFromFlags } from './params.ts';
+import { abandonOutDir, commitOutDir, stageOutDir } from '../../train/staged-out.ts';
 
 /** The method option flags of `lora-repro params`, plus a JSON escape hatch for the rest. */
 const TRAIN_METHOD_FLAGS = { ...METHOD_FLAGS, 'method-config': { type: 'string' } } as const;
@@ -104,7 +105,9 @@ export const trainCommand: Command = {
     '                          E2E decoding for evaluation (10, 0.9 as Table 11 — the LoRA README uses 0.8 —, 4, 64)',
     '  --tokenizer PATH        tokenizer.json or directory (required for a built-in, randomly initialised model)',
     '  --data-dir DIR          the data directory (or LORA_REPRO_DATA; default ../shared/data)',
-    '  --out DIR               run directory (default results/adhoc/<runId>/)',
+    '  --out DIR               run directory (default results/adhoc/<runId>/); a non-empty one must hold a previous',
+    '                          run of the same config (replaced when this one finishes) unless --force',
+    '  --force                 write into a non-empty --out anyway (only the run\'s own files are replaced)',
     '  --json                  print the RunResult as JSON',
     '  --backend B             tensor backend (wasm, cpu, tensorflow, tensorflow-gpu)',
     '',
@@ -141,6 +144,7 @@ export const trainCommand: Command = {
         tokenizer: { type: 'string' },
         'data-dir': { type: 'string' },
         out: { type: 'string' },
+        force: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         backend: { type: 'string' },
       },
@@ -198,8 +202,18 @@ export const trainCommand: Command = {
       throw new UserError(`bad option: ${(err as Error).message.replace(/^run config: /, '')}`);
     }
     await initBackend(values.backend);
-    const outDir = resolve(values.out ?? `results/adhoc/${runKeys(config).runId}`);
-    const result = await runTraining(config, { outDir, log: values.json ? (line) => process.stderr.write(line + '\n') : undefined });
+    const runId = runKeys(config).runId;
+    // Staged: nothing under --out changes until the run has a result (src/train/staged-out.ts).
+    const staged = stageOutDir(resolve(values.out ?? `results/adhoc/${runId}`), runId, values.force === true, (line) => console.error(line));
+    let result: Awaited<ReturnType<typeof runTraining>>;
+    try {
+      result = await runTraining(config, { outDir: staged.stage, log: values.json ? (line) => process.stderr.write(line + '\n') : undefined });
+    } catch (err) {
+      abandonOutDir(staged);
+      throw err;
+    }
+    const outDir = commitOutDir(staged, result.status);
+    if (outDir !== staged.target) console.error(`${staged.target}: kept the finished run; this failed run is in ${outDir}`);
     if (values.json) console.log(JSON.stringify(result, null, 2));
     else {
       const head = result.metrics[result.headlineMetric];

@@ -39,8 +39,10 @@ function readUtf8(path: string, what: string): string {
     throw new UserError(`cannot read ${what} file '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path`);
   }
   try {
-    // ignoreBOM: keep a leading U+FEFF, as Python's codecs 'UTF-8' reader does
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    // A leading U+FEFF is dropped (the decoder's default): it is an encoding mark an editor added, not
+    // text, and keeping it (as Python's codecs 'UTF-8' reader would) changes the first hypothesis's
+    // first token and so BLEU; the data readers (data-dir.ts readDataText) drop it too.
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new UserError(`${what} file '${path}' is not valid UTF-8; re-save it as UTF-8 text`);
   }
