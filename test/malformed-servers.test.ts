@@ -16,6 +16,7 @@ import { reportError } from '../src/cli/error-boundary.ts';
 import { verifyEntry } from '../src/pretrain/cache.ts';
 import { PRETRAIN_FILES } from '../src/pretrain/artifacts.ts';
 import { RestClient } from '../src/tracking/rest-client.ts';
+import { MAX_SILENT_TRIES } from '../src/tracking/retry.ts';
 import { createTracker, MlflowUnreachableError } from '../src/tracking/index.ts';
 import { commitOutDir, stageOutDir } from '../src/train/staged-out.ts';
 import { UserError } from '../src/util/errors.ts';
@@ -49,6 +50,33 @@ describe('malformed inputs: slow and wrong MLflow servers on 127.0.0.1 (issue 23
       assert.ok(performance.now() - t0 < 5000, `took ${(performance.now() - t0).toFixed(0)} ms`);
     });
   }
+
+  it('mlflow [slow or wrong server] defect: a silent server costs two request timeouts, not the whole retry budget (the runner spools)', async () => {
+    const { url, server } = await badServer('silent');
+    const dir = tmp();
+    // The default budget (90 s, 7 attempts) with a short request timeout: retrying it all would take ~7 s.
+    const client = new RestClient({ trackingUri: url, retry: { requestTimeoutMs: 1000 } });
+    const t0 = performance.now();
+    try {
+      await assert.rejects(client.call('GET', 'experiments/get-by-name', { experiment_name: 'x' }, z.object({})), (e: unknown) => {
+        assert.ok(e instanceof MlflowUnreachableError);
+        assert.equal(e.attempts, MAX_SILENT_TRIES, 'a silent server gets one more try, not the whole budget');
+        return true;
+      });
+      assert.ok(performance.now() - t0 < 4000, `took ${(performance.now() - t0).toFixed(0)} ms`);
+      const tracker = createTracker({ trackingUri: url, spoolDir: join(dir, 'spool'), retry: { requestTimeoutMs: 1000 }, warn: () => {} });
+      const t1 = performance.now();
+      const cell = await tracker.startCell('exp', 'cell-1', { a: '1' });
+      await cell.end('FINISHED');
+      const summary = await tracker.close();
+      assert.ok(summary.runsSpooled >= 1, `spooled: ${JSON.stringify(summary)}`);
+      assert.ok(performance.now() - t1 < 12_000, `tracker took ${(performance.now() - t1).toFixed(0)} ms`);
+    } finally {
+      await client.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 
   it('mlflow [slow or wrong server] defect: a server answering HTML with 200 is unusable: the run is spooled', async () => {
     const { url, server } = await badServer('html');

@@ -32,10 +32,18 @@ export class MlflowApiError extends Error {
 /** A failure worth retrying: a retryable status or a connection-level error. Internal to the retry loop. */
 export class TransientError extends Error {
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, retryAfterMs?: number) {
+  /**
+   * The server took the request and answered nothing within the whole request timeout. Each such try
+   * costs the full timeout, so retrying a silent server for the whole budget stalled a run ~90 s
+   * after its work was done (issue 23): retry.ts gives a silent server one more try (a server that was
+   * slow once recovers), then sends the tracker offline to spool.
+   */
+  readonly silent: boolean;
+  constructor(message: string, retryAfterMs?: number, silent = false) {
     super(oneLine(message));
     this.name = 'TransientError';
     this.retryAfterMs = retryAfterMs;
+    this.silent = silent;
   }
 }
 

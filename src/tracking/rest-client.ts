@@ -152,10 +152,12 @@ export class RestClient {
       text = await res.body.text();
     } catch (err) {
       if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
-        throw new TransientError(`no complete answer within ${this.policy.requestTimeoutMs} ms`);
+        throw new TransientError(`no complete answer within ${this.policy.requestTimeoutMs} ms`, undefined, true);
       }
       const code = retryableNetworkCode(err);
-      if (code !== undefined) throw new TransientError(`${code} (${(err as Error).message})`);
+      // undici's own connect/header/body timeouts run with the same budget: the same silent server.
+      const silent = code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+      if (code !== undefined) throw new TransientError(`${code} (${(err as Error).message})`, undefined, silent);
       throw err;
     }
     if (status >= 200 && status < 300) {

@@ -24,8 +24,13 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   baseDelayMs: 500,
   maxDelayMs: 20_000,
   maxElapsedMs: 90_000,
-  requestTimeoutMs: 30_000,
+  // A log-batch or a small artifact answers in well under a second; 15 s leaves room for a slow
+  // store, and with MAX_SILENT_TRIES a silent server costs at most 30 s once.
+  requestTimeoutMs: 15_000,
 };
+
+/** Tries that end with no answer at all before the client gives up (TransientError.silent). */
+export const MAX_SILENT_TRIES = 2;
 
 export function resolvePolicy(p: Partial<RetryPolicy> | undefined): RetryPolicy {
   const r = { ...DEFAULT_RETRY_POLICY, ...(p ?? {}) };
@@ -109,6 +114,7 @@ export async function withRetry<T>(
   const now = hooks.now ?? Date.now;
   const started = now();
   let attempt = 0;
+  let silent = 0;
   for (;;) {
     attempt++;
     try {
@@ -117,7 +123,8 @@ export async function withRetry<T>(
       if (!(err instanceof TransientError)) throw err;
       const elapsed = now() - started;
       const delay = err.retryAfterMs ?? backoffDelay(attempt, policy, hooks.random);
-      if (attempt >= policy.maxAttempts || elapsed + delay > policy.maxElapsedMs) {
+      if (err.silent) silent++;
+      if (silent >= MAX_SILENT_TRIES || attempt >= policy.maxAttempts || elapsed + delay > policy.maxElapsedMs) {
         throw new MlflowUnreachableError(what, attempt, elapsed, err.message);
       }
       await sleep(delay);
