@@ -16,6 +16,8 @@ import { importLoralib, inferLoralibTargets } from '../src/lora/loralib-format.t
 import { METHODS, getMethod } from '../src/methods/registry.ts';
 import { sequenceClassificationLoss } from '../src/models/losses.ts';
 import { AdamW } from '../src/train/adamw.ts';
+import type { TrainRunConfig } from '../src/train/run-config.ts';
+import { checkTaskModel } from '../src/train/task-loaders.ts';
 import { trainStep } from '../src/train/step.ts';
 import { loraVariables } from '../src/lora/inject.ts';
 import { countParams } from '../src/methods/count.ts';
@@ -199,6 +201,14 @@ describe('DeBERTa-v2', function () {
     assert.equal(ft.formula, ft.trainable);
     const bitfit = countParams('deberta-v2-xxlarge', cfg, getMethod('bitfit').configure({}, 'bitfit'));
     assert.equal(bitfit.formula, bitfit.trainable);
+  });
+
+  it('a GLUE task takes a DeBERTa-v2 model (the classifier tasks take either encoder family); E2E refuses it in one line', () => {
+    const cfg = builtinConfig('deberta-v2-xxlarge');
+    const config = { task: 'mnli', model: 'deberta-v2-xxlarge' } as TrainRunConfig;
+    assert.equal(checkTaskModel(config, cfg).name, 'glue');
+    assert.equal(checkTaskModel({ ...config, task: 'synthetic-rte' }, cfg).name, 'synthetic');
+    assert.throws(() => checkTaskModel({ ...config, task: 'e2e' }, cfg), (e: unknown) => e instanceof UserError && /^task 'e2e' needs a GPT-2 model .*is deberta-v2$/.test(e.message));
   });
 
   it('every method counts on DeBERTa as its closed form says (instantiated = formula)', () => {

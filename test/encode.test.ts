@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { readE2eSplit } from '../src/data/e2e.ts';
 import { collateE2e, e2eQuery, encodeE2ePair, ftDatasetRow } from '../src/data/encode-gpt2-e2e.ts';
 import { buildRobertaInput, collateRoberta, encodeRobertaExample, truncateLongestFirst } from '../src/data/encode-roberta.ts';
+import { buildDebertaInput, encodeDebertaExample } from '../src/data/encode-deberta.ts';
 import { loadTokenizer } from '../src/tokenizers/hf-tokenizer.ts';
+import { loadTextTokenizer } from '../src/tokenizers/load.ts';
+import { debertaSpecialTokens } from '../src/tokenizers/special-tokens.ts';
+import { SentencePieceUnigram } from '../src/tokenizers/spm-unigram.ts';
 import type { TextTokenizer } from '../src/tokenizers/types.ts';
 import { UserError } from '../src/util/errors.ts';
 
@@ -210,5 +216,42 @@ describe('E2E encoding with the real GPT-2 tokenizer (shared/fixtures/tokenizers
     const b = collateE2e([pair], { maxSeqLength: 512 });
     const predicted = Array.from(b.labels).filter((_, t) => b.lossMask[t] === 1);
     assert.deepEqual(predicted, pair.completion);
+  });
+});
+
+describe('DeBERTa-v2 encoding (shared/fixtures/tokenizers/spm-unigram)', () => {
+  const dir = fileURLToPath(new URL('fixtures/tokenizers/spm-unigram/', SHARED));
+  // A model directory as microsoft/deberta-v2-xxlarge lays it out: spm.model, no tokenizer.json.
+  const modelDir = mkdtempSync(join(tmpdir(), 'deberta-dir-'));
+  copyFileSync(join(dir, 'spm.model'), join(modelDir, 'spm.model'));
+  after(() => rmSync(modelDir, { recursive: true, force: true }));
+  const tok = loadTextTokenizer(modelDir);
+  const special = debertaSpecialTokens(tok);
+  const pair = { text_a: 'The restaurant is near the river.', text_b: 'It is cheap.', label: 2 };
+
+  it('a directory holding spm.model (no tokenizer.json) loads the unigram tokenizer; specials [CLS] 1, [SEP] 2, [PAD] 0', () => {
+    assert.ok(tok instanceof SentencePieceUnigram);
+    assert.deepEqual(special, { cls: 1, sep: 2, pad: 0 });
+  });
+
+  it('pair: [CLS] A [SEP] B [SEP], hand-computed from the fixture encodings; single: [CLS] A [SEP]', () => {
+    // encodings.json: "The restaurant is near the river." = ▁The ▁restaurant ▁is ▁near ▁the ▁river . = 24 52 11 22 10 365 8;
+    // "It is cheap." = ▁It ▁is ▁cheap . = 51 11 152 8.
+    assert.deepEqual(encodeDebertaExample(tok, pair, { maxLength: 64, special }), { inputIds: [1, 24, 52, 11, 22, 10, 365, 8, 2, 51, 11, 152, 8, 2], label: 2 });
+    assert.deepEqual(encodeDebertaExample(tok, { text_a: 'It is cheap.', label: 0 }, { maxLength: 64, special }).inputIds, [1, 51, 11, 152, 8, 2]);
+  });
+
+  it('longest-first truncation with 3 specials for a pair (budget 10 − 3 = 7: A 7 → 4, B 4 → 3); too small a max_length is a UserError', () => {
+    assert.deepEqual(encodeDebertaExample(tok, pair, { maxLength: 10, special }).inputIds, [1, 24, 52, 11, 22, 2, 51, 11, 152, 2]);
+    assert.deepEqual(buildDebertaInput([7, 8, 9], undefined, 4, special), [1, 7, 8, 2]);
+    assert.throws(() => buildDebertaInput([7], [8], 4, special), (e: unknown) => e instanceof UserError && /need at least 5 for sentence pairs/.test(e.message));
+  });
+
+  it('collates with [PAD] 0 and no token type ids', () => {
+    const rows = [encodeDebertaExample(tok, pair, { maxLength: 64, special }), encodeDebertaExample(tok, { text_a: 'It is cheap.', label: 0 }, { maxLength: 64, special })];
+    const b = collateRoberta(rows, { pad: special.pad });
+    assert.deepEqual([...b.inputIds.slice(14, 28)], [1, 51, 11, 152, 8, 2, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual([...b.attentionMask.slice(14, 28)], [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(Object.keys(b).sort(), ['attentionMask', 'batch', 'inputIds', 'labels', 'seqLen']);
   });
 });

@@ -20,6 +20,8 @@ import { progressPrinter } from '../src/hub/progress.ts';
 import { resolveUrl, type HubRepo } from '../src/hub/repo.ts';
 import { withHubSession, type HubOptions } from '../src/hub/session.ts';
 import { ensureSnapshot, fetchSnapshot, type SnapshotRequest } from '../src/hub/snapshot.ts';
+import { resolveModel } from '../src/runner/model-resolver.ts';
+import { UserError } from '../src/util/errors.ts';
 import { FakeHubServer, sha256Hex } from './helpers/fake-hub-server.ts';
 import { expectUserError } from './helpers/user-error.ts';
 import { tinyGpt2 } from './helpers/tiny.ts';
@@ -334,6 +336,8 @@ describe('lora-repro download', function () {
   before(async () => {
     hub = new FakeHubServer([
       { type: 'model', id: 'FacebookAI/roberta-base', files, lfs: ['model.safetensors'] },
+      // As microsoft/deberta-v2-xxlarge is on the hub: a pickle, no model.safetensors (catalog.ts MODEL_NOTES).
+      { type: 'model', id: 'microsoft/deberta-v2-xxlarge', files: { 'config.json': '{}', 'spm.model': 'spm', 'pytorch_model.bin': 'pickle' }, lfs: ['pytorch_model.bin'] },
       {
         type: 'dataset',
         id: 'nyu-mll/glue',
@@ -383,6 +387,15 @@ describe('lora-repro download', function () {
     const down = await cli(['download', '--models', 'gpt2-large', '--cache', cacheRoot, '--retries', '0'], { HF_ENDPOINT: 'http://127.0.0.1:9' });
     assert.equal(down.code, 2, down.stderr);
     assert.match(down.stderr, /^lora-repro download: cannot reach http:\/\/127\.0\.0\.1:9\/openai-community\/gpt2-large\/resolve\/main\/config\.json \(ECONNREFUSED\).*\n$/);
+    // A checkpoint the hub has only as pytorch_model.bin: the same line says how to convert it.
+    const deb = await cli(['download', '--models', 'deberta-v2-xxlarge', '--cache', cacheRoot], { HF_ENDPOINT: hub.url });
+    assert.equal(deb.code, 2, deb.stderr);
+    assert.match(deb.stderr, /(?:^|\n)lora-repro download: \S+\/microsoft\/deberta-v2-xxlarge\/resolve\/[0-9a-f]{40}\/model\.safetensors: file not found .*; microsoft\/deberta-v2-xxlarge ships pytorch_model\.bin, not model\.safetensors: convert it .*\$LORA_REPRO_MODELS\/deberta-v2-xxlarge\/.*\n$/);
+    assert.throws(
+      () => resolveModel('deberta-v2-xxlarge', { env: {}, cacheRoot: tmp() }),
+      (e: unknown) => e instanceof UserError && /is not downloaded .* \(microsoft\/deberta-v2-xxlarge ships pytorch_model\.bin, not model\.safetensors: convert it/.test(e.message) && !e.message.includes('\n'),
+    );
+    assert.deepEqual(modelRequest('deberta-v2-xxlarge').files, ['config.json', 'model.safetensors', 'spm.model']);
     const none = await cli(['download'], {});
     assert.equal(none.code, 2);
     assert.match(none.stderr, /nothing to download/);

@@ -7,9 +7,10 @@
  * caption says they are a rehearsal.
  *
  * The always-on variant filters each table to one row per method family (Table 2: FT, BitFit,
- * Adapter^D, LoRA with its chained RTE cell, Adapter^P, Adapter^H on MNLI and RTE; Table 3: FT,
+ * Adapter^D, LoRA with its chained RTE cell, Adapter^P, Adapter^H on MNLI and RTE, and DeBERTa XXL
+ * LoRA on MNLI → RTE: its spm.model tokenizer and [CLS] A [SEP] B [SEP] encoding; Table 3: FT,
  * Adapter^H, FT^Top2, PreLayer on GPT-2 M and LoRA, Adapter^L on GPT-2 L). LORA_REPRO_LONG=1 runs
- * every row the rehearsal covers (12 × 8 GLUE cells, 12 E2E cells).
+ * every row the rehearsal covers (14 × 8 GLUE cells, 12 E2E cells).
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
@@ -24,7 +25,7 @@ import { paperDatasetRepos, paperModelRepos } from './helpers/hub-fixtures.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const LONG = process.env.LORA_REPRO_LONG !== undefined && process.env.LORA_REPRO_LONG !== '';
-const FILTER2 = 'row=rob-base-ft|rob-base-bitfit|rob-base-adpt-d-0.3m|rob-base-lora|rob-large-adpt-p-0.8m|rob-large-adpt-h-0.8m,task=mnli|rte';
+const FILTER2 = 'row=rob-base-ft|rob-base-bitfit|rob-base-adpt-d-0.3m|rob-base-lora|rob-large-adpt-p-0.8m|rob-large-adpt-h-0.8m|deb-xxl-lora,task=mnli|rte';
 interface Exited {
   status: number;
   stdout: string;
@@ -96,8 +97,8 @@ describe(`paper profile rehearsal against a local hub${LONG ? ' (every row, LORA
     assert.equal(r.stderr.trim().split('\n').length, 1);
   });
 
-  it('downloads the four models and both datasets from the hub', async () => {
-    const r = await timed('download', () => cli(['download', '--models', 'roberta-base,roberta-large,gpt2-medium,gpt2-large', '--datasets', 'glue,e2e']));
+  it('downloads the five models and both datasets from the hub', async () => {
+    const r = await timed('download', () => cli(['download', '--models', 'roberta-base,roberta-large,gpt2-medium,gpt2-large,deberta-v2-xxlarge', '--datasets', 'glue,e2e']));
     assert.equal(r.status, 0, out(r));
   });
 
@@ -110,21 +111,22 @@ describe(`paper profile rehearsal against a local hub${LONG ? ' (every row, LORA
     assert.match(readFileSync(join(o, 'train.log'), 'utf8'), /checkpoint tensors of heads this model does not use were not loaded: .*lm_head\.bias/);
   });
 
-  it('--dry-run --rehearse shows the capped plan and the rows left out, and starts nothing', async () => {
+  it('--dry-run --rehearse shows the capped plan with every row (DeBERTa XXL included), and starts nothing', async () => {
     const r = await cli(['run', 'experiments/table2.yaml', '--profile', 'paper', '--rehearse', '--dry-run', '--results', results()]);
     assert.equal(r.status, 0, out(r));
     assert.match(r.stdout, /rehearsal of profile 'paper' → .*paper-rehearsal\/: first seed only, 1 epoch, ≤ 16 training examples in passes of ≤ 4/);
-    assert.match(r.stdout, /^rehearsal: not rehearsed: rows deb-xxl-ft, deb-xxl-lora: model 'deberta-v2-xxlarge' has no hub catalog entry yet/m);
-    assert.match(r.stdout, /table2 · profile paper-rehearsal .*\nruns: 96 selected/);
+    assert.doesNotMatch(r.stdout, /not rehearsed/);
+    assert.match(r.stdout, /table2 · profile paper-rehearsal .*\nruns: 112 selected/);
+    assert.match(r.stdout, /deb-xxl-lora +deberta-v2-xxlarge +lora +8 +8 /);
     assert.match(r.stdout, /rob-base-bitfit +bitfit +mnli +16 +16 +8 +1 +128 +32 +1/);
   });
 
   it('make table2 PROFILE=paper REHEARSE=1: green on the CPU, every covered cell filled, MNLI → RTE chained, caption says rehearsal', async () => {
     const r = await timed('make table2', () => make(2));
     assert.equal(r.status, 0, out(r));
-    assert.match(r.stdout, /rehearsal: not rehearsed: rows deb-xxl-ft, deb-xxl-lora/);
+    assert.doesNotMatch(r.stdout, /not rehearsed/);
     const all = runs().filter((x) => x.experiment === 'table2');
-    assert.equal(all.length, LONG ? 96 : 12);
+    assert.equal(all.length, LONG ? 112 : 14);
     for (const x of all) {
       assert.equal(x.status, 'finished', `${x.runId}: ${x.error}`);
       assert.equal(x.profile, 'paper-rehearsal');
@@ -133,16 +135,21 @@ describe(`paper profile rehearsal against a local hub${LONG ? ' (every row, LORA
       assert.match(x.provenance.model, /./);
       for (const key of Object.keys(x.provenance.datasets)) assert.match(key, /^hf:\/\/datasets\/nyu-mll\/glue@[0-9a-f]{40}\//);
     }
-    const lora = (task: string) => all.find((x) => x.config.task === task && x.method === 'lora' && x.model === 'roberta-base');
-    const parent = lora('mnli');
-    const child = lora('rte');
-    assert.ok(parent && child);
-    assert.match(child.provenance.initFrom ?? '', new RegExp(`^run ${parent.runId} \\(mnli\\)`));
+    for (const model of ['roberta-base', 'deberta-v2-xxlarge']) {
+      const lora = (task: string) => all.find((x) => x.config.task === task && x.method === 'lora' && x.model === model);
+      const parent = lora('mnli');
+      const child = lora('rte');
+      assert.ok(parent && child, model);
+      assert.match(child.provenance.initFrom ?? '', new RegExp(`^run ${parent.runId} \\(mnli\\)`));
+    }
+    // DeBERTa XXL from its hub snapshot (model.safetensors + spm.model), not a random init of the built-in config.
+    const deb = all.find((x) => x.model === 'deberta-v2-xxlarge' && x.config.task === 'mnli');
+    assert.match(deb?.provenance.model ?? '', /models--microsoft--deberta-v2-xxlarge[\\/]snapshots[\\/][0-9a-f]{40} \(model\.safetensors sha256:/);
 
     const table = JSON.parse(readFileSync(join(results(), 'paper-rehearsal', 'table2.json'), 'utf8')) as { caption: string; rows: { label: string; cells: { column: string; value?: number; runs: unknown[] }[] }[] };
     assert.match(table.caption, /^REHEARSAL of profile "paper" \(lora-repro run --rehearse\), not results: /);
-    assert.match(table.caption, /Not rehearsed: DeB-XXL FT\*, DeB-XXL LoRA \(model 'deberta-v2-xxlarge' has no hub catalog entry yet/);
-    assert.equal(table.rows.length, LONG ? 12 : 6);
+    assert.doesNotMatch(table.caption, /Not rehearsed/);
+    assert.equal(table.rows.length, LONG ? 14 : 7);
     for (const row of table.rows) for (const c of row.cells) if (c.runs.length > 0) assert.ok(Number.isFinite(c.value), `${row.label} / ${c.column}: no value`);
     const filled = table.rows.flatMap((row) => row.cells.filter((c) => c.value !== undefined)).length;
     assert.equal(filled, all.length);

@@ -1,7 +1,8 @@
 /**
  * `--rehearse` (src/spec/rehearsal.ts) on the real specs, without training: the paper profile's runs
  * with their models, methods, batch, devices and chains, sizes capped, under a profile and run ids of
- * their own; rows without an architecture left out; the report finds the rehearsal from its results
+ * their own; every row rehearsed, the DeBERTa XXL ones included (rows without an architecture would be
+ * left out); the report finds the rehearsal from its results
  * profile name. The end-to-end run against a local hub is test/rehearsal-hub.test.ts.
  */
 import assert from 'node:assert/strict';
@@ -27,7 +28,7 @@ describe('rehearsal of a profile (--rehearse)', () => {
   it('Table 2: the paper rows that can run, first seed, sizes capped, devices and batch kept, profile paper-rehearsal', () => {
     assert.equal(rehearsal.profile, 'paper-rehearsal');
     assert.deepEqual(rehearsal.rehearsal?.of, 'paper');
-    assert.equal(rehearsal.runs.length, 12 * 8);
+    assert.equal(rehearsal.runs.length, 14 * 8);
     for (const r of rehearsal.runs) {
       const c = r.config;
       assert.deepEqual([c.profile, c.rehearsal, c.seed, c.epochs, c.trainLimit, c.evalLimit], ['paper-rehearsal', true, 0, 1, 16, 8]);
@@ -45,7 +46,7 @@ describe('rehearsal of a profile (--rehearse)', () => {
   it('run ids never equal a real paper run\'s; the MNLI → MRPC/RTE/STS-B chains stay, between rehearsal runs', () => {
     const realIds = new Set(paper.runs.map((r) => r.runId));
     assert.ok(rehearsal.runs.every((r) => !realIds.has(r.runId)));
-    for (const row of ['rob-base-lora', 'rob-large-lora']) {
+    for (const row of ['rob-base-lora', 'rob-large-lora', 'deb-xxl-lora']) {
       const parent = cell(rehearsal.runs, row, 'mnli');
       for (const task of ['mrpc', 'rte', 'stsb']) {
         const init = cell(rehearsal.runs, row, task).config.initFrom;
@@ -54,15 +55,14 @@ describe('rehearsal of a profile (--rehearse)', () => {
     }
   });
 
-  it('leaves out the DeBERTa XXL rows (no hub checkpoint wired yet), naming them and why', () => {
+  it('rehearses the DeBERTa XXL rows (hub catalog: microsoft/deberta-v2-xxlarge); only a model with no architecture is left out', () => {
+    assert.deepEqual(rehearsal.rehearsal?.leftOut, []);
     assert.deepEqual(
-      rehearsal.rehearsal?.leftOut.map((l) => [l.row, l.model]),
-      [
-        ['deb-xxl-ft', 'deberta-v2-xxlarge'],
-        ['deb-xxl-lora', 'deberta-v2-xxlarge'],
-      ],
+      ['deb-xxl-ft', 'deb-xxl-lora'].map((row) => cell(rehearsal.runs, row, 'mnli').config.model),
+      ['deberta-v2-xxlarge', 'deberta-v2-xxlarge'],
     );
-    assert.match(rehearsal.rehearsal?.leftOut[0]?.reason ?? '', /^model 'deberta-v2-xxlarge' has no hub catalog entry yet/);
+    assert.equal(notRehearsable('deberta-v2-xxlarge'), undefined);
+    assert.match(notRehearsable('bert-base') ?? '', /^model 'bert-base' has no architecture in lora-repro and no entry in the hub catalog/);
     assert.equal(notRehearsable('roberta-base@0123abc'), undefined);
     assert.equal(notRehearsable('mini-gpt2'), undefined);
   });
@@ -88,12 +88,12 @@ describe('rehearsal of a profile (--rehearse)', () => {
     assert.throws(() => expandSpec(parseSpecText(text, 't.yaml')), (e: unknown) => e instanceof UserError && /rehearsal/.test(e.message));
   });
 
-  it('the report knows a rehearsal by its results profile: paper-rehearsal → paper, with the rows left out', () => {
+  it('the report knows a rehearsal by its results profile: paper-rehearsal → paper, with no row left out', () => {
     assert.equal(rehearsedProfile('paper-rehearsal'), 'paper');
     assert.equal(rehearsedProfile('paper'), undefined);
     const found = profileTasks(T2, 'paper-rehearsal', true).found;
     assert.equal(found?.tasks.length, 8);
-    assert.deepEqual(found?.rehearsal?.leftOut.map((l) => l.label), ['DeB-XXL FT*', 'DeB-XXL LoRA']);
+    assert.deepEqual(found?.rehearsal?.leftOut, []);
     assert.equal(profileTasks(T2, 'paper', true).found?.rehearsal, undefined);
     assert.throws(() => profileTasks(T2, 'nope-rehearsal', true), /defines no profile 'nope-rehearsal'/);
   });

@@ -53,15 +53,22 @@ export function buildRobertaInput(
   maxLength: number,
   special: RobertaLayoutIds = ROBERTA_BASE_SPECIAL_IDS,
 ): number[] {
-  const budget = maxLength - robertaSpecialCount(b !== undefined);
+  const [ta, tb] = truncateToFit(a, b, maxLength, robertaSpecialCount(b !== undefined));
+  return robertaInputIds({ ...ROBERTA_BASE_SPECIAL_IDS, ...special }, ta, tb);
+}
+
+/**
+ * Longest-first truncation to `maxLength` tokens in total, `specials` of which the layout adds (every
+ * encoder family's run_glue.py path truncates the same way); a UserError when no token of a sentence
+ * would be left.
+ */
+export function truncateToFit(a: readonly number[], b: readonly number[] | undefined, maxLength: number, specials: number): [number[], number[] | undefined] {
+  const budget = maxLength - specials;
   const minimum = b === undefined ? 1 : 2;
   if (!Number.isInteger(maxLength) || budget < minimum) {
-    throw new UserError(
-      `max sequence length ${maxLength} is too small: need at least ${robertaSpecialCount(b !== undefined) + minimum} for ${b === undefined ? 'single sentences' : 'sentence pairs'}`,
-    );
+    throw new UserError(`max sequence length ${maxLength} is too small: need at least ${specials + minimum} for ${b === undefined ? 'single sentences' : 'sentence pairs'}`);
   }
-  const [ta, tb] = truncateLongestFirst(a, b, budget);
-  return robertaInputIds({ ...ROBERTA_BASE_SPECIAL_IDS, ...special }, ta, tb);
+  return truncateLongestFirst(a, b, budget);
 }
 
 export interface EncodedClassificationExample {

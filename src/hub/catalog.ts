@@ -4,6 +4,13 @@
  * Models: the checkpoints the LoRA paper adapts, under their current canonical ids (the hub answers
  * the old short names `roberta-base`, `gpt2-medium`, … with a relative redirect to these). Each brings
  * config.json + model.safetensors (what loadPretrained reads) + tokenizer.json (all four repos ship one).
+ * DeBERTa-v2 XXL (`microsoft/deberta-v2-xxlarge`) brings spm.model instead of tokenizer.json (its
+ * repository has no tokenizer.json; tokenizers/load.ts reads either). Its weights are the exception:
+ * the repository's main branch ships `pytorch_model.bin` (a pickle, which lora-repro does not read) and,
+ * as far as its file listing could be checked, no `model.safetensors`. The catalog still asks for
+ * model.safetensors (never a silent fallback to something else), so the download of that file fails
+ * until the user converts the checkpoint or names a revision that has one; MODEL_NOTES says how, and
+ * every message about a missing DeBERTa checkpoint carries it (docs/paper-scale.md).
  *
  * Datasets, as laid out on the hub (checked against the hub's file listings, not fetched here):
  * - GLUE: `nyu-mll/glue` on `main` holds one parquet file per config and split,
@@ -20,13 +27,36 @@ import { checkRepoId, type HubRepo } from './repo.ts';
 import type { SnapshotRequest } from './snapshot.ts';
 
 export const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'] as const;
+/** A SentencePiece model's repository: spm.model is its tokenizer. */
+export const SPM_MODEL_FILES = ['config.json', 'model.safetensors', 'spm.model'] as const;
+
+export const DEBERTA_XXL_REPO = 'microsoft/deberta-v2-xxlarge';
 
 export const HUB_MODELS: Readonly<Record<string, string>> = {
   'roberta-base': 'FacebookAI/roberta-base',
   'roberta-large': 'FacebookAI/roberta-large',
   'gpt2-medium': 'openai-community/gpt2-medium',
   'gpt2-large': 'openai-community/gpt2-large',
+  'deberta-v2-xxlarge': DEBERTA_XXL_REPO,
 };
+
+/** Repositories whose files differ from MODEL_FILES, by repository id (a catalog name or owner/name reaches it). */
+const REPO_FILES: Readonly<Record<string, readonly string[]>> = {
+  [DEBERTA_XXL_REPO]: SPM_MODEL_FILES,
+};
+
+/** What a user must know to get a repository's checkpoint in a form lora-repro reads (see the file comment). */
+export const MODEL_NOTES: Readonly<Record<string, string>> = {
+  [DEBERTA_XXL_REPO]:
+    `${DEBERTA_XXL_REPO} ships pytorch_model.bin, not model.safetensors: convert it (python -c "import torch; from safetensors.torch import save_file; ` +
+    `save_file({k: v.contiguous() for k, v in torch.load('pytorch_model.bin', map_location='cpu').items()}, 'model.safetensors')") and put ` +
+    `config.json, spm.model and model.safetensors in $LORA_REPRO_MODELS/deberta-v2-xxlarge/, or name a revision that has model.safetensors (deberta-v2-xxlarge@<revision>)`,
+};
+
+/** The files lora-repro fetches from a model repository. */
+export function modelFiles(repoId: string): readonly string[] {
+  return REPO_FILES[repoId] ?? MODEL_FILES;
+}
 
 export const GLUE_REPO: HubRepo = { type: 'dataset', id: 'nyu-mll/glue' };
 export const GLUE_REVISION = 'main';
@@ -63,7 +93,7 @@ export function modelRequest(name: string, revision = 'main'): SnapshotRequest {
   if (id === undefined) {
     throw new UserError(`unknown model '${name}': use one of ${Object.keys(HUB_MODELS).join(', ')} or a hub id owner/name`);
   }
-  return { repo: { type: 'model', id }, revision, files: MODEL_FILES };
+  return { repo: { type: 'model', id }, revision, files: modelFiles(id) };
 }
 
 export function glueRequest(task: GlueTaskName, revision = GLUE_REVISION): SnapshotRequest {

@@ -22,7 +22,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hubCacheDir, resolveCacheRoot } from '../hub/cache.ts';
 import { findCachedSnapshot } from '../hub/cached-snapshots.ts';
-import { HUB_MODELS, modelRequest, splitRevision } from '../hub/catalog.ts';
+import { HUB_MODELS, MODEL_NOTES, modelRequest, splitRevision } from '../hub/catalog.ts';
 import { UserError } from '../util/errors.ts';
 
 export const MODELS_DIR_ENV = 'LORA_REPRO_MODELS';
@@ -90,7 +90,8 @@ export function resolveModel(spec: string, opts: ModelResolveOptions = {}): stri
     case 'missing':
       throw new UserError(
         `model '${spec}' (${got.repoId}) is not downloaded (looked in ${got.looked.join(', ')}): ` +
-          `run '${got.download}', or put its directory under $${MODELS_DIR_ENV}/${splitRevision(spec)[0]}/`,
+          `run '${got.download}', or put its directory under $${MODELS_DIR_ENV}/${splitRevision(spec)[0]}/` +
+          (MODEL_NOTES[got.repoId] === undefined ? '' : ` (${MODEL_NOTES[got.repoId]})`),
       );
   }
 }

@@ -5,6 +5,10 @@
  * (Hugging Face RobertaTokenizer / fairseq). roberta-base ids: <s>=0, <pad>=1, </s>=2, <unk>=3,
  * <mask>=50264 (the last row of its 50265-row embedding table).
  *
+ * DeBERTa-v2 (Table 2's DeB-XXL rows): `[CLS] A [SEP]` / `[CLS] A [SEP] B [SEP]` (DebertaV2Tokenizer
+ * build_inputs_with_special_tokens), ids from the spm.model (microsoft/deberta-v2-xxlarge: [PAD]=0,
+ * [CLS]=1, [SEP]=2, [UNK]=3; the spm-unigram fixture has the same).
+ *
  * GPT-2 (E2E / WebNLG / DART experiments): a single `<|endoftext|>`=50256 serves as BOS, EOS and
  * padding.
  *
@@ -24,12 +28,21 @@ export interface RobertaSpecialTokens {
   mask: number;
 }
 
+export interface DebertaSpecialTokens {
+  /** `[CLS]`: the token whose hidden state the pooler reads. */
+  cls: number;
+  /** `[SEP]`: ends each sentence. */
+  sep: number;
+  pad: number;
+}
+
 export interface Gpt2SpecialTokens {
   /** `<|endoftext|>`: used as BOS, EOS and padding. */
   endOfText: number;
 }
 
 export const ROBERTA_TOKENS = { bos: '<s>', pad: '<pad>', eos: '</s>', unk: '<unk>', mask: '<mask>' } as const;
+export const DEBERTA_TOKENS = { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]' } as const;
 export const GPT2_END_OF_TEXT = '<|endoftext|>';
 
 /** roberta-base's ids, for code that has no tokenizer at hand (e.g. checkpoint-only parity tests). */
@@ -60,6 +73,15 @@ export function robertaSpecialTokens(tok?: TextTokenizer): RobertaSpecialTokens 
   };
 }
 
+/** DeBERTa-v2 special ids, read from `tok` (an spm.model tokenizer): every token must exist in it. */
+export function debertaSpecialTokens(tok: TextTokenizer): DebertaSpecialTokens {
+  return {
+    cls: idOf(tok, DEBERTA_TOKENS.cls, 'DeBERTa-v2'),
+    sep: idOf(tok, DEBERTA_TOKENS.sep, 'DeBERTa-v2'),
+    pad: idOf(tok, DEBERTA_TOKENS.pad, 'DeBERTa-v2'),
+  };
+}
+
 /** GPT-2 special ids: from `tok` when given, else GPT-2's. */
 export function gpt2SpecialTokens(tok?: TextTokenizer): Gpt2SpecialTokens {
   if (tok === undefined) return { ...GPT2_SPECIAL_IDS };
@@ -73,5 +95,12 @@ export function gpt2SpecialTokens(tok?: TextTokenizer): Gpt2SpecialTokens {
 export function robertaInputIds(special: RobertaSpecialTokens, a: readonly number[], b?: readonly number[]): number[] {
   const out = [special.bos, ...a, special.eos];
   if (b !== undefined) out.push(special.eos, ...b, special.eos);
+  return out;
+}
+
+/** DeBERTa-v2 input ids: `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, from ids without special tokens. */
+export function debertaInputIds(special: DebertaSpecialTokens, a: readonly number[], b?: readonly number[]): number[] {
+  const out = [special.cls, ...a, special.sep];
+  if (b !== undefined) out.push(...b, special.sep);
   return out;
 }

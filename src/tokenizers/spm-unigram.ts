@@ -111,8 +111,10 @@ export class SentencePieceUnigram implements TextTokenizer {
 
   constructor(
     readonly model: SpmModel,
-    label: string,
+    /** The file it was read from (special-tokens.ts names it in errors). */
+    readonly source: string,
   ) {
+    const label = source;
     if (model.modelType !== 1) throw new UserError(`${label}: model_type ${model.modelType} is not a unigram model (only unigram is supported)`);
     let minScore = Infinity;
     let maxScore = -Infinity;

@@ -7,14 +7,14 @@ import type { ModelConfig } from '../models/config.ts';
 import type { TransformerModel } from '../models/model.ts';
 import { findDataDir } from '../data/data-dir.ts';
 import { hubCacheDir, resolveCacheRoot } from '../hub/cache.ts';
-import { loadTokenizer } from '../tokenizers/hf-tokenizer.ts';
+import { loadTextTokenizer } from '../tokenizers/load.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { UserError } from '../util/errors.ts';
 import { fitTokenizer, type VocabMapJson } from './fit-tokenizer.ts';
 import { buildModel, isRandomInit, maxInputLength, resolveModelSource, withHead, withModelDropout, type ModelSource } from './model-source.ts';
 import type { TrainRunConfig } from './run-config.ts';
 import type { TaskData } from './task-data.ts';
-import { checkTaskModel, loadTaskData } from './task-loaders.ts';
+import { checkTaskModel, loadTaskData, modelFitsTask } from './task-loaders.ts';
 
 export interface SetupOptions {
   needTrain: boolean;
@@ -40,8 +40,8 @@ export interface RunSetup {
 }
 
 function baseTokenizer(config: TrainRunConfig, source: ModelSource): TextTokenizer {
-  if (config.tokenizer !== undefined) return loadTokenizer(config.tokenizer);
-  if (source.kind === 'pretrained') return loadTokenizer(source.dir);
+  if (config.tokenizer !== undefined) return loadTextTokenizer(config.tokenizer);
+  if (source.kind === 'pretrained') return loadTextTokenizer(source.dir);
   throw new UserError(
     `model '${config.model}' is randomly initialised and has no tokenizer: pass --tokenizer <tokenizer.json or directory> (e.g. the GPT-2 BPE of ../shared/fixtures/tokenizers/gpt2)`,
   );
@@ -67,7 +67,7 @@ export async function setupRun(config: TrainRunConfig, opts: SetupOptions): Prom
       return fitted.tokenizer;
     },
   });
-  if (task.modelType !== base.modelType) throw new Error(`task '${config.task}' produced ${task.modelType} data for a ${base.modelType} model`);
+  if (!modelFitsTask(task.modelType, base.modelType)) throw new Error(`task '${config.task}' produced ${task.modelType} data for a ${base.modelType} model`);
   if (opts.needTrain && task.trainSize === 0) throw new UserError(`task '${config.task}' has no training examples`);
   if (task.evalSize === 0) throw new UserError(`task '${config.task}' has no evaluation examples`);
   const modelConfig = withModelDropout(withHead(base, task.numLabels), config.modelDropout);

@@ -8,10 +8,11 @@ import type { GlueExample } from '../data/glue-tsv.ts';
 import type { SplitSourceOptions } from '../data/split-source.ts';
 import { mrToLoraContext } from '../data/e2e.ts';
 import { encodeE2ePair } from '../data/encode-gpt2-e2e.ts';
-import { encodeRobertaExample } from '../data/encode-roberta.ts';
+import { encodeDebertaExample } from '../data/encode-deberta.ts';
+import { encodeRobertaExample, type EncodedClassificationExample } from '../data/encode-roberta.ts';
 import { scoreE2E } from '../eval/e2e/index.ts';
 import type { ModelConfig } from '../models/config.ts';
-import { gpt2SpecialTokens, robertaSpecialTokens } from '../tokenizers/special-tokens.ts';
+import { debertaSpecialTokens, gpt2SpecialTokens, robertaSpecialTokens } from '../tokenizers/special-tokens.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { classificationTask } from './classification-task.ts';
 import { evalProtocol, trainingEvalSplits } from './eval-protocol.ts';
@@ -45,7 +46,10 @@ export function evalSplitsToLoad(ctx: Pick<LoaderContext, 'config' | 'needTrain'
 export interface TaskLoader {
   name: string;
   matches(task: string): boolean;
-  /** The model family the task needs (checked before any data is read). */
+  /**
+   * The kind of model the task needs (checked before any data is read): 'roberta' is a sequence
+   * classifier (RoBERTa or DeBERTa-v2, see modelFitsTask), 'gpt2' a language model.
+   */
   modelType(task: string): 'roberta' | 'gpt2';
   load(ctx: LoaderContext): Promise<TaskData>;
 }
@@ -75,13 +79,12 @@ export function buildGlueLikeTask(ctx: LoaderContext, def: GlueLikeTask, train: 
       if (e.text_b !== undefined) yield e.text_b;
     }
   });
-  const special = robertaSpecialTokens(tokenizer);
-  const encode = (e: GlueExample) => encodeRobertaExample(tokenizer, e, { maxLength: ctx.config.maxSeqLength, special });
+  const { encode, pad } = pairEncoder(ctx, tokenizer);
   return classificationTask({
     task: def.task,
     numLabels: def.numLabels,
     labelNames: def.labelNames,
-    pad: special.pad,
+    pad,
     train: train.map(encode),
     evalSplits: evalSplits.map((s) => ({ name: s.name, rows: s.rows, examples: s.examples.map(encode) })),
     metrics: (_split, preds, labels) => def.metrics(preds, labels),
@@ -89,6 +92,17 @@ export function buildGlueLikeTask(ctx: LoaderContext, def: GlueLikeTask, train: 
     headlineMetric: def.headline,
     files,
   });
+}
+
+/** The model family's sentence-pair layout (RoBERTa `<s> A </s></s> B </s>`, DeBERTa-v2 `[CLS] A [SEP] B [SEP]`) and padding id. */
+function pairEncoder(ctx: LoaderContext, tokenizer: TextTokenizer): { encode: (e: GlueExample) => EncodedClassificationExample; pad: number } {
+  const maxLength = ctx.config.maxSeqLength;
+  if (ctx.model.modelType === 'deberta-v2') {
+    const special = debertaSpecialTokens(tokenizer);
+    return { encode: (e) => encodeDebertaExample(tokenizer, e, { maxLength, special }), pad: special.pad };
+  }
+  const special = robertaSpecialTokens(tokenizer);
+  return { encode: (e) => encodeRobertaExample(tokenizer, e, { maxLength, special }), pad: special.pad };
 }
 
 /** The evaluation instances of one split, MRs in challenge format. */

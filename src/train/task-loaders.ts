@@ -118,12 +118,20 @@ export function findTaskLoader(task: string): TaskLoader {
   return loader;
 }
 
-/** A UserError unless `model` is of the family the task needs. */
+/**
+ * Whether a model of family `model` runs a task that needs `needed` (TaskLoader.modelType): the
+ * classification tasks take either encoder family (the paper's RoBERTa and DeBERTa-v2 rows).
+ */
+export function modelFitsTask(needed: 'roberta' | 'gpt2', model: ModelConfig['modelType']): boolean {
+  return needed === model || (needed === 'roberta' && model === 'deberta-v2');
+}
+
+/** A UserError unless `model` is of a family the task takes. */
 export function checkTaskModel(config: TrainRunConfig, model: ModelConfig): TaskLoader {
   const loader = findTaskLoader(config.task);
   const needed = loader.modelType(config.task);
-  if (needed !== model.modelType) {
-    const want = needed === 'roberta' ? 'a RoBERTa model (e.g. roberta-base)' : 'a GPT-2 model (e.g. gpt2-medium)';
+  if (!modelFitsTask(needed, model.modelType)) {
+    const want = needed === 'roberta' ? 'a RoBERTa model (e.g. roberta-base) or a DeBERTa-v2 model (deberta-v2-xxlarge)' : 'a GPT-2 model (e.g. gpt2-medium)';
     throw new UserError(`task '${config.task}' needs ${want}; '${config.model}' is ${model.modelType}`);
   }
   return loader;

@@ -9,19 +9,29 @@
  *   vocabulary (and so the embedding) small;
  * - datasets nyu-mll/glue (all eight tasks, MNLI's two dev splits) and tuetschek/e2e_nlg
  *   (refs/convert/parquet: train, validation, test) as parquet (hub-parquet.ts).
- * Sizes are for speed only: 8 RoBERTa blocks (the paper's Adapter^D rows drop 6), 4 GPT-2 blocks.
+ * - model microsoft/deberta-v2-xxlarge: config.json with the real repository's keys (relative attention,
+ *   log buckets, shared keys, c2p|p2c, LayerNorm'd position table, ConvLayer, type_vocab_size 0),
+ *   model.safetensors named as its MLM checkpoint names them (`deberta.…` plus the `lm_predictions.lm_head.*`
+ *   head a classifier does not use; no pooler or classifier, which the run initialises) and spm.model (no
+ *   tokenizer.json, as on the hub): the shared spm-unigram fixture, its 3,000 pieces sizing the vocabulary;
+ * Sizes are for speed only: 8 RoBERTa blocks (the paper's Adapter^D rows drop 6), 4 GPT-2 blocks,
+ * 2 DeBERTa blocks.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { f32, serializeSafetensors, type TensorEntry } from '../../src/io/safetensors.ts';
 import { GLUE_TASK_NAMES, GLUE_TASKS, type GlueTaskName } from '../../src/data/glue-tasks.ts';
 import { GLUE_HUB_COLUMNS } from '../../src/data/glue-hub.ts';
 import type { GlueExample } from '../../src/data/glue-tsv.ts';
-import { e2eHubPath, glueHubPath } from '../../src/hub/catalog.ts';
+import { DEBERTA_XXL_REPO, e2eHubPath, glueHubPath } from '../../src/hub/catalog.ts';
 import { parseHfConfig, toHfConfigJson, type ModelConfig } from '../../src/models/config.ts';
 import { createModel } from '../../src/models/factory.ts';
 import { tokenizerJson, trainByteLevelBpe, type TokenizerFamily } from '../../src/tokenizers/bpe-trainer.ts';
+import { SentencePieceUnigram } from '../../src/tokenizers/spm-unigram.ts';
 import { Rng } from '../../src/util/rng.ts';
 import type { FakeRepoSpec } from './fake-hub-server.ts';
 import { e2eParquet, glueParquet } from './hub-parquet.ts';
+import { SHARED } from './tiny.ts';
 
 const NAMES = ['Alice', 'Bob', 'The Eagle', 'Aromi', 'Zizzi', 'Cotto'];
 const WORDS = ['good', 'bad', 'quiet', 'busy', 'cheap', 'fine', 'river', 'city', 'food', 'coffee', 'family', 'shop'];
@@ -109,13 +119,69 @@ function modelRepo(id: string, family: TokenizerFamily, layers: number, seed: nu
   };
 }
 
-/** The four model repositories of the paper profile (tiny). Needs an initialised tensor backend. */
+const SPM_FIXTURE = join(SHARED, 'fixtures/tokenizers/spm-unigram/spm.model');
+
+/** microsoft/deberta-v2-xxlarge, tiny: the real config keys, MLM-checkpoint tensor names, spm.model. */
+function debertaRepo(seed: number): FakeRepoSpec {
+  const spm = readFileSync(SPM_FIXTURE);
+  const vocab = SentencePieceUnigram.fromFile(SPM_FIXTURE).vocabSize;
+  // Every key of the hub's config.json, in its spelling (pos_att_type as a list), sizes shrunk.
+  const raw = {
+    model_type: 'deberta-v2',
+    attention_head_size: 8,
+    attention_probs_dropout_prob: 0.1,
+    conv_act: 'gelu',
+    conv_kernel_size: 3,
+    hidden_act: 'gelu',
+    hidden_dropout_prob: 0.1,
+    hidden_size: 32,
+    initializer_range: 0.02,
+    intermediate_size: 64,
+    layer_norm_eps: 1e-7,
+    max_position_embeddings: 128,
+    max_relative_positions: -1,
+    norm_rel_ebd: 'layer_norm',
+    num_attention_heads: 4,
+    num_hidden_layers: 2,
+    pad_token_id: 0,
+    pooler_dropout: 0,
+    pooler_hidden_act: 'gelu',
+    pooler_hidden_size: 32,
+    pos_att_type: ['p2c', 'c2p'],
+    position_biased_input: false,
+    position_buckets: 8,
+    relative_attention: true,
+    share_att_key: true,
+    type_vocab_size: 0,
+    vocab_size: vocab,
+  };
+  const config = parseHfConfig(raw, DEBERTA_XXL_REPO);
+  const model = createModel(config, { seed });
+  const tensors = new Map<string, TensorEntry>();
+  try {
+    for (const [name, v] of model.params.vars) if (name.startsWith('deberta.')) tensors.set(name, f32(v.shape.slice(), Float32Array.from(v.dataSync())));
+  } finally {
+    model.dispose();
+  }
+  const d = config.hidden;
+  tensors.set('lm_predictions.lm_head.dense.weight', f32([d, d], new Float32Array(d * d).fill(0.01)));
+  tensors.set('lm_predictions.lm_head.bias', f32([vocab], new Float32Array(vocab)));
+  return {
+    type: 'model',
+    id: DEBERTA_XXL_REPO,
+    files: { 'config.json': JSON.stringify(raw), 'model.safetensors': serializeSafetensors(tensors, { format: 'pt' }), 'spm.model': new Uint8Array(spm) },
+    lfs: ['model.safetensors', 'spm.model'],
+  };
+}
+
+/** The five model repositories of the paper profile (tiny). Needs an initialised tensor backend. */
 export function paperModelRepos(): FakeRepoSpec[] {
   return [
     modelRepo('FacebookAI/roberta-base', 'roberta', 8, 1),
     modelRepo('FacebookAI/roberta-large', 'roberta', 8, 2),
     modelRepo('openai-community/gpt2-medium', 'gpt2', 4, 3),
     modelRepo('openai-community/gpt2-large', 'gpt2', 4, 4),
+    debertaRepo(5),
   ];
 }
 

@@ -3,7 +3,7 @@ import { UserError } from '../../util/errors.ts';
 import { intFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { hubCacheDir, resolveCacheRoot } from '../../hub/cache.ts';
-import { parseDatasetList, parseModelList } from '../../hub/catalog.ts';
+import { MODEL_NOTES, parseDatasetList, parseModelList } from '../../hub/catalog.ts';
 import { formatBytes, progressPrinter } from '../../hub/progress.ts';
 import { describeRepo } from '../../hub/repo.ts';
 import { withHubSession } from '../../hub/session.ts';
@@ -18,8 +18,9 @@ export const downloadCommand: Command = {
     'Downloads into <cache>/hub/<repo>/snapshots/<commit>/, resuming partial files and checking every',
     "file against the hub's checksum (sha256 for LFS files, git sha1 otherwise). Files already cached",
     'are not asked for again.',
-    '  --models    comma-separated: roberta-base, roberta-large, gpt2-medium, gpt2-large, or owner/name;',
-    '              each fetches config.json, model.safetensors and tokenizer.json',
+    '  --models    comma-separated: roberta-base, roberta-large, gpt2-medium, gpt2-large, deberta-v2-xxlarge or',
+    '              owner/name; each fetches config.json, model.safetensors and tokenizer.json',
+    '              (spm.model for deberta-v2-xxlarge, whose model.safetensors the user converts: docs/paper-scale.md)',
     '  --datasets  comma-separated: glue (all eight tasks), glue:<task> (mnli, sst2, mrpc, cola, qnli, qqp,',
     '              rte, stsb: train + validation parquet of nyu-mll/glue), e2e (tuetschek/e2e_nlg parquet)',
     '  --cache     cache root (default $LORA_REPRO_CACHE, else .cache/lora-repro in the checkout)',
@@ -69,7 +70,12 @@ export const downloadCommand: Command = {
         return 0;
       }
       for (const req of requests) {
-        const snap = await fetchSnapshot(session, req);
+        const snap = await fetchSnapshot(session, req).catch((err: unknown) => {
+          // A repository that ships no model.safetensors (MODEL_NOTES): say how to get one, on the same line.
+          const note = MODEL_NOTES[req.repo.id];
+          if (err instanceof UserError && note !== undefined && /model\.safetensors: file not found/.test(err.message)) throw new UserError(`${err.message}; ${note}`);
+          throw err;
+        });
         progress.finish();
         const fetched = snap.files.filter((f) => !f.cached);
         const bytes = fetched.reduce((n, f) => n + f.size, 0);

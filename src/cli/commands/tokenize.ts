@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { SPM_MODEL_FILE } from '../../tokenizers/load.ts';
 import { SentencePieceUnigram } from '../../tokenizers/spm-unigram.ts';
 import { UserError } from '../../util/errors.ts';
 import { parseCommandArgs } from '../args.ts';
@@ -15,7 +16,7 @@ const casesSchema = z.object({
 });
 
 function modelPath(arg: string): string {
-  const path = existsSync(arg) && statSync(arg).isDirectory() ? join(arg, 'spm.model') : arg;
+  const path = existsSync(arg) && statSync(arg).isDirectory() ? join(arg, SPM_MODEL_FILE) : arg;
   if (!existsSync(path)) throw new UserError(`${path}: not found (expected a SentencePiece spm.model or a directory holding one)`);
   return path;
 }
