@@ -7,30 +7,19 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
+import { encoderJsonShape, encoderToJson, fromEncoderJson, type EncoderFields } from './encoder-config.ts';
 import { DEBERTA_V2_XXLARGE, debertaV2Schema, debertaV2ToJson, fromDebertaV2, type DebertaV2Config } from './deberta-config.ts';
 
 export type { DebertaV2Config } from './deberta-config.ts';
 
 const robertaSchema = z.object({
   model_type: z.literal('roberta'),
-  vocab_size: z.number().int().positive(),
-  hidden_size: z.number().int().positive(),
-  num_hidden_layers: z.number().int().positive(),
-  num_attention_heads: z.number().int().positive(),
-  intermediate_size: z.number().int().positive(),
-  hidden_act: z.enum(['gelu', 'gelu_new']).default('gelu'),
-  hidden_dropout_prob: z.number().min(0).max(1).default(0.1),
-  attention_probs_dropout_prob: z.number().min(0).max(1).default(0.1),
-  max_position_embeddings: z.number().int().positive(),
+  ...encoderJsonShape,
   type_vocab_size: z.number().int().positive().default(1),
   layer_norm_eps: z.number().positive().default(1e-5),
-  initializer_range: z.number().positive().default(0.02),
   pad_token_id: z.number().int().nonnegative().default(1),
   bos_token_id: z.number().int().nonnegative().default(0),
   eos_token_id: z.number().int().nonnegative().default(2),
-  num_labels: z.number().int().positive().optional(),
-  id2label: z.record(z.string(), z.string()).optional(),
-  problem_type: z.string().optional(),
 });
 
 const gpt2Schema = z.object({
@@ -55,25 +44,13 @@ const gpt2Schema = z.object({
 export type RobertaConfigJson = z.infer<typeof robertaSchema>;
 export type Gpt2ConfigJson = z.infer<typeof gpt2Schema>;
 
-export interface RobertaConfig {
+export interface RobertaConfig extends EncoderFields {
   modelType: 'roberta';
-  vocabSize: number;
-  hidden: number;
-  layers: number;
-  heads: number;
-  intermediate: number;
-  hiddenAct: 'gelu' | 'gelu_new';
-  hiddenDropout: number;
-  attentionDropout: number;
-  maxPositions: number;
   typeVocabSize: number;
   layerNormEps: number;
-  initializerRange: number;
   padTokenId: number;
   bosTokenId: number;
   eosTokenId: number;
-  /** Classification labels; 1 means regression (MSE), as in Hugging Face. */
-  numLabels: number;
 }
 
 export interface Gpt2Config {
@@ -97,25 +74,14 @@ export interface Gpt2Config {
 export type ModelConfig = RobertaConfig | Gpt2Config | DebertaV2Config;
 
 function fromRoberta(j: RobertaConfigJson): RobertaConfig {
-  const numLabels = j.num_labels ?? (j.id2label ? Object.keys(j.id2label).length : 2);
   return {
     modelType: 'roberta',
-    vocabSize: j.vocab_size,
-    hidden: j.hidden_size,
-    layers: j.num_hidden_layers,
-    heads: j.num_attention_heads,
-    intermediate: j.intermediate_size,
-    hiddenAct: j.hidden_act,
-    hiddenDropout: j.hidden_dropout_prob,
-    attentionDropout: j.attention_probs_dropout_prob,
-    maxPositions: j.max_position_embeddings,
+    ...fromEncoderJson(j),
     typeVocabSize: j.type_vocab_size,
     layerNormEps: j.layer_norm_eps,
-    initializerRange: j.initializer_range,
     padTokenId: j.pad_token_id,
     bosTokenId: j.bos_token_id,
     eosTokenId: j.eos_token_id,
-    numLabels: j.problem_type === 'regression' ? 1 : numLabels,
   };
 }
 
@@ -255,23 +221,12 @@ export function toHfConfigJson(c: ModelConfig): Record<string, unknown> {
   if (c.modelType === 'roberta') {
     return {
       model_type: 'roberta',
-      vocab_size: c.vocabSize,
-      hidden_size: c.hidden,
-      num_hidden_layers: c.layers,
-      num_attention_heads: c.heads,
-      intermediate_size: c.intermediate,
-      hidden_act: c.hiddenAct,
-      hidden_dropout_prob: c.hiddenDropout,
-      attention_probs_dropout_prob: c.attentionDropout,
-      max_position_embeddings: c.maxPositions,
+      ...encoderToJson(c),
       type_vocab_size: c.typeVocabSize,
       layer_norm_eps: c.layerNormEps,
-      initializer_range: c.initializerRange,
       pad_token_id: c.padTokenId,
       bos_token_id: c.bosTokenId,
       eos_token_id: c.eosTokenId,
-      num_labels: c.numLabels,
-      ...(c.numLabels === 1 ? { problem_type: 'regression' } : {}),
     };
   }
   return {

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import type { RobertaConfig } from './config.ts';
+import { encoderJsonShape, encoderToJson, fromEncoderJson } from './encoder-config.ts';
 
 export type DebertaPosAtt = 'c2p' | 'p2c';
 
@@ -42,16 +43,8 @@ const act = z.enum(['gelu', 'gelu_new', 'tanh']);
 export const debertaV2Schema = z
   .object({
     model_type: z.literal('deberta-v2'),
-    vocab_size: z.number().int().positive(),
-    hidden_size: z.number().int().positive(),
-    num_hidden_layers: z.number().int().positive(),
-    num_attention_heads: z.number().int().positive(),
+    ...encoderJsonShape,
     attention_head_size: z.number().int().positive().optional(),
-    intermediate_size: z.number().int().positive(),
-    hidden_act: z.enum(['gelu', 'gelu_new']).default('gelu'),
-    hidden_dropout_prob: z.number().min(0).max(1).default(0.1),
-    attention_probs_dropout_prob: z.number().min(0).max(1).default(0.1),
-    max_position_embeddings: z.number().int().positive(),
     type_vocab_size: z.number().int().nonnegative().default(0),
     position_biased_input: z.boolean().default(true),
     relative_attention: z.boolean().default(false),
@@ -67,15 +60,11 @@ export const debertaV2Schema = z
     conv_act: act.default('tanh'),
     embedding_size: z.number().int().positive().optional(),
     layer_norm_eps: z.number().positive().default(1e-7),
-    initializer_range: z.number().positive().default(0.02),
     pad_token_id: z.number().int().nonnegative().default(0),
     pooler_hidden_size: z.number().int().positive().optional(),
     pooler_hidden_act: act.default('gelu'),
     pooler_dropout: z.number().min(0).max(1).default(0),
     cls_dropout: z.number().min(0).max(1).nullable().optional(),
-    num_labels: z.number().int().positive().optional(),
-    id2label: z.record(z.string(), z.string()).optional(),
-    problem_type: z.string().optional(),
   })
   .passthrough();
 
@@ -101,19 +90,10 @@ export function fromDebertaV2(j: DebertaV2ConfigJson): DebertaV2Config | string 
   if (!Number.isInteger(headSize)) return `hidden_size ${j.hidden_size} is not a multiple of num_attention_heads ${j.num_attention_heads}`;
   const poolerHidden = j.pooler_hidden_size ?? j.hidden_size;
   if (poolerHidden !== j.hidden_size) return 'pooler_hidden_size different from hidden_size is not supported';
-  const numLabels = j.num_labels ?? (j.id2label ? Object.keys(j.id2label).length : 2);
   return {
     modelType: 'deberta-v2',
-    vocabSize: j.vocab_size,
-    hidden: j.hidden_size,
-    layers: j.num_hidden_layers,
-    heads: j.num_attention_heads,
+    ...fromEncoderJson(j),
     headSize,
-    intermediate: j.intermediate_size,
-    hiddenAct: j.hidden_act,
-    hiddenDropout: j.hidden_dropout_prob,
-    attentionDropout: j.attention_probs_dropout_prob,
-    maxPositions: j.max_position_embeddings,
     typeVocabSize: j.type_vocab_size,
     positionBiasedInput: j.position_biased_input,
     positionBuckets: j.position_buckets,
@@ -124,14 +104,12 @@ export function fromDebertaV2(j: DebertaV2ConfigJson): DebertaV2Config | string 
     convKernelSize: j.conv_kernel_size,
     convAct: j.conv_act,
     layerNormEps: j.layer_norm_eps,
-    initializerRange: j.initializer_range,
     padTokenId: j.pad_token_id,
     poolerHidden,
     poolerAct: j.pooler_hidden_act,
     poolerDropout: j.pooler_dropout,
     // StableDropout(cls_dropout), hidden_dropout_prob when absent (DebertaV2ForSequenceClassification).
     clsDropout: j.cls_dropout ?? j.hidden_dropout_prob,
-    numLabels: j.problem_type === 'regression' ? 1 : numLabels,
   };
 }
 
@@ -139,16 +117,8 @@ export function fromDebertaV2(j: DebertaV2ConfigJson): DebertaV2Config | string 
 export function debertaV2ToJson(c: DebertaV2Config): Record<string, unknown> {
   return {
     model_type: 'deberta-v2',
-    vocab_size: c.vocabSize,
-    hidden_size: c.hidden,
-    num_hidden_layers: c.layers,
-    num_attention_heads: c.heads,
+    ...encoderToJson(c),
     attention_head_size: c.headSize,
-    intermediate_size: c.intermediate,
-    hidden_act: c.hiddenAct,
-    hidden_dropout_prob: c.hiddenDropout,
-    attention_probs_dropout_prob: c.attentionDropout,
-    max_position_embeddings: c.maxPositions,
     type_vocab_size: c.typeVocabSize,
     position_biased_input: c.positionBiasedInput,
     relative_attention: true,
@@ -160,14 +130,11 @@ export function debertaV2ToJson(c: DebertaV2Config): Record<string, unknown> {
     conv_kernel_size: c.convKernelSize,
     conv_act: c.convAct,
     layer_norm_eps: c.layerNormEps,
-    initializer_range: c.initializerRange,
     pad_token_id: c.padTokenId,
     pooler_hidden_size: c.poolerHidden,
     pooler_hidden_act: c.poolerAct,
     pooler_dropout: c.poolerDropout,
     cls_dropout: c.clsDropout,
-    num_labels: c.numLabels,
-    ...(c.numLabels === 1 ? { problem_type: 'regression' } : {}),
   };
 }
 
