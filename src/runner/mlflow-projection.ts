@@ -33,7 +33,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { PlannedRun } from '../spec/expand.ts';
 import { isArtifactsUnavailable, type CellRun, type MetricInput, type RunEndStatus, type SeedRun, type Tracker } from '../tracking/index.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { cellParams, cellRunName, cellTags, mkey, seedParams, seedRunName } from './mlflow-fields.ts';
 import type { RunResult } from './result-schema.ts';
 

@@ -15,7 +15,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import type { Expansion, PlannedRun } from '../spec/expand.ts';
 import { createTracker, type Tracker, type TrackerSummary } from '../tracking/index.ts';
-import { sweepTempFiles } from './atomic-write.ts';
+import { sweepTempFiles } from '../util/atomic-write.ts';
 import { resolveExecutorModule, type Executor } from './executor.ts';
 import { failedResult, runIdentity } from './failure.ts';
 import { failpoint } from './failpoints.ts';

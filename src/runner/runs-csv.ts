@@ -16,7 +16,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Papa from 'papaparse';
 import { z } from 'zod';
-import { appendLineDurable, writeFileAtomic } from './atomic-write.ts';
+import { appendLineDurable, writeFileAtomic } from '../util/atomic-write.ts';
 import { crashNow, failpointHit } from './failpoints.ts';
 import { RUNS_CSV_COLUMNS, runStatusSchema, type RunResult } from './result-schema.ts';
 

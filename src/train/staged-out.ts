@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../util/errors.ts';
-import { TEMP_PREFIX } from '../runner/atomic-write.ts';
+import { TEMP_PREFIX } from '../util/atomic-write.ts';
 import { RUN_FILES } from './run-dir.ts';
 
 const OWN = new Set<string>(Object.values(RUN_FILES));
