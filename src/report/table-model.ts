@@ -20,7 +20,7 @@ import { formulaFor, type ParamInfo } from './params.ts';
 import type { ProfileTasks } from './profile-tasks.ts';
 import type { Rehearsal } from '../spec/expand.ts';
 import { describeCaps, rehearsedProfile } from '../spec/rehearsal.ts';
-import { checkpointAdjective, e2eProtocolCaption, protocolNotes, runReport, type RunReport } from './protocol.ts';
+import { checkpointAdjective, e2eProtocolCaption, heldoutSelectionCaption, protocolNotes, runReport, type RunReport } from './protocol.ts';
 import type { LoadedRun, ResultsFolder } from './results.ts';
 
 export interface CellRun {
@@ -358,10 +358,12 @@ function caption(table: 2 | 3, profile: string, agg: Agg, runs: LoadedRun[], mod
   const data = dataParts.length > 0 ? dataParts.join(' and ') : 'no data (no runs)';
   const seeds = [...new Set(runs.map((r) => r.result.seed))].sort((a, b) => a - b);
   const what = table === 2 ? 'dev score ×100 (MNLI matched accuracy, CoLA Matthews corr., STS-B Pearson corr., accuracy elsewhere)' : 'scores (BLEU, METEOR, ROUGE-L ×100; NIST, CIDEr raw)';
+  const results = runs.map((r) => r.result);
+  const adjective = checkpointAdjective(results);
   return (
     `Table ${table}, profile "${profile}": ${modelText}; data: ${data}; ` +
-    `${seeds.length} seed(s) (${seeds.join(', ') || 'none'}); each cell is the ${agg} over seeds of each run's ${checkpointAdjective(runs.map((r) => r.result))} ${what} ± sample std over seeds, ` +
-    `then [paper value, Δ = ours − paper]. Paper (Hu et al. 2021, Table ${table}): ${table === 2 ? 'median of 5 seeds, best epoch per run' : 'mean of 3 seeds, the test split decoded from each run\'s final checkpoint (the reference code)'}. ` +
+    `${seeds.length} seed(s) (${seeds.join(', ') || 'none'}); each cell is the ${agg} over seeds of each run's ${adjective === '' ? '' : `${adjective} `}${what} ± sample std over seeds, ` +
+    `${heldoutSelectionCaption(results)}then [paper value, Δ = ours − paper]. Paper (Hu et al. 2021, Table ${table}): ${table === 2 ? 'median of 5 seeds, best epoch per run' : 'mean of 3 seeds, the test split decoded from each run\'s final checkpoint (the reference code)'}. ` +
     `"—" marks a cell without a value and says why. ` +
     (table === 2 ? `Avg. is the mean over the ${columns.length} task column(s) shown (compared with the paper's average only when they are its eight GLUE tasks). ` : '') +
     (dropped.length > 0 ? `Columns ${dropped.map((c) => c.header).join(', ')} are left out: ${profileTasks?.source ?? 'the profile'} runs none of their tasks. ` : '') +

@@ -2,8 +2,9 @@
  * The `--dry-run` cost estimate: a per-token time model, deliberately simple and printed with the
  * plan so nobody mistakes it for a measurement.
  *
- *   train tokens = min(trainLimit, train split size) × maxSeqLength × epochs   (padding to maxSeqLength: an upper bound)
- *   eval tokens  = per evaluated epoch, min(evalLimit, eval size) × maxSeqLength ÷ 3   (forward only)
+ *   train tokens = min(trainLimit, train split size − held-out examples) × maxSeqLength × epochs   (padding to maxSeqLength: an upper bound)
+ *   eval tokens  = per evaluation, its examples × maxSeqLength ÷ 3   (forward only): min(evalLimit, eval size)
+ *                  for dev/test, heldoutSize for the held-out slice (selectOn: heldout)
  *                  E2E: MRs × beam × maxNewTokens ÷ 3 (one cached decoding step per token and beam)
  *   ms = (train + eval tokens) × ms/token
  *
@@ -17,7 +18,7 @@
 import { BUILTIN_CONFIGS } from '../models/config.ts';
 import type { PlannedRun } from '../spec/expand.ts';
 import type { RunResult } from './result-schema.ts';
-import { evalProtocol, maxEvaluations } from '../train/eval-protocol.ts';
+import { evalProtocol, evaluationCounts } from '../train/eval-protocol.ts';
 
 /** Official split sizes (GLUE; E2E MR-reference pairs for train, unique dev MRs for eval). */
 const TRAIN_SIZE: Record<string, number> = {
@@ -28,6 +29,8 @@ const EVAL_SIZE: Record<string, number> = {
 };
 /** Synthetic tasks and unknown ones: assume this many examples when no limit is set. */
 const UNKNOWN_SIZE = 1000;
+/** Distinct MRs of E2E's training split: a held-out MR takes TRAIN_SIZE.e2e / E2E_TRAIN_MRS pairs on average. */
+const E2E_TRAIN_MRS = 4862;
 
 /**
  * ms per (padded) training token of the mini models, batch 16 × seq 128 on a 2-core machine with
@@ -54,11 +57,13 @@ function nonEmbeddingParams(model: string): number | undefined {
   return 12 * c.layers * c.hidden * c.hidden;
 }
 
-/** Training examples of one epoch of a run: its trainLimit, else the official split size. */
-export function trainExamples(c: Pick<PlannedRun['config'], 'task' | 'trainLimit'>): number {
+/** Training examples of one epoch of a run: its trainLimit, else the official split size less the held-out slice. */
+export function trainExamples(c: Pick<PlannedRun['config'], 'task' | 'trainLimit' | 'heldoutSize'>): number {
   const task = c.task.replace(/^synthetic-/, '');
   const size = c.task.startsWith('synthetic-') ? UNKNOWN_SIZE : (TRAIN_SIZE[task] ?? UNKNOWN_SIZE);
-  return Math.min(c.trainLimit ?? Infinity, size);
+  // heldoutSize counts MRs for E2E (every reference of a held-out MR leaves the training split).
+  const heldout = (c.heldoutSize ?? 0) * (task === 'e2e' ? TRAIN_SIZE.e2e / E2E_TRAIN_MRS : 1);
+  return Math.max(0, Math.min(c.trainLimit ?? Infinity, Math.round(size - heldout)));
 }
 
 export interface Rate {
@@ -113,9 +118,12 @@ export class CostModel {
     const trainN = trainExamples(c);
     const evalN = Math.min(c.evalLimit ?? Infinity, isSynthetic ? UNKNOWN_SIZE : (EVAL_SIZE[task] ?? UNKNOWN_SIZE));
     const trainTokens = trainN * c.maxSeqLength * c.epochs;
-    const evals = maxEvaluations(evalProtocol(c), c.epochs);
-    const perEval = task === 'e2e' ? evalN * (c.decoding?.beam ?? 10) * (c.decoding?.maxNewTokens ?? 64) : evalN * c.maxSeqLength;
-    const evalTokens = (evals * perEval) / 3;
+    const p = evalProtocol(c);
+    const evals = evaluationCounts(p, c.epochs);
+    // The selection split is dev or the held-out slice (heldoutSize examples; E2E: MRs).
+    const examples = evals.selection * (p.heldoutSize ?? evalN) + evals.reported * evalN;
+    const perExample = task === 'e2e' ? (c.decoding?.beam ?? 10) * (c.decoding?.maxNewTokens ?? 64) : c.maxSeqLength;
+    const evalTokens = (examples * perExample) / 3;
     const rate = this.rate(c.model, c.method);
     return { ms: (trainTokens + evalTokens) * rate.msPerToken, trainTokens, evalTokens, rate };
   }

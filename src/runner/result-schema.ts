@@ -9,8 +9,13 @@ export const epochRecordSchema = z.object({
   epoch: z.number().int().nonnegative(),
   step: z.number().int().nonnegative(),
   trainLoss: z.number(),
-  /** Dev-split metrics of this epoch on the task's metric scale (0–1 for accuracy; raw for NIST/CIDEr); empty when not evaluated. */
+  /**
+   * Metrics of this epoch on the selection split (`split`), on the task's metric scale (0–1 for
+   * accuracy; raw for NIST/CIDEr); empty when not evaluated.
+   */
   metrics: z.record(z.string(), z.number()),
+  /** The split `metrics` were scored on (src/train/eval-protocol.ts): absent = dev; `heldout` = the held-out slice of the training split. */
+  split: z.enum(['dev', 'heldout']).optional(),
   seconds: z.number().nonnegative(),
 });
 
@@ -45,12 +50,16 @@ export const runBaselineSchema = z.object({
 /**
  * What a run's `metrics`, saved weights and predictions are (src/train/eval-protocol.ts): scored on
  * `split`, from the checkpoint `checkpoint` chose, which is that of `epoch` (null: none saved).
+ * `selectedOn`: where a `best` checkpoint was chosen, absent = dev; `heldout` = on `heldoutSize`
+ * held-out training examples (E2E: MRs) that were neither trained on nor reported.
  * Optional: results written before it existed scored dev at the best epoch (reportedOf).
  */
 export const reportedSchema = z.object({
   split: z.enum(['dev', 'test']),
   checkpoint: z.enum(['best', 'final']),
   epoch: z.number().int().nonnegative().nullable(),
+  selectedOn: z.enum(['dev', 'heldout']).optional(),
+  heldoutSize: z.number().int().positive().optional(),
 });
 
 /**
@@ -94,7 +103,7 @@ export const runResultSchema = z.object({
   status: runStatusSchema,
   error: z.string().optional(),
   epochs: z.array(epochRecordSchema),
-  /** The epoch with the best dev headline metric among the per-epoch evaluations (`epochs`); null: none. */
+  /** The epoch with the best headline metric among the per-epoch evaluations (`epochs`, on the selection split); null: none. */
   bestEpoch: z.number().int().nonnegative().nullable(),
   /** The reported metrics: those of `reported` (absent: the best epoch's, on dev). */
   metrics: z.record(z.string(), z.number()),
@@ -124,9 +133,9 @@ export function reportedOf(r: Pick<RunResult, 'reported' | 'bestEpoch'>): Report
   return r.reported ?? { split: 'dev', checkpoint: 'best', epoch: r.bestEpoch };
 }
 
-/** "best epoch 3 on dev", "final epoch 5 on test": for logs. */
+/** "best epoch 3 on dev", "final epoch 5 on test", "best (held-out) epoch 3 on dev": for logs. */
 export function describeReported(r: Reported): string {
-  return `${r.checkpoint} epoch ${r.epoch ?? '-'} on ${r.split}`;
+  return `${r.checkpoint}${r.selectedOn === 'heldout' ? ' (held-out)' : ''} epoch ${r.epoch ?? '-'} on ${r.split}`;
 }
 
 /** Columns of runs.csv, in order. `metrics` is the JSON of the reported metrics (RunResult.metrics). */

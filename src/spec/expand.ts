@@ -11,6 +11,7 @@
  * otherwise silently change nothing). Seeds: profile.seeds, else block.seeds, else top-level seeds.
  */
 import { getMethod } from '../methods/registry.ts';
+import { selectionProblem } from '../train/eval-protocol.ts';
 import { trainRunConfigSchema, type TrainRunConfig } from '../train/run-config.ts';
 import { UserError } from '../util/errors.ts';
 import type { KeyPath, LoadedSpec, SpecSource } from './load.ts';
@@ -199,6 +200,8 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string; rehears
     (c, fields) => {
       const parsed = trainRunConfigSchema.safeParse(fields);
       if (!parsed.success) throw source.error(c.path, `${c.name}: ${describeIssue(parsed.error.issues[0])}`);
+      const problem = selectionProblem(parsed.data);
+      if (problem !== undefined) throw source.error(c.path, `${c.name}: ${problem}`);
       return parsed.data;
     },
     source,

@@ -75,6 +75,8 @@ export function rehearsalLayer(fields: Plain): Plain {
     maxSeqLength: capped(fields.maxSeqLength, c.maxSeqLength),
     microBatchSize: capped(fields.microBatchSize, Math.min(batch, c.microBatchSize)),
   };
+  // The held-out slice (selectOn: heldout) is evaluation examples too; absent stays absent.
+  if (typeof fields.heldoutSize === 'number') layer.heldoutSize = capped(fields.heldoutSize, c.evalLimit);
   if (isPlainObject(fields.decoding)) layer.decoding = { maxNewTokens: capped(fields.decoding.maxNewTokens, c.maxNewTokens) };
   return layer;
 }

@@ -29,6 +29,11 @@ export interface ClassificationTaskSpec {
   pad: number;
   train: EncodedClassificationExample[];
   evalSplits: ClassificationEvalSplit[];
+  /**
+   * The held-out slice of the training split (train/heldout.ts): an eval set of its own, named by
+   * `name`, whose metrics keep their plain names (the headline is looked up on it to choose the epoch).
+   */
+  heldout?: ClassificationEvalSplit;
   /** All metrics of one split, keyed by metric name. */
   metrics(split: string, predictions: Int32Array | Float32Array, labels: Int32Array | Float32Array): Record<string, number>;
   /**
@@ -72,14 +77,16 @@ export function splitMetricKey(metric: string, split: string, headlineSplit: str
   return split === headlineSplit ? metric : `${metric}_${split}`;
 }
 
-/** GLUE test labels are not public: a classification task's eval splits are one set, dev. */
+/** GLUE test labels are not public: a classification task's eval splits are one set, dev (besides a held-out slice). */
 const CLASSIFICATION_SET = 'dev';
 
-function checkSet(split: string | undefined): void {
-  if (split !== undefined && split !== CLASSIFICATION_SET) throw new Error(`a classification task has no eval set '${split}' (only ${CLASSIFICATION_SET})`);
-}
-
 export function classificationTask(spec: ClassificationTaskSpec): TaskData {
+  const held = spec.heldout;
+  // The baseline is the reported split's (dev): the held-out slice has none.
+  const checkSet = (split: string | undefined, withHeldout: boolean): void => {
+    const known = [CLASSIFICATION_SET, ...(held !== undefined && withHeldout ? [held.name] : [])];
+    if (split !== undefined && !known.includes(split)) throw new Error(`a classification task has no eval set '${split}' (only ${known.join(', ')})`);
+  };
   const regression = spec.numLabels === 1;
   const labelText = (v: number): string => (regression ? String(v) : (spec.labelNames?.[v] ?? String(v)));
   const labelsOf = (examples: readonly EncodedClassificationExample[]): Int32Array | Float32Array =>
@@ -91,7 +98,10 @@ export function classificationTask(spec: ClassificationTaskSpec): TaskData {
     headlineMetric: spec.headlineMetric,
     trainSize: spec.train.length,
     evalSize: spec.evalSplits.reduce((s, e) => s + e.examples.length, 0),
-    evalSets: [{ split: CLASSIFICATION_SET, size: spec.evalSplits.reduce((s, e) => s + e.examples.length, 0) }],
+    evalSets: [
+      { split: CLASSIFICATION_SET, size: spec.evalSplits.reduce((s, e) => s + e.examples.length, 0) },
+      ...(held !== undefined ? [{ split: held.name, size: held.examples.length }] : []),
+    ],
     lossOffset: 0,
     files: spec.files,
     batch(indices: readonly number[]): TaskBatch {
@@ -114,12 +124,13 @@ export function classificationTask(spec: ClassificationTaskSpec): TaskData {
       };
     },
     async evaluate(model: TransformerModel, opts: EvaluateOptions): Promise<EvalOutput> {
-      checkSet(opts.split);
+      checkSet(opts.split, true);
       const metrics: Record<string, number> = {};
       const predictions: Record<string, string> = {};
-      const total = spec.evalSplits.reduce((s, e) => s + e.examples.length, 0);
+      const scored = held !== undefined && opts.split === held.name ? [held] : spec.evalSplits;
+      const total = scored.reduce((s, e) => s + e.examples.length, 0);
       let before = 0;
-      for (const split of spec.evalSplits) {
+      for (const split of scored) {
         const logits = await classifyExamples(asRoberta(model), split.examples, {
           batchSize: opts.batchSize,
           pad: spec.pad,
@@ -130,7 +141,7 @@ export function classificationTask(spec: ClassificationTaskSpec): TaskData {
         const preds = predictionsFromLogits(logits, spec.numLabels);
         const labels = labelsOf(split.examples);
         for (const [name, value] of Object.entries(spec.metrics(split.name, preds, labels))) {
-          metrics[splitMetricKey(name, split.name, spec.headlineSplit)] = value;
+          metrics[split === held ? name : splitMetricKey(name, split.name, spec.headlineSplit)] = value;
         }
         const lines = ['index\tprediction\tlabel'];
         split.examples.forEach((e, i) => lines.push(`${split.rows[i]}\t${labelText(preds[i])}\t${labelText(e.label)}`));
@@ -139,7 +150,7 @@ export function classificationTask(spec: ClassificationTaskSpec): TaskData {
       return { metrics, predictions };
     },
     baseline(split?: string) {
-      checkSet(split);
+      checkSet(split, false);
       // The run's own training subset decides the majority class / mean; no subset, no baseline.
       if (spec.train.length === 0) return undefined;
       return constantBaseline({

@@ -1,67 +1,121 @@
 /**
  * What a training run evaluates and which checkpoint it reports (run-config.ts `evalSplit`,
- * `checkpoint`, `evalEveryEpoch`). Two questions kept apart:
+ * `checkpoint`, `evalEveryEpoch`, `selectOn`, `heldoutSize`). Two questions kept apart:
  *
  * - Selection: per-epoch evaluation (the curve in result.json's `epochs`) and best-epoch selection
- *   always score dev, so choosing a checkpoint never looks at the split that is reported.
+ *   score the selection split: dev (the paper's GLUE protocol, Section 5.2), or with `selectOn:
+ *   heldout` a slice of the training split that is never trained on (train/heldout.ts). On dev the
+ *   reported dev number is the maximum over epochs of the very examples it reports; on the held-out
+ *   slice the choice never looks at the reported split.
  * - Reporting: the run's `metrics`, saved weights and predictions come from one checkpoint, scored
- *   on `evalSplit`. `best` = the best dev epoch (the paper's GLUE protocol, Section 5.2); `final` =
- *   the last epoch, the checkpoint the reference E2E commands decode on the test set
- *   (microsoft/LoRA examples/NLG/README.md: gpt2_beam.py --data ./data/e2e/test.jsonl with the last
- *   checkpoint model.26289.pt; PrefixTuning gpt2/run_generation.py reads src1_test.txt).
+ *   on `evalSplit`. `best` = the best epoch on the selection split; `final` = the last epoch, the
+ *   checkpoint the reference E2E commands decode on the test set (microsoft/LoRA
+ *   examples/NLG/README.md: gpt2_beam.py --data ./data/e2e/test.jsonl with the last checkpoint
+ *   model.26289.pt; PrefixTuning gpt2/run_generation.py reads src1_test.txt).
  *
- * Absent fields are the protocol every run had before they existed (dev, best), so those runs keep
- * their ids and numbers.
+ * Absent fields are the protocol every run had before they existed (dev, best, selected on dev), so
+ * those runs keep their ids and numbers.
  */
 import type { Reported } from '../runner/result-schema.ts';
+import { UserError } from '../util/errors.ts';
 import type { TrainRunConfig } from './run-config.ts';
 
 export type EvalSplitName = Reported['split'];
 export type CheckpointChoice = Reported['checkpoint'];
+/** Where the epoch is chosen: dev, or the held-out slice of the training split. */
+export type SelectionSplit = NonNullable<TrainRunConfig['selectOn']>;
 
-/** The split of per-epoch evaluation and best-epoch selection. */
-export const SELECTION_SPLIT: EvalSplitName = 'dev';
+/** The name of the held-out slice among a task's eval sets (TaskData.evalSets) and in epoch records. */
+export const HELDOUT_SPLIT = 'heldout' satisfies SelectionSplit;
 
 export interface EvalProtocol {
   /** The split the reported metrics and predictions are scored on. */
   split: EvalSplitName;
   checkpoint: CheckpointChoice;
-  /** Dev is evaluated after every epoch. */
+  /** The selection split is evaluated after every epoch. */
   everyEpoch: boolean;
+  /** The split of per-epoch evaluation and best-epoch selection. */
+  selectOn: SelectionSplit;
+  /** Training examples (E2E: MRs) held out for selection; set exactly when selectOn is heldout. */
+  heldoutSize?: number;
 }
 
-export function evalProtocol(config: Pick<TrainRunConfig, 'evalSplit' | 'checkpoint' | 'evalEveryEpoch'>): EvalProtocol {
-  return { split: config.evalSplit ?? SELECTION_SPLIT, checkpoint: config.checkpoint ?? 'best', everyEpoch: config.evalEveryEpoch };
+type ProtocolFields = Pick<TrainRunConfig, 'evalSplit' | 'checkpoint' | 'evalEveryEpoch' | 'selectOn' | 'heldoutSize'>;
+
+/** What is wrong with a config's selection fields (they only make sense together), or undefined. */
+export function selectionProblem(config: Pick<TrainRunConfig, 'selectOn' | 'heldoutSize'>): string | undefined {
+  if (config.selectOn === 'heldout' && config.heldoutSize === undefined) {
+    return 'selectOn heldout needs heldoutSize: how many training examples (E2E: MRs) to hold out for choosing the epoch';
+  }
+  if (config.selectOn !== 'heldout' && config.heldoutSize !== undefined) {
+    return `heldoutSize ${config.heldoutSize} is only used with selectOn heldout: add selectOn: heldout, or remove heldoutSize`;
+  }
+  return undefined;
 }
 
-/** The eval splits a training run loads: the selection split first, then the reported one if another. */
-export function trainingEvalSplits(p: EvalProtocol): EvalSplitName[] {
-  return p.split === SELECTION_SPLIT ? [SELECTION_SPLIT] : [SELECTION_SPLIT, p.split];
+/** The run's protocol; a UserError for selection fields that do not go together. */
+export function evalProtocol(config: ProtocolFields): EvalProtocol {
+  const problem = selectionProblem(config);
+  if (problem !== undefined) throw new UserError(`run config: ${problem}`);
+  const selectOn = config.selectOn ?? 'dev';
+  return {
+    split: config.evalSplit ?? 'dev',
+    checkpoint: config.checkpoint ?? 'best',
+    everyEpoch: config.evalEveryEpoch,
+    selectOn,
+    ...(selectOn === HELDOUT_SPLIT ? { heldoutSize: config.heldoutSize } : {}),
+  };
 }
 
 /**
- * Whether dev is evaluated after `epoch` (1-based) of `epochs`: every epoch when asked; otherwise at
- * the last epoch when something needs it (a `best` run selects among what was evaluated; a dev run
- * reports it). A `final` test run without per-epoch evaluation decodes test only, as the reference.
+ * The split files a training run loads, in TaskData.evalSets order: dev first when it selects, then
+ * the reported split if another. The held-out slice is no file: it comes out of the training split.
+ */
+export function trainingEvalSplits(p: EvalProtocol): EvalSplitName[] {
+  if (p.selectOn === HELDOUT_SPLIT) return [p.split];
+  return p.split === 'dev' ? ['dev'] : ['dev', p.split];
+}
+
+/**
+ * Whether the selection split is evaluated after `epoch` (1-based) of `epochs`: every epoch when
+ * asked; otherwise at the last epoch when something needs it (a `best` run selects among what was
+ * evaluated; a run that reports dev while selecting on dev reports it). A `final` test run without
+ * per-epoch evaluation decodes test only, as the reference.
  */
 export function evaluatesSelection(p: EvalProtocol, epoch: number, epochs: number): boolean {
-  return p.everyEpoch || (epoch === epochs && (p.checkpoint === 'best' || p.split === SELECTION_SPLIT));
+  return p.everyEpoch || (epoch === epochs && (p.checkpoint === 'best' || p.split === p.selectOn));
 }
 
 /**
  * Whether the weights after this epoch become the reported checkpoint (replacing an earlier one).
- * `best`: each new best dev epoch, and the last epoch when no epoch had a finite headline (its
- * weights are still saved; the run then reports no metrics, as before).
+ * `best`: each new best epoch on the selection split, and the last epoch when no epoch had a finite
+ * headline (its weights are still saved; the run then reports no metrics, as before).
  */
 export function keepsCheckpoint(p: EvalProtocol, at: { isBest: boolean; last: boolean; hasBest: boolean }): boolean {
   return p.checkpoint === 'final' ? at.last : at.isBest || (at.last && !at.hasBest);
 }
 
-/** Evaluations a run makes at most (the --dry-run cost estimate): dev ones, plus the reported split's. */
+/**
+ * Whether the kept checkpoint waits until training ends to be scored on the reported split (held
+ * in memory meanwhile): a `best` run selecting on held-out data scores the reported split once, for
+ * the epoch it chose, instead of at every new best epoch.
+ */
+export function defersReport(p: EvalProtocol): boolean {
+  return p.selectOn === HELDOUT_SPLIT && p.checkpoint === 'best';
+}
+
+/** Evaluations a run makes at most: of the selection split, and of the reported split besides. */
+export function evaluationCounts(p: EvalProtocol, epochs: number): { selection: number; reported: number } {
+  let selection = 0;
+  for (let e = 1; e <= epochs; e++) if (evaluatesSelection(p, e, epochs)) selection++;
+  // Reporting the selection split reuses its evaluations. `best` on another split decodes it at
+  // every new best selection epoch (at most once per selection evaluation), or once when deferred.
+  const reported = p.split === p.selectOn ? 0 : p.checkpoint === 'final' || defersReport(p) ? 1 : Math.max(1, selection);
+  return { selection, reported };
+}
+
+/** Evaluations a run makes at most, of either split (the --dry-run cost estimate sizes each: runner/cost.ts). */
 export function maxEvaluations(p: EvalProtocol, epochs: number): number {
-  let n = 0;
-  for (let e = 1; e <= epochs; e++) if (evaluatesSelection(p, e, epochs)) n++;
-  // `best` on another split decodes it at every new best dev epoch: at most once per dev evaluation.
-  if (p.split !== SELECTION_SPLIT) n += p.checkpoint === 'final' ? 1 : Math.max(1, n);
-  return n;
+  const n = evaluationCounts(p, epochs);
+  return n.selection + n.reported;
 }

@@ -96,21 +96,36 @@ export const trainRunConfigSchema = z.object({
   trainLimit: z.number().int().positive().optional(),
   evalLimit: z.number().int().positive().optional(),
   /**
-   * Evaluate on the dev split after every epoch (the selection split: best-epoch selection and the
-   * per-epoch curve in result.json's `epochs`). Off: only what the run reports is evaluated.
+   * Evaluate on the selection split (`selectOn`: dev, or the held-out slice) after every epoch: the
+   * per-epoch curve in result.json's `epochs` and best-epoch selection. Off: the selection split is
+   * scored once, after the last epoch, when something needs it (eval-protocol.ts).
    */
   evalEveryEpoch: z.boolean().default(true),
   /**
    * The split the run's reported metrics and saved predictions are scored on (eval-protocol.ts);
    * absent = dev. `test` (E2E only: GLUE's test labels are not public) is how the paper's Table 3
-   * is scored. Per-epoch evaluation and best-epoch selection always use dev.
+   * is scored. Per-epoch evaluation and best-epoch selection use `selectOn`'s split, never this one.
    */
   evalSplit: z.enum(['dev', 'test']).optional(),
   /**
    * The checkpoint the run reports, saves and decodes: `best` (absent) = the epoch with the best
-   * dev headline metric; `final` = the last epoch, as the reference E2E commands decode it.
+   * headline metric on the selection split (`selectOn`); `final` = the last epoch, as the reference
+   * E2E commands decode it.
    */
   checkpoint: z.enum(['best', 'final']).optional(),
+  /**
+   * The split of per-epoch evaluation and best-epoch selection: `dev` (absent; the paper's protocol,
+   * which then reports the dev score of the epoch it chose on dev) or `heldout`: `heldoutSize`
+   * examples of the training split, never trained on and never reported, so the epoch is chosen
+   * without looking at the reported split (eval-protocol.ts; the slice: train/heldout.ts).
+   */
+  selectOn: z.enum(['dev', 'heldout']).optional(),
+  /**
+   * With `selectOn: heldout` (and only then): how many training examples are held out, E2E: how many
+   * MRs (each with all its references). Drawn from the whole training split by a fixed seed, before
+   * `trainLimit`, so every method and seed of a table chooses on the same slice.
+   */
+  heldoutSize: z.number().int().positive().optional(),
   /** E2E decoding (paper App. D.3 / Table 11). */
   decoding: z
     .object({

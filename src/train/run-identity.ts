@@ -31,9 +31,10 @@ export function runKeys(config: TrainRunConfig): { runId: string; cellKey: strin
   // One device is the default: `devices: 1` and no `devices` are the same run (and the ids of runs
   // from before the field existed stay as they were).
   if (core.devices === 1) delete core.devices;
-  // Likewise the evaluation protocol's defaults (eval-protocol.ts): dev, best epoch.
+  // Likewise the evaluation protocol's defaults (eval-protocol.ts): dev, best epoch, selected on dev.
   if (core.evalSplit === 'dev') delete core.evalSplit;
   if (core.checkpoint === 'best') delete core.checkpoint;
+  if (core.selectOn === 'dev') delete core.selectOn;
   // Where the starting weights lie is not what they are: a parent run counts by its id (which hashes
   // the parent's own config), a checkpoint by its sha256. Configs without initFrom are untouched.
   const init = config.initFrom;

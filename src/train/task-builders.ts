@@ -15,7 +15,7 @@ import type { ModelConfig } from '../models/config.ts';
 import { debertaSpecialTokens, gpt2SpecialTokens, robertaSpecialTokens } from '../tokenizers/special-tokens.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { classificationTask } from './classification-task.ts';
-import { evalProtocol, trainingEvalSplits } from './eval-protocol.ts';
+import { evalProtocol, HELDOUT_SPLIT, trainingEvalSplits } from './eval-protocol.ts';
 import { lmTask } from './lm-task.ts';
 import type { TrainRunConfig } from './run-config.ts';
 import type { TaskData } from './task-data.ts';
@@ -41,6 +41,14 @@ export function evalSplitsToLoad(ctx: Pick<LoaderContext, 'config' | 'needTrain'
   if (ctx.evalSplit !== undefined) return [ctx.evalSplit];
   const p = evalProtocol(ctx.config);
   return ctx.needTrain ? trainingEvalSplits(p) : [p.split];
+}
+
+/**
+ * Training examples (E2E: MRs) to hold out of the training split for selection (heldout.ts), or
+ * undefined: only a training run selecting on held-out data has the slice (eval/generate never do).
+ */
+export function heldoutSizeToLoad(ctx: Pick<LoaderContext, 'config' | 'needTrain' | 'evalSplit'>): number | undefined {
+  return ctx.needTrain && ctx.evalSplit === undefined ? evalProtocol(ctx.config).heldoutSize : undefined;
 }
 
 export interface TaskLoader {
@@ -71,10 +79,20 @@ export interface RawEvalSplit {
   examples: GlueExample[];
 }
 
-/** Tokenizes (fitting the tokenizer to the model on these texts) and builds the classification task. */
-export function buildGlueLikeTask(ctx: LoaderContext, def: GlueLikeTask, train: GlueExample[], evalSplits: RawEvalSplit[], files: Record<string, string>): TaskData {
+/**
+ * Tokenizes (fitting the tokenizer to the model on these texts) and builds the classification task;
+ * `heldout`: the held-out slice of the training split (heldout.ts), an eval set of its own.
+ */
+export function buildGlueLikeTask(
+  ctx: LoaderContext,
+  def: GlueLikeTask,
+  train: GlueExample[],
+  evalSplits: RawEvalSplit[],
+  files: Record<string, string>,
+  heldout?: Omit<RawEvalSplit, 'name'>,
+): TaskData {
   const tokenizer = ctx.tokenizer(function* () {
-    for (const e of [...train, ...evalSplits.flatMap((s) => s.examples)]) {
+    for (const e of [...train, ...evalSplits.flatMap((s) => s.examples), ...(heldout?.examples ?? [])]) {
       yield e.text_a;
       if (e.text_b !== undefined) yield e.text_b;
     }
@@ -87,6 +105,7 @@ export function buildGlueLikeTask(ctx: LoaderContext, def: GlueLikeTask, train: 
     pad,
     train: train.map(encode),
     evalSplits: evalSplits.map((s) => ({ name: s.name, rows: s.rows, examples: s.examples.map(encode) })),
+    ...(heldout !== undefined ? { heldout: { name: HELDOUT_SPLIT, rows: heldout.rows, examples: heldout.examples.map(encode) } } : {}),
     metrics: (_split, preds, labels) => def.metrics(preds, labels),
     headlineSplit: def.headlineSplit,
     headlineMetric: def.headline,
@@ -111,16 +130,20 @@ export interface RawE2eEvalSet {
   instances: { mr: string; refs: string[]; where: string }[];
 }
 
-/** Training pairs and evaluation instances with challenge-format MRs (`name[X], eatType[Y]`). */
+/**
+ * Training pairs and evaluation instances with challenge-format MRs (`name[X], eatType[Y]`);
+ * `heldout`: the held-out MRs of the training split (heldout.ts), an eval set of its own.
+ */
 export function buildE2eLikeTask(
   ctx: LoaderContext,
   task: string,
   train: { mr: string; ref: string; where: string }[],
   evalSets: RawE2eEvalSet[],
   files: Record<string, string>,
+  heldout?: RawE2eEvalSet['instances'],
 ): TaskData {
   const pairs = train.map((p) => ({ context: mrToLoraContext(p.mr, p.where), completion: p.ref }));
-  const sets = evalSets.map((s) => ({ split: s.split, chosen: s.instances.map((i) => ({ context: mrToLoraContext(i.mr, i.where), references: i.refs })) }));
+  const sets = [...evalSets, ...(heldout !== undefined ? [{ split: HELDOUT_SPLIT, instances: heldout }] : [])].map((s) => ({ split: s.split, chosen: s.instances.map((i) => ({ context: mrToLoraContext(i.mr, i.where), references: i.refs })) }));
   const tokenizer = ctx.tokenizer(function* () {
     for (const t of pairs) {
       yield t.context;

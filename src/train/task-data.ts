@@ -57,8 +57,9 @@ export interface TaskData {
   readonly evalSize: number;
   /**
    * The eval sets `evaluate` can score, by split name ('dev', 'test'; GLUE's dev files, e.g. MNLI
-   * matched + mismatched, are one set 'dev'). The first is the default and the selection split
-   * (eval-protocol.ts); a training run that reports another split holds that one too.
+   * matched + mismatched, are one set 'dev'). The first is the default; a training run holds the
+   * split it selects on (eval-protocol.ts: dev, or 'heldout', the slice of the training split that
+   * heldout.ts holds out, last) and the one it reports.
    */
   readonly evalSets: readonly { split: string; size: number }[];
   /** The constant added to the loss denominator (the reference GPT-2 loss: 1e-4; else 0). */

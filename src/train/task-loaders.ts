@@ -20,10 +20,21 @@ import { SYNTHETIC_TASK_NAMES } from '../data/synthetic.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256File } from './provenance.ts';
 import type { TrainRunConfig } from './run-config.ts';
+import { holdOutExamples, holdOutMrs } from './heldout.ts';
 import { subsampleIndices } from './seeds.ts';
 import { syntheticLoader } from './synthetic-loader.ts';
 import type { TaskData } from './task-data.ts';
-import { buildE2eLikeTask, buildGlueLikeTask, evalSplitsToLoad, type GlueLikeTask, type LoaderContext, type RawE2eEvalSet, type RawEvalSplit, type TaskLoader } from './task-builders.ts';
+import {
+  buildE2eLikeTask,
+  buildGlueLikeTask,
+  evalSplitsToLoad,
+  heldoutSizeToLoad,
+  type GlueLikeTask,
+  type LoaderContext,
+  type RawE2eEvalSet,
+  type RawEvalSplit,
+  type TaskLoader,
+} from './task-builders.ts';
 
 export type { LoaderContext, TaskLoader } from './task-builders.ts';
 
@@ -44,10 +55,14 @@ export const glueLoader: TaskLoader = {
     if (ctx.evalSplit === undefined && c.evalSplit === 'test') throw new UserError(`${task}: evalSplit test is for E2E only (GLUE's test labels are not public); use dev`);
     const files: Record<string, string> = {};
     let train: GlueExample[] = [];
+    let heldout: Omit<RawEvalSplit, 'name'> | undefined;
     if (ctx.needTrain) {
       const source = glueSplitSource(task, 'train', where);
       const all = await readGlueSource(source, task);
-      train = subsampleIndices(all.length, c.trainLimit).map((i) => all[i]);
+      const size = heldoutSizeToLoad(ctx);
+      const split = holdOutExamples(all.length, size, c.trainLimit, task);
+      train = split.train.map((i) => all[i]);
+      if (size !== undefined) heldout = { rows: split.heldout, examples: split.heldout.map((i) => all[i]) };
       record(files, source);
     }
     const splitNames = ctx.evalSplit !== undefined ? [ctx.evalSplit] : spec.evalSplits.map((s) => s.name);
@@ -67,7 +82,7 @@ export const glueLoader: TaskLoader = {
       headline: spec.headline,
       headlineSplit: ctx.evalSplit ?? spec.headlineSplit,
     };
-    return buildGlueLikeTask(ctx, def, train, evalSplits, files);
+    return buildGlueLikeTask(ctx, def, train, evalSplits, files, heldout);
   },
 };
 
@@ -85,13 +100,17 @@ export const e2eLoader: TaskLoader = {
     if (bad !== undefined) throw new UserError(`e2e has no eval split '${bad}': use dev or test`);
     const files: Record<string, string> = {};
     let train: { mr: string; ref: string; where: string }[] = [];
+    let heldout: RawE2eEvalSet['instances'] | undefined;
     if (ctx.needTrain) {
       const source = e2eSplitSource('train', where);
       const data = await readE2eSource(source);
-      train = subsampleIndices(data.pairs.length, c.trainLimit).map((i) => {
+      const size = heldoutSizeToLoad(ctx);
+      const split = holdOutMrs(data.pairs, size, c.trainLimit, 'e2e');
+      train = split.train.map((i) => {
         const p = data.pairs[i];
         return { mr: p.mr, ref: p.ref, where: `${data.file}:${p.line}` };
       });
+      if (size !== undefined) heldout = split.heldout.map((h) => ({ mr: h.mr, refs: h.pairs.map((i) => data.pairs[i].ref), where: `${data.file} (held-out MR "${h.mr}")` }));
       record(files, source);
     }
     const evalSets: RawE2eEvalSet[] = [];
@@ -103,7 +122,7 @@ export const e2eLoader: TaskLoader = {
       const chosen = subsampleIndices(instances.length, c.evalLimit).map((i) => ({ ...instances[i], where: `${evalData.file} (MR "${instances[i].mr}")` }));
       evalSets.push({ split, instances: chosen });
     }
-    return buildE2eLikeTask(ctx, 'e2e', train, evalSets, files);
+    return buildE2eLikeTask(ctx, 'e2e', train, evalSets, files, heldout);
   },
 };
 

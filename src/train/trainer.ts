@@ -1,11 +1,12 @@
 /**
  * One training run end to end, as the paper's runs go (Sections 5.2–5.4, Appendix D): the method
  * applied to the base model, AdamW with decoupled weight decay (none on biases and LayerNorm weights),
- * linear warm-up and decay, gradient clipping, label smoothing, gradient accumulation; dev evaluation
- * after every epoch with the task's metrics; the reported checkpoint kept (eval-protocol.ts: the best
- * dev epoch, as the paper's GLUE runs, or the final one, as the reference E2E runs) and scored on the
- * reported split (dev, or E2E test); its trainable weights + head saved; a RunResult with provenance
- * written to the run directory.
+ * linear warm-up and decay, gradient clipping, label smoothing, gradient accumulation; evaluation of
+ * the selection split (dev, or a held-out slice of the training data) after every epoch with the
+ * task's metrics; the reported checkpoint kept (eval-protocol.ts: the best epoch on the selection
+ * split, as the paper's GLUE runs on dev, or the final one, as the reference E2E runs) and scored on
+ * the reported split (dev, or E2E test); its trainable weights + head saved; a RunResult with
+ * provenance written to the run directory.
  *
  * A non-finite loss (or any other failure after setup) ends the run with status 'failed' and the error
  * in the result; input problems found during setup throw a UserError before anything is trained.
@@ -24,7 +25,7 @@ import { UserError } from '../util/errors.ts';
 import { accumulatedStep } from './accumulate.ts';
 import { describeSchedule, stepMicroBatches, trainingSchedule, type TrainingSchedule } from './batching.ts';
 import { AdamW } from './adamw.ts';
-import { evalProtocol, evaluatesSelection, keepsCheckpoint, SELECTION_SPLIT, type EvalProtocol } from './eval-protocol.ts';
+import { defersReport, evalProtocol, evaluatesSelection, keepsCheckpoint, selectionProblem, type EvalProtocol } from './eval-protocol.ts';
 import { toHfConfig } from './model-source.ts';
 import { isNoDecay } from './param-groups.ts';
 import { Progress, formatDuration } from './progress.ts';
@@ -59,6 +60,8 @@ export const PAPER_DECODING: DecodingOptions = { beam: 10, lengthPenalty: 0.9, n
 export function parseRunConfig(input: unknown): TrainRunConfig {
   const r = trainRunConfigSchema.safeParse(input);
   if (!r.success) throw new UserError(`run config: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  const problem = selectionProblem(r.data);
+  if (problem !== undefined) throw new UserError(`run config: ${problem}`);
   return r.data;
 }
 
@@ -130,7 +133,8 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
     for (const line of setup.modelLoadNotes) log(line);
     if (config.modelDropout !== undefined) log(`model dropout ${config.modelDropout} in every layer (modelDropout; replaces config.json's rates)`);
     log(`data: ${task.trainSize} training examples, ${task.evalSize} evaluation examples${task.evalSets.slice(1).map((s) => `, ${s.size} ${s.split} examples`).join('')}`);
-    log(`reports the ${protocol.checkpoint} checkpoint on ${protocol.split}${protocol.everyEpoch ? `; ${SELECTION_SPLIT} evaluated every epoch` : ''}`);
+    const heldout = protocol.heldoutSize !== undefined ? `, chosen on ${protocol.heldoutSize} held-out training ${task.modelType === 'gpt2' ? 'MRs' : 'examples'}` : '';
+    log(`reports the ${protocol.checkpoint} checkpoint on ${protocol.split}${heldout}${protocol.everyEpoch ? `; ${protocol.selectOn} evaluated every epoch` : ''}`);
     baseline = recordBaseline(task, protocol.split, log);
     log(`trainable: ${trainableParams.counted} (formula ${trainableParams.formula}) + head ${trainableParams.head}`);
     const names = [...applied.names, ...applied.headNames];
@@ -231,6 +235,10 @@ async function trainLoop(
   const progress = new Progress({ totalSteps, log, tty });
   let step = 0;
   let bestValue = -Infinity;
+  // A deferred report (eval-protocol.ts defersReport): the epoch whose saved weights are the reported
+  // checkpoint; they are scored on the reported split once, after the last epoch.
+  let kept: { epoch: number; isBest: boolean } | undefined;
+  const selectionLabel = protocol.selectOn === 'dev' ? '' : `${protocol.selectOn}: `;
   for (let epoch = 1; epoch <= config.epochs; epoch++) {
     const epochStart = performance.now();
     const order = orderRng.shuffle(Array.from({ length: task.trainSize }, (_, i) => i));
@@ -262,8 +270,8 @@ async function trainLoop(
     const last = epoch === config.epochs;
     let selection: EvalOutput | undefined;
     if (evaluatesSelection(protocol, epoch, config.epochs)) {
-      selection = await evaluateWithProgress(task, model, config, decoding, progress, SELECTION_SPLIT);
-      metrics = finiteMetrics(selection.metrics, (l) => progress.message(l));
+      selection = await evaluateWithProgress(task, model, config, decoding, progress, protocol.selectOn);
+      metrics = finiteMetrics(selection.metrics, (l) => progress.message(`${selectionLabel}${l}`));
     }
     const value = metrics[task.headlineMetric];
     const isBest = value !== undefined && value > bestValue;
@@ -274,21 +282,37 @@ async function trainLoop(
     }
     // With no finite headline at all, a `best` run still saves the final epoch's weights (no metrics).
     if (keepsCheckpoint(protocol, { isBest, last, hasBest: state.bestEpoch !== null })) {
-      const out = selection !== undefined && protocol.split === SELECTION_SPLIT ? selection : await evaluateWithProgress(task, model, config, decoding, progress, protocol.split);
-      const reported = out === selection ? metrics : finiteMetrics(out.metrics, (l) => progress.message(`${protocol.split}: ${l}`));
-      if (isBest || protocol.checkpoint === 'final') state.reportedMetrics = reported;
-      state.reported = { split: protocol.split, checkpoint: protocol.checkpoint, epoch };
-      if (out !== selection) note += `; ${protocol.split}: ${formatMetrics(reported)}`;
-      if (protocol.checkpoint === 'final') note += ' (final checkpoint: reported)';
-      // Artifacts read weights synchronously; on WebGPU only data already read back is, so read the
-      // trainable weights asynchronously first (tfjs keeps that host copy until the next update).
-      if (activeBackend()?.name === 'webgpu') await Promise.all(trainable.map((v) => v.data()));
-      saveCheckpoint(opts.outDir, applied, config, out);
+      if (defersReport(protocol)) {
+        // Chosen without looking at the reported split, and scored on it only once it is final.
+        await saveWeights(opts.outDir, applied, trainable, config);
+        kept = { epoch, isBest };
+      } else {
+        const out = selection !== undefined && protocol.split === protocol.selectOn ? selection : await evaluateWithProgress(task, model, config, decoding, progress, protocol.split);
+        const reported = out === selection ? metrics : finiteMetrics(out.metrics, (l) => progress.message(`${protocol.split}: ${l}`));
+        if (isBest || protocol.checkpoint === 'final') state.reportedMetrics = reported;
+        state.reported = { split: protocol.split, checkpoint: protocol.checkpoint, epoch };
+        if (out !== selection) note += `; ${protocol.split}: ${formatMetrics(reported)}`;
+        if (protocol.checkpoint === 'final') note += ' (final checkpoint: reported)';
+        await saveWeights(opts.outDir, applied, trainable, config);
+        savePredictions(opts.outDir, out);
+      }
     }
-    const record: EpochRecord = { epoch, step, trainLoss, metrics, seconds: (performance.now() - epochStart) / 1000 };
+    // The split is named where it is not dev (records without it are dev's, as before it existed).
+    const record: EpochRecord = { epoch, step, trainLoss, metrics, ...(selection !== undefined && protocol.selectOn !== 'dev' ? { split: protocol.selectOn } : {}), seconds: (performance.now() - epochStart) / 1000 };
     state.epochs.push(record);
-    progress.message(`epoch ${epoch}/${config.epochs}: train loss ${trainLoss.toFixed(4)}${Object.keys(metrics).length > 0 ? `, ${formatMetrics(metrics)}` : ''}${note} [${formatDuration(record.seconds)}]`);
+    progress.message(`epoch ${epoch}/${config.epochs}: train loss ${trainLoss.toFixed(4)}${Object.keys(metrics).length > 0 ? `, ${selectionLabel}${formatMetrics(metrics)}` : ''}${note} [${formatDuration(record.seconds)}]`);
     opts.onEpoch?.(record);
+  }
+  if (kept !== undefined) {
+    // The chosen epoch's weights back from its saved checkpoint (the live ones when it is the last), so
+    // the reported numbers are those of the saved adapter, as `lora-repro eval` reads it.
+    if (kept.epoch !== config.epochs) applied.load(join(opts.outDir, RUN_FILES.adapter));
+    const out = await evaluateWithProgress(task, model, config, decoding, progress, protocol.split);
+    const reported = finiteMetrics(out.metrics, (l) => progress.message(`${protocol.split}: ${l}`));
+    if (kept.isBest) state.reportedMetrics = reported;
+    state.reported = { split: protocol.split, checkpoint: protocol.checkpoint, epoch: kept.epoch, selectedOn: protocol.selectOn, heldoutSize: protocol.heldoutSize };
+    progress.message(`reported checkpoint: epoch ${kept.epoch} (chosen on ${protocol.selectOn}); ${protocol.split}: ${formatMetrics(reported)}`);
+    savePredictions(opts.outDir, out);
   }
   progress.finish();
 }
@@ -309,11 +333,18 @@ function evaluateWithProgress(task: TaskData, model: RunSetup['model'], config: 
   });
 }
 
-/** The method's weights + head and the predictions of this epoch (replacing the previously kept checkpoint's). */
-function saveCheckpoint(outDir: string, applied: AppliedMethod, config: TrainRunConfig, out: EvalOutput): void {
+/** The method's weights + head of this epoch (replacing the previously kept checkpoint's). */
+async function saveWeights(outDir: string, applied: AppliedMethod, trainable: tf.Variable[], config: TrainRunConfig): Promise<void> {
+  // Artifacts read weights synchronously; on WebGPU only data already read back is, so read the
+  // trainable weights asynchronously first (tfjs keeps that host copy until the next update).
+  if (activeBackend()?.name === 'webgpu') await Promise.all(trainable.map((v) => v.data()));
   const adapterDir = join(outDir, RUN_FILES.adapter);
   rmSync(adapterDir, { recursive: true, force: true });
   applied.save(adapterDir, { baseModel: config.model });
+}
+
+/** The reported checkpoint's predictions (replacing the previously kept checkpoint's). */
+function savePredictions(outDir: string, out: EvalOutput): void {
   const predDir = join(outDir, RUN_FILES.predictions);
   rmSync(predDir, { recursive: true, force: true });
   mkdirSync(predDir, { recursive: true });

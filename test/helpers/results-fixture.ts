@@ -39,6 +39,8 @@ export interface FixtureRun {
   /** The evaluation protocol (train/eval-protocol.ts); either set: the result records `reported`. */
   evalSplit?: 'dev' | 'test';
   checkpoint?: 'best' | 'final';
+  /** Epoch chosen on this many held-out training examples (selectOn: heldout); the result records `reported`. */
+  heldoutSize?: number;
 }
 
 /** A finished or failed RunResult; a finished run's epochs climb linearly to its best-epoch metrics at the last epoch. */
@@ -60,6 +62,7 @@ export function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: 
     ...(f.evalLimit !== undefined ? { evalLimit: f.evalLimit } : {}),
     ...(f.evalSplit !== undefined ? { evalSplit: f.evalSplit } : {}),
     ...(f.checkpoint !== undefined ? { checkpoint: f.checkpoint } : {}),
+    ...(f.heldoutSize !== undefined ? { selectOn: 'heldout', heldoutSize: f.heldoutSize } : {}),
   });
   const { runId, cellKey } = runKeys(config);
   const status = f.status ?? 'finished';
@@ -90,8 +93,15 @@ export function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: 
     epochs,
     bestEpoch: status === 'finished' ? nEpochs - 1 : null,
     metrics,
-    ...(status === 'finished' && (f.evalSplit !== undefined || f.checkpoint !== undefined)
-      ? { reported: { split: f.evalSplit ?? 'dev', checkpoint: f.checkpoint ?? 'best', epoch: f.checkpoint === 'final' ? nEpochs : nEpochs - 1 } }
+    ...(status === 'finished' && (f.evalSplit !== undefined || f.checkpoint !== undefined || f.heldoutSize !== undefined)
+      ? {
+          reported: {
+            split: f.evalSplit ?? 'dev',
+            checkpoint: f.checkpoint ?? 'best',
+            epoch: f.checkpoint === 'final' ? nEpochs : nEpochs - 1,
+            ...(f.heldoutSize !== undefined && f.checkpoint !== 'final' ? { selectedOn: 'heldout' as const, heldoutSize: f.heldoutSize } : {}),
+          },
+        }
       : {}),
     headlineMetric: status === 'failed' ? '' : (f.headlineMetric ?? Object.keys(metrics)[0] ?? 'accuracy'),
     ...(f.baseline !== undefined ? { baseline: f.baseline } : {}),

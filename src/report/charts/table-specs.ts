@@ -140,7 +140,7 @@ export function curvePoints(runs: readonly RunResult[]): CurvePoint[] {
     for (const e of r.epochs) {
       if (Number.isFinite(e.trainLoss)) out.push({ run: name, epoch: e.epoch, series: 'train loss', value: e.trainLoss });
       const m = e.metrics[r.headlineMetric];
-      if (m !== undefined && Number.isFinite(m)) out.push({ run: name, epoch: e.epoch, series: `${r.headlineMetric} (dev)`, value: m });
+      if (m !== undefined && Number.isFinite(m)) out.push({ run: name, epoch: e.epoch, series: `${r.headlineMetric} (${e.split ?? 'dev'})`, value: m });
     }
   }
   return out;
