@@ -15,7 +15,8 @@ import { tableCommand } from './commands/table.ts';
 import { chartsCommand } from './commands/charts.ts';
 import { analyzeCommand } from './commands/analyze.ts';
 import { reportCommand } from './commands/report.ts';
+import { summaryCommand } from './commands/summary.ts';
 import { pretrainCommand } from './commands/pretrain.ts';
 import { tokenizeCommand } from './commands/tokenize.ts';
 
-export const commands: Command[] = [envCommand, parityCommand, benchCommand, mlflowCommand, metricsCommand, paramsCommand, downloadCommand, trainCommand, evalCommand, generateCommand, runCommand, tableCommand, chartsCommand, analyzeCommand, reportCommand, pretrainCommand, tokenizeCommand];
+export const commands: Command[] = [envCommand, parityCommand, benchCommand, mlflowCommand, metricsCommand, paramsCommand, downloadCommand, trainCommand, evalCommand, generateCommand, runCommand, tableCommand, chartsCommand, analyzeCommand, reportCommand, summaryCommand, pretrainCommand, tokenizeCommand];

@@ -28,12 +28,12 @@ export function paperText(cell: Cell): string | undefined {
 }
 
 /** "= baseline" / "< baseline" for a cell not above its column's baseline, else undefined. */
-export function baselineMark(cell: Cell): string | undefined {
+export function baselineMark(cell: Pick<Cell, 'vsBaseline'>): string | undefined {
   return cell.vsBaseline === 'equal' ? '= baseline' : cell.vsBaseline === 'below' ? '< baseline' : undefined;
 }
 
 /** Our part of a cell: "95.0 ± 1.2", "89.0 ± 1.4 (2/3 runs)", "70.3 ± 0.0 (= baseline)", or "— (no runs)". */
-export function oursText(cell: Cell, decimals: number): string {
+export function oursText(cell: Pick<Cell, 'column' | 'value' | 'std' | 'n' | 'nFailed' | 'reason' | 'vsBaseline'>, decimals: number): string {
   if (cell.value === undefined) return `— (${cell.reason ?? 'no value'})`;
   const std = cell.std !== undefined ? ` ± ${fmtNum(cell.std, decimals)}` : cell.column === 'avg' ? '' : ' (1 run)';
   const part = cell.nFailed > 0 ? ` (${cell.n}/${cell.n + cell.nFailed} runs)` : '';
@@ -42,7 +42,7 @@ export function oursText(cell: Cell, decimals: number): string {
 }
 
 /** A baseline cell: "68.4", "68.4 (median; runs disagree)" or "— (why)". */
-export function baselineCellText(cell: BaselineCell, decimals: number): string {
+export function baselineCellText(cell: Pick<BaselineCell, 'value' | 'reason' | 'distinct'>, decimals: number): string {
   if (cell.value === undefined) return `— (${cell.reason ?? 'no value'})`;
   return `${fmtNum(cell.value, decimals)}${cell.distinct.length > 1 ? ' (median; runs disagree)' : ''}`;
 }
@@ -59,7 +59,7 @@ export function paramsText(row: Row): string {
   return row.paper ? `${row.params.display} [paper ${row.paper.params}M]` : row.params.display;
 }
 
-const AVG: ColumnDef = { key: 'avg', header: 'Avg.', paperColumn: 'avg', task: undefined, metric: undefined, scale: 100, decimals: 1, synthetic: false };
+export const AVG: ColumnDef = { key: 'avg', header: 'Avg.', paperColumn: 'avg', task: undefined, metric: undefined, scale: 100, decimals: 1, synthetic: false };
 
 export function allColumns(t: TableModel): ColumnDef[] {
   return t.hasAverage ? [...t.columns, AVG] : t.columns;
@@ -76,7 +76,7 @@ export function baselineCellsOf(t: TableModel, row: BaselineRow): BaselineCell[]
 /** The parameter column of a baseline row: it trains nothing. */
 export const BASELINE_PARAMS = '— (not trained)';
 
-function mdEscape(s: string): string {
+export function mdEscape(s: string): string {
   return s.replace(/\|/g, '\\|');
 }
 
