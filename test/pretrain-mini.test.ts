@@ -24,11 +24,12 @@ describe('mini pretraining at full settings (LORA_REPRO_LONG)', function () {
   });
 
   // Held-out loss must end far below ln(8000) ≈ 8.99; MLM also below the corpus' unigram entropy (≈ 7.2).
-  const bounds: Record<PretrainFamily, number> = { roberta: 7.0, gpt2: 4.8 };
+  const bounds: Record<PretrainFamily, number> = { roberta: 7.0, gpt2: 4.8, deberta: 7.0 };
   // Measured on the 2-core machine: RoBERTa ~2.5 min, GPT-2 ~9.5-11 min (6000 steps, 2 BLAS threads; the
   // machine runs 91-93 ms/step rested, 110-114 under sustained load).
-  const minutes: Record<PretrainFamily, number> = { roberta: 5, gpt2: 13 };
-  for (const family of ['roberta', 'gpt2'] as const) {
+  // DeBERTa: RoBERTa's steps at the measured ms/step ratio (src/pretrain/pretrain-config.ts).
+  const minutes: Record<PretrainFamily, number> = { roberta: 5, gpt2: 13, deberta: 10 };
+  for (const family of ['roberta', 'gpt2', 'deberta'] as const) {
     it(`${family}: learns within a few minutes and is reused on the second call`, async () => {
       const dataDir = locateDataDir();
       const t0 = performance.now();

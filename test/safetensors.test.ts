@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  f16,
   f32,
+  float32ToHalfBits,
   parseSafetensors,
   readSafetensors,
   serializeSafetensors,
@@ -338,6 +340,72 @@ describe('safetensors', () => {
       assert.throws(() => serializeSafetensors({ w: { dtype: 'F16', shape: [2], data: new Float32Array(2) } }), /needs a Uint16Array/);
       assert.throws(() => serializeSafetensors({ w: { dtype: 'F32', shape: [3], data: new Float32Array(2) } }), /needs 3 values/);
       assert.throws(() => serializeSafetensors({ __metadata__: f32([1], new Float32Array(1)) }), /reserved/);
+    });
+  });
+  describe('float32 → F16 (float32ToHalfBits), round to nearest even', () => {
+    const bitsOf = (x: number): number => new Uint32Array(new Float32Array([x]).buffer)[0] as number;
+    const fromBits = (b: number): number => new Float32Array(new Uint32Array([b]).buffer)[0] as number;
+    const halfOf = (xs: number[]): number[] => [...float32ToHalfBits(new Float32Array(xs))];
+    // The decoder (toFloat32, exact by construction from the bit fields) is the truth the encoder is held to.
+    const all = new Uint16Array(65536).map((_, i) => i);
+    const value = toFloat32({ dtype: 'F16', shape: [65536], data: all });
+
+    it('every half value comes back as its own bit pattern (±0, subnormals, normals, ±Infinity); NaN stays NaN', () => {
+      const back = float32ToHalfBits(value);
+      for (let h = 0; h < 65536; h++) {
+        const isNaN = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
+        if (isNaN) assert.ok((back[h]! & 0x7c00) === 0x7c00 && (back[h]! & 0x3ff) !== 0, `NaN ${h.toString(16)}`);
+        else assert.equal(back[h], h, `0x${h.toString(16)}`);
+      }
+    });
+
+    it('between two neighbouring halves: nearer one wins, an exact tie goes to the even pattern (subnormal and normal range, both signs)', () => {
+      for (const sign of [0, 0x8000]) {
+        for (let h = 0; h < 0x7bff; h++) {
+          const lo = value[sign | h]!;
+          const hi = value[sign | (h + 1)]!;
+          const mid = (lo + hi) / 2; // two halves' midpoint needs 12 significant bits: exact in float32
+          assert.equal(Math.fround(mid), mid);
+          const even = (h & 1) === 0 ? h : h + 1;
+          const away = bitsOf(mid) + 1; // one float32 ulp further from zero
+          const toward = bitsOf(mid) - 1;
+          const got = halfOf([mid, fromBits(away), fromBits(toward)]);
+          assert.deepEqual(got, [sign | even, sign | (h + 1), sign | h], `between 0x${h.toString(16)} and 0x${(h + 1).toString(16)}, sign ${sign}`);
+        }
+      }
+    });
+
+    it('overflow, underflow and values numpy gives (float32 → float16)', () => {
+      const cases: [number, number][] = [
+        [65504, 0x7bff], [65519, 0x7bff], [fromBits(bitsOf(65520) - 1), 0x7bff], [65520, 0x7c00], [1e10, 0x7c00], [-1e10, 0xfc00],
+        [Infinity, 0x7c00], [-Infinity, 0xfc00], [2 ** -25, 0x0000], [fromBits(bitsOf(2 ** -25) + 1), 0x0001], [1e-8, 0x0000],
+        [-1e-8, 0x8000], [1e-40, 0x0000], [-0, 0x8000],
+        // np.float32(x).astype(np.float16).view(np.uint16):
+        [0.1, 0x2e66], [1 / 3, 0x3555], [Math.PI, 0x4248], [6e-8, 0x0001], [1.5 * 2 ** -24, 0x0002], [2.5 * 2 ** -24, 0x0002],
+        [2 ** -14 - 2 ** -25, 0x0400], [1 + 2 ** -10 + 2 ** -11, 0x3c02],
+      ];
+      assert.deepEqual(halfOf(cases.map(([x]) => x)).map((h) => `0x${h.toString(16)}`), cases.map(([, h]) => `0x${h.toString(16)}`));
+      assert.ok(halfOf([NaN]).every((h) => (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0));
+    });
+
+    it('an F16 file written from float32 reads back as the rounded values', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'safetensors-f16-'));
+      try {
+        const src = new Float32Array([0.1, -2.5, 65504, 3e-6, 1e-9, 0.02 * 1.2345]);
+        const file = join(dir, 'h.safetensors');
+        writeSafetensors(file, { w: f16([2, 3], src) });
+        const back = readSafetensors(file).tensors.get('w')!;
+        assert.equal(back.dtype, 'F16');
+        assert.deepEqual(back.shape, [2, 3]);
+        const got = toFloat32(back);
+        src.forEach((x, i) => {
+          // Within half an ulp of the half grid: 2^-11 relative for normals, 2^-25 absolute below 2^-14.
+          assert.ok(Math.abs(got[i]! - x) <= Math.max(Math.abs(x) * 2 ** -11, 2 ** -25), `${x} → ${got[i]}`);
+        });
+        assert.deepEqual([got[1], got[2]], [-2.5, 65504]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

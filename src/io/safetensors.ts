@@ -474,6 +474,51 @@ export function nonFiniteIndex(data: Float32Array): number {
   return -1;
 }
 
+/**
+ * float32 → IEEE half-precision bit patterns, rounded to nearest with ties to even (as numpy's
+ * `astype(float16)` and PyTorch's `.half()` round): values below half the smallest subnormal become
+ * ±0, values from 65520 up become ±Infinity, NaN stays NaN (quiet). Exact for every value a half
+ * can hold, so toFloat32 of the result gives back each half-representable input.
+ */
+export function float32ToHalfBits(data: Float32Array): Uint16Array {
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const out = new Uint16Array(data.length);
+  for (let i = 0; i < bits.length; i++) out[i] = halfBits(bits[i] as number);
+  return out;
+}
+
+function halfBits(x: number): number {
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const man = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (man !== 0 ? 0x200 | (man >>> 13) : 0);
+  const e = exp - 127 + 15; // the half's biased exponent
+  if (e >= 31) return sign | 0x7c00;
+  if (e >= 1) {
+    // Normal: drop 13 mantissa bits. Adding (not or-ing) the rounded mantissa lets a carry step the
+    // exponent up, to Infinity from the largest binade.
+    const rest = man & 0x1fff;
+    let m = man >>> 13;
+    if (rest > 0x1000 || (rest === 0x1000 && (m & 1) === 1)) m++;
+    return sign | ((e << 10) + m);
+  }
+  // Subnormal half (value = m × 2^-24): the 24-bit significand shifted right by 14 - e.
+  const shift = 14 - e;
+  if (shift > 24) return sign; // below half of 2^-24 (float32 subnormals included)
+  const full = man | 0x800000;
+  const rest = full & ((1 << shift) - 1);
+  const halfway = 1 << (shift - 1);
+  let m = full >>> shift;
+  if (rest > halfway || (rest === halfway && (m & 1) === 1)) m++; // m = 0x400 is the smallest normal
+  return sign | m;
+}
+
+/** An F16 entry of float32 values (float32ToHalfBits); throws if `data` does not hold exactly prod(shape) values. */
+export function f16(shape: number[], data: Float32Array): TensorEntry {
+  const entry = f32(shape, data);
+  return { dtype: 'F16', shape: entry.shape, data: float32ToHalfBits(data) };
+}
+
 /** A float32 entry; throws if `data` does not hold exactly prod(shape) values. */
 export function f32(shape: number[], data: Float32Array): TensorEntry {
   if (!shape.every(isNonNegInt)) throw new Error(`f32: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);

@@ -4,7 +4,8 @@
  * Embeddings without absolute positions, post-LN blocks with disentangled attention over a shared,
  * LayerNorm-ed relative-position table (deberta-attention.ts), a ConvLayer after layer 0 that reads the
  * embedding output, and a ContextPooler (dense → GELU, no tanh) before the classifier.
- * ../shared/fixtures/parity/deberta-tiny/README.md lists each detail.
+ * ../shared/fixtures/parity/deberta-tiny/README.md lists each detail. The `mlm` head is
+ * DebertaV2ForMaskedLM's (`cls.predictions`), for pretraining the mini stand-in (../pretrain/).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DebertaV2Config } from './deberta-config.ts';
@@ -22,16 +23,18 @@ function act(name: 'gelu' | 'gelu_new' | 'tanh', x: tf.Tensor): tf.Tensor {
   return name === 'tanh' ? tf.tanh(x) : activation(name, x);
 }
 
+export type DebertaHead = 'classification' | 'mlm';
+
 /** What one forward can hand back for debugging (the fixture's intermediates.safetensors names). */
 export type DebertaTrace = Map<string, tf.Tensor>;
 
 export class DebertaV2Model extends TransformerBase {
   readonly modelType = 'deberta-v2' as const;
   readonly prefix = 'deberta.';
-  readonly heads: readonly 'classification'[] = ['classification'];
 
   constructor(
     readonly config: DebertaV2Config,
+    readonly heads: readonly DebertaHead[],
     rng: Rng,
   ) {
     super();
@@ -64,17 +67,27 @@ export class DebertaV2Model extends TransformerBase {
       p.add('deberta.encoder.conv.conv.bias', init.uniform([c.hidden], -bound, bound, rng));
       this.addLayerNorm('deberta.encoder.conv.LayerNorm', c.hidden);
     }
-    this.addLinear('pooler.dense', c.hidden, c.poolerHidden, std, 'out_in', rng);
-    this.addLinear('classifier', c.poolerHidden, c.numLabels, std, 'out_in', rng);
+    // Heads after the body, classification first: a classification model draws what it always did.
+    if (heads.includes('classification')) {
+      this.addLinear('pooler.dense', c.hidden, c.poolerHidden, std, 'out_in', rng);
+      this.addLinear('classifier', c.poolerHidden, c.numLabels, std, 'out_in', rng);
+    }
+    if (heads.includes('mlm')) {
+      // DebertaV2LMPredictionHead: transform (dense → hidden_act → LayerNorm), then a decoder tied to
+      // the word embeddings (not a tensor of its own) plus `cls.predictions.bias`.
+      this.addLinear('cls.predictions.transform.dense', c.hidden, c.hidden, std, 'out_in', rng);
+      this.addLayerNorm('cls.predictions.transform.LayerNorm', c.hidden);
+      p.add('cls.predictions.bias', init.zeros([c.vocabSize]));
+    }
   }
 
   private get relSpec(): { buckets: number; maxRelative: number } {
     return { buckets: this.config.positionBuckets, maxRelative: this.config.maxRelativePositions };
   }
 
-  /** The task head (ContextPooler + classifier): trained with every method, outside the paper's counts. */
+  /** The task head (ContextPooler + classifier) and the MLM head: trained with every method, outside the paper's counts. */
   headParamNames(): string[] {
-    return this.params.names().filter((n) => n.startsWith('pooler.') || n.startsWith('classifier.'));
+    return this.params.names().filter((n) => n.startsWith('pooler.') || n.startsWith('classifier.') || n.startsWith('cls.'));
   }
 
   /** DebertaV2Embeddings: word (+ absolute position, + token type 0) → LayerNorm → × mask → dropout. */
@@ -221,6 +234,20 @@ export class DebertaV2Model extends TransformerBase {
       const p = dropout(this.pool(h, ctx, clsIndex), this.config.clsDropout, ctx);
       return this.lin('classifier').apply(p, ctx) as tf.Tensor2D;
     });
+  }
+
+  /** The MLM head on hidden states [..., hidden] → vocabulary logits [..., vocab]. */
+  mlmHead(h: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    return tf.tidy(() => {
+      const x = this.ln('cls.predictions.transform.LayerNorm', activation(this.config.hiddenAct, this.lin('cls.predictions.transform.dense').apply(h, ctx)));
+      const logits = matmulLastAxis(x, this.params.get('deberta.embeddings.word_embeddings.weight'), true);
+      return tf.add(logits, this.params.get('cls.predictions.bias'));
+    });
+  }
+
+  /** DebertaV2ForMaskedLM's logits [batch, seqLen, vocab]. */
+  mlmLogits(batch: TokenBatch, ctx: ForwardContext): tf.Tensor3D {
+    return tf.tidy(() => this.mlmHead(this.encode(batch, ctx).hidden, ctx) as tf.Tensor3D);
   }
 
   protected get layerNormEps(): number {

@@ -8,7 +8,7 @@ import { readSafetensors } from '../io/safetensors.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 import { builtinConfig, readHfConfig, type ModelConfig } from './config.ts';
-import { DebertaV2Model } from './deberta.ts';
+import { DebertaV2Model, type DebertaHead } from './deberta.ts';
 import { Gpt2Model } from './gpt2.ts';
 import { RobertaModel, type RobertaHead } from './roberta.ts';
 import { loadHfWeights, type LoadReport } from './load-weights.ts';
@@ -18,12 +18,14 @@ export interface CreateOptions {
   seed: number;
   /** RoBERTa heads; default classification. */
   robertaHeads?: RobertaHead[];
+  /** DeBERTa-v2 heads; default classification. */
+  debertaHeads?: DebertaHead[];
 }
 
 export function createModel(config: ModelConfig, opts: CreateOptions): TransformerModel {
   const rng = new Rng(opts.seed);
   if (config.modelType === 'roberta') return new RobertaModel(config, opts.robertaHeads ?? ['classification'], rng);
-  if (config.modelType === 'deberta-v2') return new DebertaV2Model(config, rng);
+  if (config.modelType === 'deberta-v2') return new DebertaV2Model(config, opts.debertaHeads ?? ['classification'], rng);
   return new Gpt2Model(config, rng);
 }
 

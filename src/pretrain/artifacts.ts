@@ -1,13 +1,16 @@
 /**
  * The on-disk form of a pretrained mini model, a Hugging Face-style directory:
  *   config.json          HF config (readHfConfig / loadPretrained read it)
- *   model.safetensors    the base model under HF names (`roberta.*` / `transformer.*`); for RoBERTa
- *                        without the MLM head and without the next-sentence head pretraining trains
- *                        as `classifier.*`, so loadPretrained(dir) builds a classification model
- *                        from it and the classifier keeps its seeded initialisation (the loader is
- *                        strict about unexpected tensors, and a fine-tuning run never needs the head)
- *   mlm_head.safetensors RoBERTa only: the `lm_head.*` tensors (tied decoder not repeated), for
- *                        loadPretrainedMlm below
+ *   model.safetensors    the base model under HF names (`roberta.*` / `deberta.*` / `transformer.*`);
+ *                        for RoBERTa and DeBERTa without the MLM head and without the next-sentence
+ *                        head pretraining trains (RoBERTa `classifier.*`, DeBERTa `pooler.*` +
+ *                        `classifier.*`), so loadPretrained(dir) builds a classification model from
+ *                        it and the head keeps its seeded initialisation (the loader is strict about
+ *                        unexpected tensors, and a fine-tuning run never needs the head; the pooler
+ *                        of microsoft/deberta-v2-xxlarge is not in its checkpoint either)
+ *   mlm_head.safetensors RoBERTa and DeBERTa: the MLM head (RoBERTa `lm_head.*`, DeBERTa
+ *                        `cls.predictions.*` as in DebertaV2ForMaskedLM; the decoder tied to the
+ *                        word embeddings is not repeated), for loadPretrainedMlm below
  *   tokenizer.json       the byte-level BPE tokenizer (loadTokenizer(dir) finds it)
  *   pretrain.json        what produced it: corpus, settings, seed, loss curve, timings (written last,
  *                        so its presence marks a complete directory)
@@ -18,8 +21,8 @@ import { f32, readSafetensors, writeSafetensors, type TensorEntry } from '../io/
 import { loadHfWeights } from '../models/load-weights.ts';
 import { loadPretrained } from '../models/factory.ts';
 import type { TransformerModel } from '../models/model.ts';
-import type { RobertaModel } from '../models/roberta.ts';
 import { UserError } from '../util/errors.ts';
+import type { MlmModel } from './objectives.ts';
 import { hfConfigJson } from './pretrain-config.ts';
 
 export const PRETRAIN_FILES = {
@@ -30,9 +33,9 @@ export const PRETRAIN_FILES = {
   meta: 'pretrain.json',
 } as const;
 
-const isMlmHead = (name: string): boolean => name.startsWith('lm_head.');
-/** The next-sentence head of pretraining (next-sentence.ts): not a fine-tuning initialisation, not saved. */
-export const isPretrainClassifier = (name: string): boolean => name.startsWith('classifier.');
+const isMlmHead = (name: string): boolean => name.startsWith('lm_head.') || name.startsWith('cls.predictions.');
+/** The next-sentence head of pretraining (next-sentence.ts; DeBERTa's reads its pooler): not a fine-tuning initialisation, not saved. */
+export const isPretrainClassifier = (name: string): boolean => name.startsWith('classifier.') || name.startsWith('pooler.');
 
 function entries(model: TransformerModel, keep: (name: string) => boolean): Map<string, TensorEntry> {
   const out = new Map<string, TensorEntry>();
@@ -47,18 +50,18 @@ export function writeModelFiles(dir: string, model: TransformerModel, tokenizerP
   writeFileSync(join(dir, PRETRAIN_FILES.config), `${JSON.stringify(hfConfigJson(model.config), null, 2)}\n`);
   const meta = { format: 'pt' };
   writeSafetensors(join(dir, PRETRAIN_FILES.weights), entries(model, (n) => !isMlmHead(n) && !isPretrainClassifier(n)), meta);
-  if (model.modelType === 'roberta') writeSafetensors(join(dir, PRETRAIN_FILES.mlmHead), entries(model, isMlmHead), meta);
+  if (model.modelType !== 'gpt2') writeSafetensors(join(dir, PRETRAIN_FILES.mlmHead), entries(model, isMlmHead), meta);
   copyFileSync(tokenizerPath, join(dir, PRETRAIN_FILES.tokenizer));
 }
 
-/** A RoBERTa with its pretrained MLM head (e.g. to score masked-LM loss after reloading). */
-export function loadPretrainedMlm(dir: string, seed = 0): RobertaModel {
+/** A RoBERTa or DeBERTa with its pretrained MLM head (e.g. to score masked-LM loss after reloading). */
+export function loadPretrainedMlm(dir: string, seed = 0): MlmModel {
   const headFile = join(dir, PRETRAIN_FILES.mlmHead);
-  if (!existsSync(headFile)) throw new UserError(`${headFile}: not found (only pretrained RoBERTa directories have an MLM head)`);
-  const { model } = loadPretrained(dir, { seed, robertaHeads: ['mlm'] });
-  if (model.modelType !== 'roberta') {
+  if (!existsSync(headFile)) throw new UserError(`${headFile}: not found (only pretrained RoBERTa and DeBERTa directories have an MLM head)`);
+  const { model } = loadPretrained(dir, { seed, robertaHeads: ['mlm'], debertaHeads: ['mlm'] });
+  if (model.modelType === 'gpt2') {
     model.dispose();
-    throw new UserError(`${dir}: not a RoBERTa model`);
+    throw new UserError(`${dir}: a GPT-2 model, which has no MLM head`);
   }
   try {
     // Only the head tensors: everything else is already loaded and may not be reported missing.

@@ -17,14 +17,15 @@ import { fileURLToPath } from 'node:url';
 import { withBlasThreads } from '../backend/native.ts';
 import { initBackend } from '../backend/select.ts';
 import { buildCorpus, documentSegments, type Corpus } from '../data/corpus.ts';
+import type { TransformerModel } from '../models/model.ts';
 import { loadTokenizer } from '../tokenizers/hf-tokenizer.ts';
-import { gpt2SpecialTokens, robertaSpecialTokens } from '../tokenizers/special-tokens.ts';
+import { debertaPretrainTokens, gpt2SpecialTokens, robertaSpecialTokens } from '../tokenizers/special-tokens.ts';
 import { trainByteLevelBpe, writeTokenizerJson } from '../tokenizers/bpe-trainer.ts';
 import { PRETRAIN_FILES, writeModelFiles } from './artifacts.ts';
 import { pairableDocuments, type PairLayoutIds } from './next-sentence.ts';
 import { packDocuments } from './packing.ts';
 import { pretrainModel, type PretrainInput } from './pretrain.ts';
-import { MINI_PRETRAIN, pretrainModelConfig, type PretrainFamily, type PretrainSettings, type SpecialIds } from './pretrain-config.ts';
+import { pretrainDefaults, pretrainModelConfig, type PretrainFamily, type PretrainSettings, type SpecialIds } from './pretrain-config.ts';
 
 export const CACHE_ENV = 'LORA_REPRO_CACHE';
 export const PRETRAIN_FORMAT = 3;
@@ -65,13 +66,19 @@ export interface PretrainMeta {
     trainSeconds: number;
     /** Held-out loss before/after, and ln(vocab) for scale. */
     evalLoss: { before: number; after: number; lnVocab: number };
-    /** Held-out next-sentence accuracy (RoBERTa with nspEvery > 0; chance 0.5). */
+    /** Held-out next-sentence accuracy (RoBERTa / DeBERTa with nspEvery > 0; chance 0.5). */
     nspAccuracy?: { before: number; after: number; pairs: number };
     lossCurve: number[];
     pairLossCurve?: number[];
   };
   totalSeconds: number;
   createdAt: string;
+  /**
+   * The tensor backend and kernels that computed it: pretraining is bit-for-bit repeatable only on the
+   * same ones (native OpenBLAS and plain wasm differ in the last bits). Absent in entries written
+   * before it was recorded.
+   */
+  backend?: { name: string; kernels: string; kernelsDetail: string };
   /** sha256 of every other file of the entry, as written: reuse verifies them (verifyEntry). */
   files?: Record<string, string>;
 }
@@ -81,10 +88,12 @@ export interface EnsurePretrainedOptions {
   /** A data directory (see ../data/corpus.ts locateDataDir), or undefined for the synthetic corpus. */
   dataDir?: string;
   seed: number;
-  /** Overrides of MINI_PRETRAIN (e.g. steps); every field enters the cache key. */
+  /** Overrides of pretrainDefaults (e.g. steps); every field enters the cache key. */
   settings?: Partial<Omit<PretrainSettings, 'family'>>;
   cacheDir?: string;
   log?: (line: string) => void;
+  /** Also write the model after these steps to `<snapshotDir>/step-<N>/` (pretrain.ts `snapshotSteps`). */
+  snapshots?: { steps: readonly number[]; dir: string };
 }
 
 export interface PretrainedModelDir {
@@ -93,7 +102,7 @@ export interface PretrainedModelDir {
   meta: PretrainMeta;
 }
 
-const fileSha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+export const fileSha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /**
  * Why a cached entry cannot be reused (unreadable pretrain.json, a file missing or changed since it
@@ -181,7 +190,7 @@ export interface PretrainedLocation {
  * callers that only look). Building the corpus is part of it: the key hashes its content.
  */
 export function locatePretrained(opts: Omit<EnsurePretrainedOptions, 'log'>): PretrainedLocation {
-  const settings: PretrainSettings = { ...MINI_PRETRAIN[opts.family], ...(opts.settings ?? {}), family: opts.family };
+  const settings: PretrainSettings = { ...pretrainDefaults(opts.family, opts.dataDir), ...(opts.settings ?? {}), family: opts.family };
   const corpus = buildCorpus({ dataDir: opts.dataDir, budgetBytes: settings.corpusBytes, linkRelated: settings.linkRelated });
   const key = sha256(canonical({ format: PRETRAIN_FORMAT, settings, corpus: corpus.hash, seed: opts.seed })).slice(0, 16);
   const root = cacheRoot(opts.cacheDir);
@@ -216,6 +225,14 @@ export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<P
     packing = { before: sp.bos, after: sp.eos };
     masking = { maskTokenId: sp.mask, vocabSize: tokenizer.vocabSize, specialIds: new Set([sp.bos, sp.pad, sp.eos, sp.unk, sp.mask]) };
     pairIds = { bos: sp.bos, eos: sp.eos, pad: sp.pad };
+  } else if (opts.family === 'deberta') {
+    // RoBERTa's layout with DeBERTa's tokens: documents packed as `[CLS] … [SEP]` (what run_mlm gets
+    // from DebertaV2Tokenizer), pairs as `[CLS] A [SEP] B [SEP]`, [CLS] the bag-of-words anchor.
+    const sp = debertaPretrainTokens(tokenizer);
+    ids = { pad: sp.pad, bos: sp.cls, eos: sp.sep };
+    packing = { before: sp.cls, after: sp.sep };
+    masking = { maskTokenId: sp.mask, vocabSize: tokenizer.vocabSize, specialIds: new Set([sp.cls, sp.pad, sp.sep, sp.unk, sp.mask]) };
+    pairIds = { bos: sp.cls, eos: sp.sep, pad: sp.pad, separators: 1 };
   } else {
     const eot = gpt2SpecialTokens(tokenizer).endOfText;
     ids = { pad: eot, bos: eot, eos: eot };
@@ -227,9 +244,22 @@ export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<P
   log(`${blocks.length} blocks of ${settings.seqLen} tokens`);
   const pairs = pairIds !== undefined && settings.nspEvery > 0 ? { documents: pairableDocuments(documents), ids: pairIds } : undefined;
 
-  await initBackend();
+  const backend = await initBackend();
   const config = pretrainModelConfig(settings, tokenizer.vocabSize, ids);
-  const out = await withBlasThreads(settings.blasThreads, () => pretrainModel({ settings, config, blocks, masking, pairs, seed: opts.seed, log }));
+  const snapshot = opts.snapshots;
+  const onSnapshot =
+    snapshot === undefined
+      ? undefined
+      : (step: number, model: TransformerModel, heldOutLoss: number, trainSeconds: number): void => {
+          const target = join(snapshot.dir, `step-${step}`);
+          mkdirSync(target, { recursive: true });
+          writeModelFiles(target, model, tok.file);
+          const info = { key, family: opts.family, seed: opts.seed, step, of: settings.steps, heldOutLoss, trainSeconds, settings, corpus: corpus.hash };
+          writeFileSync(join(target, 'snapshot.json'), `${JSON.stringify(info, null, 2)}\n`);
+        };
+  const out = await withBlasThreads(settings.blasThreads, () =>
+    pretrainModel({ settings, config, blocks, masking, pairs, seed: opts.seed, log, snapshotSteps: snapshot?.steps, onSnapshot }),
+  );
   const corpusInfo: Omit<Corpus, 'documents'> = { ...corpus };
   delete (corpusInfo as Partial<Corpus>).documents;
   const meta: PretrainMeta = {
@@ -253,6 +283,7 @@ export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<P
     },
     totalSeconds: (performance.now() - t0) / 1000,
     createdAt: new Date().toISOString(),
+    backend: { name: backend.name, kernels: backend.kernels, kernelsDetail: backend.kernelsDetail },
   };
   try {
     mkdirSync(join(root, 'pretrained'), { recursive: true });

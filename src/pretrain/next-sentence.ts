@@ -1,5 +1,6 @@
 /**
- * Next-sentence prediction (BERT, Devlin et al. 2019 §3.1, Task #2) for the mini RoBERTa: the
+ * Next-sentence prediction (BERT, Devlin et al. 2019 §3.1, Task #2) for the mini RoBERTa (and the
+ * mini DeBERTa, whose `[CLS]` plays `<s>`'s part and whose pooler reads it): the
  * objective that trains the `<s>` position, whose hidden state RoBERTa's classification head reads
  * (the paper's GLUE setting, Section 5.2).
  *
@@ -16,8 +17,8 @@
  * Our documents are single sentences (GLUE sentences, E2E references), so a pair is one document cut
  * in two: A = its first half, B = its second half ("IsNext") or the second half of another random
  * document ("NotNext"), 50/50, laid out as RoBERTa's sentence pairs `<s> A </s></s> B </s>` — the
- * input format of MRPC, RTE and STS-B. Telling them apart needs topic, syntax and sentiment
- * agreement between A and B, read through `<s>`. The masked-LM corruption applies to A and B as to
+ * input format of MRPC, RTE and STS-B (DeBERTa-v2's is `[CLS] A [SEP] B [SEP]`). Telling them apart
+ * needs topic, syntax and sentiment agreement between A and B, read through `<s>`. The masked-LM corruption applies to A and B as to
  * any other text (BERT trains both losses on the same input).
  */
 import type { Rng } from '../util/rng.ts';
@@ -26,13 +27,17 @@ import type { BagOfWordsTargets } from './bag-of-words.ts';
 import { maskTokens, type MlmMaskingOptions } from './mlm-masking.ts';
 
 export interface PairLayoutIds {
+  /** `<s>` / `[CLS]`. */
   bos: number;
+  /** `</s>` / `[SEP]`. */
   eos: number;
   pad: number;
+  /** Separators between A and B: RoBERTa's `</s></s>` (2, the default), DeBERTa-v2's `[SEP]` (1). */
+  separators?: 1 | 2;
 }
 
 export interface SentencePair {
-  /** `<s> A </s></s> B </s>`. */
+  /** `<s> A </s></s> B </s>` (DeBERTa: `[CLS] A [SEP] B [SEP]`). */
   ids: Int32Array;
   /** 1 = B continues A (IsNext), 0 = B comes from another document (NotNext). */
   isNext: 0 | 1;
@@ -61,17 +66,17 @@ export function makeSentencePair(docs: readonly Int32Array[], i: number, rng: Rn
   let b = other.subarray(Math.ceil(other.length / 2));
   if (b.length === 0) b = other.subarray(other.length - 1);
   // Longest-first, as the GLUE encoder truncates pairs (encode-roberta.ts), keeping the seam.
-  const budget = Math.max(2, maxTokens - 4);
+  const seps = ids.separators ?? 2;
+  const budget = Math.max(2, maxTokens - 2 - seps);
   while (a.length + b.length > budget) {
     if (a.length >= b.length) a = a.subarray(1);
     else b = b.subarray(0, b.length - 1);
   }
-  const out = new Int32Array(a.length + b.length + 4);
+  const out = new Int32Array(a.length + b.length + 2 + seps);
   out[0] = ids.bos;
   out.set(a, 1);
-  out[a.length + 1] = ids.eos;
-  out[a.length + 2] = ids.eos;
-  out.set(b, a.length + 3);
+  out.fill(ids.eos, a.length + 1, a.length + 1 + seps);
+  out.set(b, a.length + 1 + seps);
   out[out.length - 1] = ids.eos;
   return { ids: out, isNext };
 }

@@ -1,11 +1,12 @@
 /**
  * The two pretraining losses on packed blocks.
  *
- * Masked LM (RoBERTa): mean cross-entropy over the selected positions only. RobertaModel.mlmLogits
+ * Masked LM (RoBERTa, DeBERTa): mean cross-entropy over the selected positions only. RobertaModel.mlmLogits
  * projects every position onto the vocabulary; since only ~15% of positions carry a label, we run
  * the same head (RobertaLMHead: dense → gelu → LayerNorm → tied decoder + bias, roberta.ts) on the
  * selected rows alone, which is mathematically the same loss and saves ~85% of the largest matmul
- * (hidden × vocab). test/pretrain.test.ts checks it against mlmLogits.
+ * (hidden × vocab). test/pretrain.test.ts checks it against mlmLogits. DeBERTa-v2 likewise with its
+ * own head (DebertaV2LMPredictionHead, deberta.ts mlmHead: the same layout under `cls.predictions`).
  *
  * Causal LM (GPT-2): next-token cross-entropy at every position but the last of a block (its target
  * lies in the next block), via losses.ts lmLoss without label smoothing.
@@ -13,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TokenBatch } from '../models/batch.ts';
 import type { ForwardContext } from '../models/context.ts';
+import type { DebertaV2Model } from '../models/deberta.ts';
 import type { Gpt2Model } from '../models/gpt2.ts';
 import type { RobertaModel } from '../models/roberta.ts';
 import { crossEntropyLoss, lmLoss } from '../models/losses.ts';
@@ -28,8 +30,12 @@ export function blockBatch(blocks: readonly Int32Array[]): TokenBatch {
   return { inputIds, attentionMask: new Int32Array(inputIds.length).fill(1), batch: blocks.length, seqLen };
 }
 
-/** RobertaLMHead logits [rows, vocab] for hidden states [rows, hidden]. */
-export function mlmHeadLogits(model: RobertaModel, hidden: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+/** The models pretrained with masked LM (and next-sentence prediction, bag of words). */
+export type MlmModel = RobertaModel | DebertaV2Model;
+
+/** MLM head logits [rows, vocab] for hidden states [rows, hidden]: RobertaLMHead, or DeBERTa-v2's own. */
+export function mlmHeadLogits(model: MlmModel, hidden: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+  if (model.modelType === 'deberta-v2') return model.mlmHead(hidden, ctx) as tf.Tensor2D;
   return tf.tidy(() => {
     const p = model.params;
     let x = activation('gelu', model.linears.get('lm_head.dense')!.apply(hidden, ctx));
@@ -40,16 +46,16 @@ export function mlmHeadLogits(model: RobertaModel, hidden: tf.Tensor2D, ctx: For
 }
 
 /** Mean cross-entropy of the MLM head at `positions` (flat indices into the batch) against `labels`. */
-export function mlmLoss(model: RobertaModel, batch: TokenBatch, positions: Int32Array, labels: Int32Array, ctx: ForwardContext): tf.Scalar {
+export function mlmLoss(model: MlmModel, batch: TokenBatch, positions: Int32Array, labels: Int32Array, ctx: ForwardContext): tf.Scalar {
   return tf.tidy(() => mlmLossOfHidden(model, model.encode(batch, ctx).hidden, positions, labels, ctx));
 }
 
 /**
  * The loss of a sentence-pair step (next-sentence.ts) from one encoder pass: masked LM on A and B,
- * next-sentence prediction (cross-entropy of the classification head on `<s>`, BERT §3.1) and the
+ * next-sentence prediction (cross-entropy of the classification head on `<s>` / `[CLS]`, BERT §3.1) and the
  * bag of words of `<s>` (bag-of-words.ts), summed with equal weight.
  */
-export function pairStepLoss(model: RobertaModel, b: PairBatch, ctx: ForwardContext): tf.Scalar {
+export function pairStepLoss(model: MlmModel, b: PairBatch, ctx: ForwardContext): tf.Scalar {
   return tf.tidy(() => {
     const h = model.encode(b.batch, ctx).hidden;
     const nsp = crossEntropyLoss(model.classifyHidden(h, ctx), b.isNext);
@@ -59,7 +65,7 @@ export function pairStepLoss(model: RobertaModel, b: PairBatch, ctx: ForwardCont
 }
 
 /** Masked LM on packed blocks plus the bag of words of each document's `<s>` (bag-of-words.ts), one encoder pass. */
-export function blockStepLoss(model: RobertaModel, batch: TokenBatch, positions: Int32Array, labels: Int32Array, bow: BagOfWordsTargets, ctx: ForwardContext): tf.Scalar {
+export function blockStepLoss(model: MlmModel, batch: TokenBatch, positions: Int32Array, labels: Int32Array, bow: BagOfWordsTargets, ctx: ForwardContext): tf.Scalar {
   return tf.tidy(() => {
     const h = model.encode(batch, ctx).hidden;
     const mlm = mlmLossOfHidden(model, h, positions, labels, ctx);
@@ -69,7 +75,7 @@ export function blockStepLoss(model: RobertaModel, batch: TokenBatch, positions:
 }
 
 /** Share of rows whose next-sentence prediction (argmax of the head on `<s>`) is right. */
-export function nspAccuracy(model: RobertaModel, batch: TokenBatch, isNext: Int32Array, ctx: ForwardContext): number {
+export function nspAccuracy(model: MlmModel, batch: TokenBatch, isNext: Int32Array, ctx: ForwardContext): number {
   const pred = tf.tidy(() => tf.argMax(model.classify(batch, ctx), -1));
   const p = pred.dataSync();
   pred.dispose();
@@ -78,7 +84,7 @@ export function nspAccuracy(model: RobertaModel, batch: TokenBatch, isNext: Int3
   return right / Math.max(1, isNext.length);
 }
 
-function mlmLossOfHidden(model: RobertaModel, h: tf.Tensor3D, positions: Int32Array, labels: Int32Array, ctx: ForwardContext): tf.Scalar {
+function mlmLossOfHidden(model: MlmModel, h: tf.Tensor3D, positions: Int32Array, labels: Int32Array, ctx: ForwardContext): tf.Scalar {
   return tf.tidy(() => {
     const [n, len] = h.shape;
     const flat = tf.reshape(h, [n * len, model.config.hidden]);

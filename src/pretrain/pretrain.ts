@@ -1,6 +1,6 @@
 /**
- * The pretraining loop: a randomly initialised RoBERTa (masked LM on packed blocks, alternating with
- * sentence-pair steps when settings.nspEvery > 0, see next-sentence.ts) or GPT-2 (causal LM on packed
+ * The pretraining loop: a randomly initialised RoBERTa or DeBERTa-v2 (masked LM on packed blocks,
+ * alternating with sentence-pair steps when settings.nspEvery > 0, see next-sentence.ts) or GPT-2 (causal LM on packed
  * blocks) trained from scratch with AdamW, linear warm-up and linear decay, gradient clipping, every
  * parameter trainable. Fixed held-out blocks (and held-out sentence pairs) are scored before and
  * after training, so the reported gains are not just memorisation of the batches seen.
@@ -23,27 +23,34 @@ export interface PretrainInput {
   settings: PretrainSettings;
   config: ModelConfig;
   blocks: Int32Array[];
-  /** RoBERTa: how to corrupt blocks (mask id, vocabulary, special ids). */
+  /** RoBERTa / DeBERTa: how to corrupt blocks (mask id, vocabulary, special ids). */
   masking?: Omit<MlmMaskingOptions, 'probability'>;
   /**
-   * RoBERTa with settings.nspEvery > 0: the documents (token ids, no special tokens) cut into
+   * RoBERTa / DeBERTa with settings.nspEvery > 0: the documents (token ids, no special tokens) cut into
    * sentence pairs for next-sentence prediction (next-sentence.ts), and the pair layout's ids.
    */
   pairs?: { documents: Int32Array[]; ids: PairLayoutIds };
   seed: number;
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
+  /**
+   * Steps after which `onSnapshot` receives the model mid-run with its held-out loss (the
+   * score-against-pretraining-compute study of docs/stand-ins.md). The schedule is the full run's:
+   * a snapshot is a point on the way, not a shorter run. Does not change the final weights.
+   */
+  snapshotSteps?: readonly number[];
+  onSnapshot?: (step: number, model: TransformerModel, heldOutLoss: number, trainSeconds: number) => void;
 }
 
 export interface PretrainOutcome {
   model: TransformerModel;
   /** Training loss of every block step (masked LM, plus bag of words when on; causal LM: every step). */
   lossCurve: number[];
-  /** Masked-LM + next-sentence + bag-of-words loss of every sentence-pair step (RoBERTa with nspEvery > 0). */
+  /** Masked-LM + next-sentence + bag-of-words loss of every sentence-pair step (RoBERTa / DeBERTa with nspEvery > 0). */
   pairLossCurve?: number[];
   /** Held-out loss before and after training (ln(vocab) ≈ the loss of a uniform guess). */
   evalLoss: { before: number; after: number };
-  /** Held-out next-sentence accuracy before and after (RoBERTa with nspEvery > 0; chance is 0.5). */
+  /** Held-out next-sentence accuracy before and after (RoBERTa / DeBERTa with nspEvery > 0; chance is 0.5). */
   nspAccuracy?: { before: number; after: number; pairs: number };
   /** Median wall time of a step, and of the whole loop. */
   msPerStep: number;
@@ -81,7 +88,8 @@ function shortPhase(blocks: Int32Array[], s: PretrainSettings): Int32Array[] {
 export async function pretrainModel(input: PretrainInput): Promise<PretrainOutcome> {
   const { settings: s, config, seed } = input;
   const log = input.log ?? (() => {});
-  if (config.modelType === 'roberta' && input.masking === undefined) throw new Error('pretrainModel: RoBERTa needs masking options');
+  const masked = config.modelType !== 'gpt2';
+  if (masked && input.masking === undefined) throw new Error(`pretrainModel: ${config.modelType} needs masking options`);
   // The held-out split depends on the blocks only, not on the seed: every seed is scored on the same text.
   const order = new Rng(0).shuffle(input.blocks.map((_, i) => i));
   const nEval = Math.min(s.evalBlocks, Math.floor(input.blocks.length / 10));
@@ -91,7 +99,7 @@ export async function pretrainModel(input: PretrainInput): Promise<PretrainOutco
     throw new Error(`pretrainModel: ${trainSet.length} training blocks of ${s.seqLen} tokens, fewer than one batch of ${s.batchSize}: use a larger corpus`);
   }
 
-  const nsp = s.nspEvery > 0 && config.modelType === 'roberta';
+  const nsp = s.nspEvery > 0 && masked;
   if (nsp && input.pairs === undefined) throw new Error('pretrainModel: next-sentence prediction needs input.pairs');
   // Held-out pairs come from documents no pair step trains on (the seam is what IsNext is about).
   const pairDocs = nsp ? new Rng(0).shuffle([...(input.pairs?.documents ?? [])]) : [];
@@ -103,7 +111,8 @@ export async function pretrainModel(input: PretrainInput): Promise<PretrainOutco
 
   const rng = new Rng(seed);
   // The classification head is the next-sentence head while pretraining; artifacts.ts does not save it.
-  const model = createModel(config, { seed: rng.nextSeed(), robertaHeads: nsp ? ['mlm', 'classification'] : ['mlm'] });
+  const heads: ('mlm' | 'classification')[] = nsp ? ['mlm', 'classification'] : ['mlm'];
+  const model = createModel(config, { seed: rng.nextSeed(), robertaHeads: heads, debertaHeads: heads });
   const masking = input.masking === undefined ? undefined : { ...input.masking, probability: s.mlmProbability };
   // Fixed masks for the held-out blocks, so before/after compare the same predictions.
   const evalMasks = masking === undefined ? [] : evalSet.map((b, i) => maskTokens(b, masking, new Rng(1_000_003 + i)));
@@ -114,8 +123,6 @@ export async function pretrainModel(input: PretrainInput): Promise<PretrainOutco
   const lossOf = (blocks: Int32Array[], first: number): (() => tf.Scalar) => {
     const batch = blockBatch(blocks);
     if (model.modelType === 'gpt2') return () => clmLoss(model, batch, ctx);
-    // The DeBERTa stand-in's pretraining objective is not implemented yet (issue 21 leaves it for later).
-    if (model.modelType === 'deberta-v2') throw new Error('pretraining a DeBERTa-v2 model is not supported yet');
     const len = batch.seqLen;
     const picked = blocks.map((b, i) => (masking === undefined ? undefined : first >= 0 ? evalMasks[first + i] : maskTokens(b, masking, rng)));
     const inputIds = new Int32Array(batch.inputIds.length);
@@ -152,7 +159,7 @@ export async function pretrainModel(input: PretrainInput): Promise<PretrainOutco
   };
 
   const evaluateNsp = (): number => {
-    if (model.modelType !== 'roberta') return Number.NaN;
+    if (model.modelType === 'gpt2') return Number.NaN;
     let right = 0;
     for (let i = 0; i < evalPairs.length; i += s.pairBatchSize) {
       const chunk = evalPairs.slice(i, i + s.pairBatchSize);
@@ -161,14 +168,14 @@ export async function pretrainModel(input: PretrainInput): Promise<PretrainOutco
     return right / Math.max(1, evalPairs.length);
   };
 
-  /** A sentence-pair step's loss: masked LM on both halves, next-sentence prediction, bag of words of `<s>`. */
+  /** A sentence-pair step's loss: masked LM on both halves, next-sentence prediction, bag of words of `<s>` / `[CLS]`. */
   let pairQueue: number[][] = [];
   const pairLoss = (maxTokens: number): (() => tf.Scalar) => {
     if (pairQueue.length === 0) pairQueue = lengthGroupedBatches(trainPairDocs.map((d) => d.length), s.pairBatchSize, rng);
     const docsIdx = pairQueue.pop() as number[];
     const pairs: SentencePair[] = docsIdx.map((i) => makeSentencePair(trainPairDocs, i, rng, pairIds, maxTokens));
     const b = collatePairs(pairs, pairIds.pad, masking as MlmMaskingOptions, rng);
-    if (model.modelType !== 'roberta') throw new Error('unreachable: next-sentence steps are RoBERTa only');
+    if (model.modelType === 'gpt2') throw new Error('unreachable: next-sentence steps are RoBERTa / DeBERTa only');
     return () => pairStepLoss(model, b, ctx);
   };
 
@@ -219,6 +226,11 @@ export async function pretrainModel(input: PretrainInput): Promise<PretrainOutco
       times.push(performance.now() - ts);
       if (!Number.isFinite(loss)) throw new Error(`pretraining diverged at step ${step + 1}: loss ${loss}`);
       (pairStep ? pairLossCurve : lossCurve).push(loss);
+      if (input.onSnapshot !== undefined && input.snapshotSteps?.includes(step + 1) === true && step + 1 < s.steps) {
+        const heldOut = evaluate();
+        log(`snapshot at step ${step + 1}: held-out loss ${heldOut.toFixed(3)}`);
+        input.onSnapshot(step + 1, model, heldOut, (performance.now() - t0) / 1000);
+      }
       if ((step + 1) % 25 === 0 || step === 0 || step + 1 === s.steps) {
         const kind = nsp ? (pairStep ? ' (pairs: MLM + next-sentence + bag of words)' : s.bagOfWords ? ' (blocks: MLM + bag of words)' : ' (blocks: MLM)') : '';
         log(`step ${step + 1}/${s.steps} loss ${loss.toFixed(3)}${kind} (${median(times.slice(-25)).toFixed(0)} ms/step)`);

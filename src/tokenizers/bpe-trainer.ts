@@ -14,7 +14,10 @@
  *
  * Vocabulary layout mirrors the pretrained models whose conventions the harness uses elsewhere:
  * RoBERTa: `<s>`=0, `<pad>`=1, `</s>`=2, `<unk>`=3, then bytes and merges, `<mask>` last (roberta-base
- * puts `<mask>` at 50264, its last row); GPT-2: bytes and merges, `<|endoftext|>` last (50256 in gpt2).
+ * puts `<mask>` at 50264, its last row); GPT-2: bytes and merges, `<|endoftext|>` last (50256 in gpt2);
+ * DeBERTa-v2 (the mini stand-in's, which has no spm.model of its own): `[PAD]`=0, `[CLS]`=1, `[SEP]`=2,
+ * `[UNK]`=3 as in microsoft/deberta-v2-xxlarge, `[MASK]` last. RoBERTa and DeBERTa have the same number
+ * of special tokens, so on one corpus they learn the same merges and give ordinary tokens the same ids.
  *
  * Speed: pair counts are kept incrementally with an index pair → words containing it, and the best
  * pair comes from a max-heap with lazy invalidation (as Hugging Face's Rust trainer does): the count
@@ -23,7 +26,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { UserError } from '../util/errors.ts';
-import { GPT2_END_OF_TEXT, ROBERTA_TOKENS } from './special-tokens.ts';
+import { DEBERTA_TOKENS, GPT2_END_OF_TEXT, ROBERTA_TOKENS } from './special-tokens.ts';
 
 /** GPT-2's pre-tokenisation pattern (the one @huggingface/tokenizers' ByteLevel pre-tokenizer uses). */
 export const GPT2_PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
@@ -49,12 +52,12 @@ export function bytesToUnicode(): { byte: number; char: string }[] {
   return bs.map((byte, i) => ({ byte, char: String.fromCharCode(cs[i] as number) }));
 }
 
-export type TokenizerFamily = 'roberta' | 'gpt2';
+export type TokenizerFamily = 'roberta' | 'gpt2' | 'deberta';
 
 export interface SpecialToken {
   content: string;
   id: number;
-  /** Absorb whitespace to the left (roberta-base's `<mask>` does, so "a <mask>" masks the word " x"). */
+  /** Absorb whitespace to the left (roberta-base's `<mask>` does, so "a <mask>" masks the word " x"; `[MASK]` likewise). */
   lstrip: boolean;
 }
 
@@ -84,6 +87,9 @@ export interface TrainedBpe {
 function specialLayout(family: TokenizerFamily): { leading: string[]; trailing: string[] } {
   if (family === 'roberta') {
     return { leading: [ROBERTA_TOKENS.bos, ROBERTA_TOKENS.pad, ROBERTA_TOKENS.eos, ROBERTA_TOKENS.unk], trailing: [ROBERTA_TOKENS.mask] };
+  }
+  if (family === 'deberta') {
+    return { leading: [DEBERTA_TOKENS.pad, DEBERTA_TOKENS.cls, DEBERTA_TOKENS.sep, DEBERTA_TOKENS.unk], trailing: [DEBERTA_TOKENS.mask] };
   }
   return { leading: [], trailing: [GPT2_END_OF_TEXT] };
 }
@@ -282,7 +288,7 @@ export function trainByteLevelBpe(texts: Iterable<string>, options: BpeTrainOpti
   const vocab = new Map<string, number>();
   const specials: SpecialToken[] = [];
   const addSpecial = (content: string): void => {
-    specials.push({ content, id: vocab.size, lstrip: content === ROBERTA_TOKENS.mask });
+    specials.push({ content, id: vocab.size, lstrip: content === ROBERTA_TOKENS.mask || content === DEBERTA_TOKENS.mask });
     vocab.set(content, vocab.size);
   };
   layout.leading.forEach(addSpecial);
@@ -294,8 +300,9 @@ export function trainByteLevelBpe(texts: Iterable<string>, options: BpeTrainOpti
 /**
  * The Hugging Face tokenizer.json of a trained tokenizer, with the settings of roberta-base's and
  * gpt2's own files: ByteLevel pre-tokenizer without prefix space, BPE without unk token (bytes cover
- * everything), ByteLevel decoder; RoBERTa's post-processor adds `<s> … </s>` (unused by our
- * encode(), which never adds special tokens, but correct for any other reader of the file).
+ * everything), ByteLevel decoder; RoBERTa's post-processor adds `<s> … </s>`, DeBERTa's `[CLS] A [SEP]` /
+ * `[CLS] A [SEP] B [SEP]` (unused by our encode(), which never adds special tokens, but correct for any
+ * other reader of the file).
  */
 export function tokenizerJson(trained: TrainedBpe): Record<string, unknown> {
   const idOf = (t: string): number => trained.vocab.get(t) as number;
@@ -308,7 +315,9 @@ export function tokenizerJson(trained: TrainedBpe): Record<string, unknown> {
           trim_offsets: true,
           add_prefix_space: false,
         }
-      : { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true };
+      : trained.family === 'deberta'
+        ? debertaTemplate(idOf(DEBERTA_TOKENS.cls), idOf(DEBERTA_TOKENS.sep))
+        : { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true };
   return {
     version: '1.0',
     truncation: null,
@@ -339,6 +348,19 @@ export function tokenizerJson(trained: TrainedBpe): Record<string, unknown> {
       // "left right" strings: byte-level tokens never contain a space, and every tokenizers version reads this form.
       merges: trained.merges.map(([a, b]) => `${a} ${b}`),
     },
+  };
+}
+
+/** DebertaV2Tokenizer's build_inputs_with_special_tokens as a tokenizers TemplateProcessing (B gets type id 1). */
+function debertaTemplate(cls: number, sep: number): Record<string, unknown> {
+  const special = (id: string, typeId: number) => ({ SpecialToken: { id, type_id: typeId } });
+  const seq = (id: 'A' | 'B', typeId: number) => ({ Sequence: { id, type_id: typeId } });
+  const { cls: c, sep: s } = DEBERTA_TOKENS;
+  return {
+    type: 'TemplateProcessing',
+    single: [special(c, 0), seq('A', 0), special(s, 0)],
+    pair: [special(c, 0), seq('A', 0), special(s, 0), seq('B', 1), special(s, 1)],
+    special_tokens: { [c]: { id: c, ids: [cls], tokens: [c] }, [s]: { id: s, ids: [sep], tokens: [s] } },
   };
 }
 

@@ -42,7 +42,7 @@ export interface Gpt2SpecialTokens {
 }
 
 export const ROBERTA_TOKENS = { bos: '<s>', pad: '<pad>', eos: '</s>', unk: '<unk>', mask: '<mask>' } as const;
-export const DEBERTA_TOKENS = { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]' } as const;
+export const DEBERTA_TOKENS = { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]', unk: '[UNK]', mask: '[MASK]' } as const;
 export const GPT2_END_OF_TEXT = '<|endoftext|>';
 
 /** roberta-base's ids, for code that has no tokenizer at hand (e.g. checkpoint-only parity tests). */
@@ -80,6 +80,15 @@ export function debertaSpecialTokens(tok: TextTokenizer): DebertaSpecialTokens {
     sep: idOf(tok, DEBERTA_TOKENS.sep, 'DeBERTa-v2'),
     pad: idOf(tok, DEBERTA_TOKENS.pad, 'DeBERTa-v2'),
   };
+}
+
+/**
+ * DeBERTa-v2 special ids plus the two masked-LM pretraining needs ([UNK], [MASK]): the mini stand-in's
+ * byte-level BPE has all five (../pretrain/cache.ts); microsoft/deberta-v2-xxlarge's spm.model lacks
+ * [MASK] (its tokenizer adds it), which fine-tuning never asks for.
+ */
+export function debertaPretrainTokens(tok: TextTokenizer): DebertaSpecialTokens & { unk: number; mask: number } {
+  return { ...debertaSpecialTokens(tok), unk: idOf(tok, DEBERTA_TOKENS.unk, 'DeBERTa-v2'), mask: idOf(tok, DEBERTA_TOKENS.mask, 'DeBERTa-v2') };
 }
 
 /** GPT-2 special ids: from `tok` when given, else GPT-2's. */

@@ -1,21 +1,27 @@
-/** `lora-repro pretrain`: the offline mini profile's pretrained RoBERTa / GPT-2, built once and cached. */
+/** `lora-repro pretrain`: the offline mini profile's pretrained RoBERTa / GPT-2 / DeBERTa-v2, built once and cached (and shipped, --ship). */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { locateDataDir } from '../../data/corpus.ts';
 import { ensurePretrained } from '../../pretrain/cache.ts';
-import type { PretrainFamily } from '../../pretrain/pretrain-config.ts';
+import { artifactsRoot, exportShipped } from '../../pretrain/shipped.ts';
+import { PRETRAIN_FAMILIES, type PretrainFamily } from '../../pretrain/pretrain-config.ts';
 import { UserError } from '../../util/errors.ts';
 import { intFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 
-const FAMILIES: readonly PretrainFamily[] = ['roberta', 'gpt2'];
+const FAMILIES: readonly PretrainFamily[] = PRETRAIN_FAMILIES;
 
 export const pretrainCommand: Command = {
   name: 'pretrain',
-  summary: 'pretrain (or reuse from the cache) the small RoBERTa / GPT-2 of the offline mini profile',
+  summary: 'pretrain (or reuse from the cache) the small RoBERTa / GPT-2 / DeBERTa-v2 of the offline mini profile',
   usage: [
-    'Usage: lora-repro pretrain --model roberta|gpt2 [--steps N] [--seed S] [--data-dir D | --synthetic] [--cache DIR] [--json]',
+    'Usage: lora-repro pretrain --model roberta|gpt2|deberta [--steps N] [--seed S] [--data-dir D | --synthetic] [--cache DIR] [--json]',
+    '       [--snapshots N,N,... --snapshot-dir DIR]   also write the model after those steps (a study of score vs compute)',
+    '       [--ship [--artifacts DIR]]                  then export it as the shipped stand-in (below)',
     '',
     'Trains a byte-level BPE tokenizer and a small model from scratch (RoBERTa: masked LM, next-sentence',
-    'prediction and bag of words on <s>; GPT-2: causal LM) on the mini corpus: GLUE train sentences +',
+    'prediction and bag of words on <s>; DeBERTa-v2: the same on [CLS], RoBERTa\'s size and schedule;',
+    'GPT-2: causal LM) on the mini corpus: GLUE train sentences +',
     'E2E train references from the data directory',
     '(--data-dir, else LORA_REPRO_DATA, else ../shared/data when present), or generated SYNTHETIC text',
     'when there is none, with --synthetic, or with --data-dir none / LORA_REPRO_DATA=none.',
@@ -23,6 +29,13 @@ export const pretrainCommand: Command = {
     'corpus, settings and seed; a second call reuses it. Prints the model directory (config.json,',
     'model.safetensors, tokenizer.json, pretrain.json) on stdout, or with --json a summary of',
     'pretrain.json; progress goes to stderr.',
+    '',
+    '--ship then writes (replacing) the shipped stand-in <DIR>/mini-<model>/ (DIR: --artifacts, else',
+    'LORA_REPRO_ARTIFACTS, else artifacts/stand-ins in the repository) and prints that folder instead:',
+    'config.json, tokenizer.json, model.safetensors (and the MLM head, mlm_head.safetensors) in float16,',
+    'provenance.json (pretrain.json, the command that pretrains the float32 model again, the sha256 of',
+    'every file). The same cache entry exports byte-identical files. `lora-repro run` uses the shipped',
+    'stand-in whenever its corpus, settings and seed are what pretraining would use (docs/stand-ins.md).',
   ].join('\n'),
   async run(argv) {
     const { values } = parseCommandArgs(
@@ -35,6 +48,10 @@ export const pretrainCommand: Command = {
         synthetic: { type: 'boolean', default: false },
         cache: { type: 'string' },
         json: { type: 'boolean', default: false },
+        snapshots: { type: 'string' },
+        'snapshot-dir': { type: 'string' },
+        ship: { type: 'boolean', default: false },
+        artifacts: { type: 'string' },
       },
       false,
     );
@@ -42,10 +59,13 @@ export const pretrainCommand: Command = {
     if (family === undefined || !FAMILIES.includes(family)) {
       throw new UserError(`--model must be one of ${FAMILIES.join(', ')}${values.model === undefined ? '' : `, got '${values.model}'`}`);
     }
+    if (values.artifacts !== undefined && !values.ship) throw new UserError('--artifacts goes with --ship (where the shipped stand-ins are written)');
     if (values.synthetic && values['data-dir'] !== undefined) throw new UserError('--synthetic and --data-dir exclude each other');
     const steps = values.steps === undefined ? undefined : intFlag('steps', values.steps, 0);
     if (steps === 0) throw new UserError('--steps must be at least 1');
     const seed = intFlag('seed', values.seed, 0);
+    const snapshotSteps = values.snapshots === undefined ? [] : values.snapshots.split(',').map((v) => intFlag('snapshots', v.trim(), 1));
+    if (snapshotSteps.length > 0 && values['snapshot-dir'] === undefined) throw new UserError('--snapshots needs --snapshot-dir DIR (where step-<N>/ folders are written)');
     const dataDir = values.synthetic ? undefined : locateDataDir({ flag: values['data-dir'] });
     const t0 = performance.now();
     const result = await ensurePretrained({
@@ -55,17 +75,25 @@ export const pretrainCommand: Command = {
       settings: steps === undefined ? undefined : { steps },
       cacheDir: values.cache,
       log: (line) => process.stderr.write(`[pretrain ${family}] ${line}\n`),
+      ...(snapshotSteps.length > 0 ? { snapshots: { steps: snapshotSteps, dir: values['snapshot-dir'] as string } } : {}),
     });
     const seconds = (performance.now() - t0) / 1000;
     const t = result.meta.training;
     process.stderr.write(
       `[pretrain ${family}] ${result.reused ? 'reused' : 'trained'} in ${seconds.toFixed(1)} s: held-out loss ${t.evalLoss.before.toFixed(3)} → ${t.evalLoss.after.toFixed(3)} (ln vocab ${t.evalLoss.lnVocab.toFixed(3)}), ${t.msPerStep.toFixed(0)} ms/step\n`,
     );
+    const shipped = values.ship ? exportShipped({ entryDir: result.dir, root: artifactsRoot(values.artifacts) }) : undefined;
+    if (shipped !== undefined) {
+      const bytes = Object.keys(shipped.provenance.files).reduce((n, f) => n + statSync(join(shipped.dir, f)).size, 0);
+      process.stderr.write(
+        `[pretrain ${family}] shipped → ${shipped.dir} (${(bytes / 1e6).toFixed(2)} MB; model.safetensors sha256 ${shipped.provenance.files['model.safetensors']?.slice(0, 12)})\n`,
+      );
+    }
     if (values.json) {
       const { lossCurve, ...training } = t;
-      console.log(JSON.stringify({ dir: result.dir, reused: result.reused, seconds, corpus: result.meta.corpus.description, training, lossCurveLength: lossCurve.length }, null, 2));
+      console.log(JSON.stringify({ dir: result.dir, ...(shipped !== undefined ? { shipped: shipped.dir } : {}), reused: result.reused, seconds, corpus: result.meta.corpus.description, training, lossCurveLength: lossCurve.length }, null, 2));
     } else {
-      console.log(result.dir);
+      console.log(shipped?.dir ?? result.dir);
     }
     return 0;
   },
