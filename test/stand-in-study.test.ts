@@ -1,0 +1,159 @@
+/**
+ * bench/stand-in-study.ts on hand-made folders (no training): `collect` finds each run's pretrained
+ * model (a snapshot.json folder or a pretrain.json cache entry), computes tokens and CPU time from
+ * their settings, groups runs by model point, leaves out failed runs and same-seed duplicates, and
+ * writes no absolute path; `chart` writes a non-empty SVG and the table; `run --dry-run` plans the
+ * study's train commands and skips finished runs.
+ */
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { collectStudy, readStudy } from '../bench/stand-in-study-data.ts';
+import { studyTable } from '../bench/stand-in-study-chart.ts';
+import { main } from '../bench/stand-in-study.ts';
+
+const SETTINGS = { family: 'roberta', steps: 400, batchSize: 8, seqLen: 128, hidden: 128, layers: 4, warmupSteps: 50, shortSeqSteps: 200, shortSeqLen: 32, corpusBytes: 1 << 20, blasThreads: 1 };
+const KEY = 'aaaabbbbccccdddd';
+
+function writeJson(file: string, value: unknown): void {
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, JSON.stringify(value));
+}
+
+/** A result.json with only the fields collect reads. */
+function result(model: string, o: { task?: string; method?: string; seed?: number; value: number; lr?: number; status?: string; finishedAt?: string }) {
+  const task = o.task ?? 'sst2';
+  return {
+    task, method: o.method ?? 'lora', seed: o.seed ?? 0, status: o.status ?? 'finished', headlineMetric: 'accuracy', metrics: { accuracy: o.value },
+    bestEpoch: 2, wallSeconds: 10, finishedAt: o.finishedAt ?? '2026-01-01T00:00:00Z',
+    config: { model, learningRate: o.lr ?? 2.5e-3, epochs: 4, trainLimit: 2000, evalLimit: 872 },
+  };
+}
+
+describe('bench/stand-in-study', () => {
+  let root: string;
+  let snap: string;
+  let final: string;
+  let log: string[];
+  const realLog = console.log;
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'stand-in-study-'));
+    snap = join(root, 'snaps', 'step-100');
+    final = join(root, 'cache', 'pretrained', `roberta-${KEY}`);
+    writeJson(join(snap, 'snapshot.json'), { key: KEY, family: 'roberta', seed: 0, step: 100, of: 400, heldOutLoss: 7.5, trainSeconds: 30, settings: SETTINGS, corpus: 'c0ffee'.repeat(10) });
+    writeJson(join(final, 'pretrain.json'), {
+      key: KEY, family: 'roberta', seed: 0, settings: SETTINGS, corpus: { hash: 'c0ffee'.repeat(10) },
+      training: { msPerStep: 200, trainSeconds: 90, evalLoss: { after: 6.5 } },
+    });
+    log = [];
+    console.log = (...args: unknown[]) => void log.push(args.join(' '));
+  });
+  afterEach(() => {
+    console.log = realLog;
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('collect: tokens and CPU time per model point, runs grouped by point, failures and duplicates left out', () => {
+    const runs = join(root, 'ft');
+    writeJson(join(runs, 'a', 'result.json'), result(snap, { seed: 0, value: 0.6 }));
+    writeJson(join(runs, 'b', 'result.json'), result(snap, { seed: 1, value: 0.7 }));
+    writeJson(join(runs, 'c', 'result.json'), result(final, { method: 'ft', lr: 3e-4, value: 0.8 }));
+    writeJson(join(runs, 'd', 'result.json'), result(snap, { seed: 2, value: 0.9, status: 'failed' }));
+    // The run of `a` done again later into another folder: counted once, the later one.
+    writeJson(join(runs, 'e', 'nested', 'result.json'), result(snap, { seed: 0, value: 0.62, finishedAt: '2026-02-01T00:00:00Z' }));
+    writeJson(join(runs, 'f', 'result.json'), result(join(root, 'gone'), { value: 0.5 }));
+    const study = collectStudy({ runs: [runs] });
+
+    assert.deepEqual(study.points.map((p) => p.id), [`roberta-${KEY}@100`, `roberta-${KEY}@400`]);
+    const [s, f] = study.points;
+    // 100 steps × 8 sequences × 128 tokens; CPU: 100 steps × 200 ms of the finished run (known through run c).
+    assert.equal(s.tokens, 102400);
+    assert.equal(s.cpuSeconds, 20);
+    assert.equal(s.cpuSecondsFrom, 'final-msPerStep');
+    assert.equal(s.measuredSeconds, 30);
+    assert.equal(s.annealed, false);
+    assert.equal(s.totalSteps, 400);
+    assert.equal(s.heldOutLoss, 7.5);
+    assert.equal(f.tokens, 409600);
+    assert.equal(f.cpuSeconds, 80);
+    assert.equal(f.annealed, true);
+    assert.equal(f.source, 'final');
+    assert.equal(f.heldOutLoss, 6.5);
+
+    assert.deepEqual(s.runs.map((r) => [r.run, r.seed, r.value]), [['ft/e/nested', 0, 0.62], ['ft/b', 1, 0.7]]);
+    assert.deepEqual(f.runs.map((r) => [r.run, r.method, r.lr, r.trainLimit, r.evalLimit, r.epochs]), [['ft/c', 'ft', 3e-4, 2000, 872, 4]]);
+    assert.deepEqual(study.skipped.map((x) => x.run), ['ft/a', 'ft/d', 'ft/f']);
+    assert.match(study.skipped[1].reason, /failed/);
+    assert.match(study.skipped[2].reason, /no longer exists/);
+    assert.ok(!JSON.stringify(study).includes(root), 'no absolute path in the study');
+  });
+
+  it('collect: without the finished run, a snapshot keeps its own measured seconds; --cache finds the finished run', () => {
+    const runs = join(root, 'ft');
+    writeJson(join(runs, 'a', 'result.json'), result(snap, { value: 0.6 }));
+    const alone = collectStudy({ runs: [runs] }).points[0];
+    assert.equal(alone.cpuSeconds, 30);
+    assert.equal(alone.cpuSecondsFrom, 'snapshot-trainSeconds');
+    assert.equal(alone.msPerStep, null);
+    const withCache = collectStudy({ runs: [runs], caches: [join(root, 'cache')] }).points[0];
+    assert.equal(withCache.cpuSeconds, 20);
+    assert.equal(withCache.msPerStep, 200);
+  });
+
+  it('collect then chart through the command line: JSON read back, non-empty SVG, the table', async () => {
+    const runs = join(root, 'ft');
+    writeJson(join(runs, 'a', 'result.json'), result(snap, { seed: 0, value: 0.6 }));
+    writeJson(join(runs, 'b', 'result.json'), result(snap, { seed: 1, value: 0.7 }));
+    writeJson(join(runs, 'c', 'result.json'), result(final, { value: 0.8 }));
+    const json = join(root, 'out', 'study.json');
+    assert.equal(await main(['collect', '--runs', runs, '--out', json]), 0);
+    const study = readStudy(json);
+    assert.equal(study.points.length, 2);
+    const charts = join(root, 'out', 'charts');
+    assert.equal(await main(['chart', '--in', json, '--out', charts]), 0);
+    const svg = readFileSync(join(charts, 'stand-in-study.svg'), 'utf8');
+    assert.match(svg, /^<svg/);
+    assert.ok(svg.includes('Fine-tuned score against pretraining compute'));
+    assert.ok(readFileSync(join(charts, 'stand-in-study.png')).length > 1000);
+    // Seeds 0 and 1 at step 100: mean 65.0, sample std 7.1 (×100 scale); the final point's single run.
+    const table = studyTable(study);
+    assert.match(table, /\| 100 \/ 400 \| 102k \| 0\.3 \| 7\.500 \| 65\.0 ± 7\.1 \(2\) \|/);
+    assert.match(table, /\| 400 \/ 400 \(final\) \| 410k \| 1\.3 \| 6\.500 \| 80\.0 \|/);
+    assert.ok(log.join('\n').includes('65.0 ± 7.1 (2)'));
+  });
+
+  it('bad input: one line, exit 2', async () => {
+    const errors: string[] = [];
+    const realError = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args.join(' '));
+    try {
+      assert.equal(await main(['collect', '--out', join(root, 'x.json')]), 2);
+      assert.equal(await main(['chart', '--in', join(root, 'missing.json')]), 2);
+      writeJson(join(root, 'bad.json'), { schema: 1, points: 'no' });
+      assert.equal(await main(['chart', '--in', join(root, 'bad.json')]), 2);
+    } finally {
+      console.error = realError;
+    }
+    assert.equal(errors.length, 3);
+    assert.match(errors[0], /--runs/);
+    assert.match(errors[1], /collect/);
+    assert.match(errors[2], /bad\.json: not a stand-in study/);
+  });
+
+  it('run --dry-run: the study settings per model, task, method; finished runs skipped; nothing started', async () => {
+    const out = join(root, 'runs');
+    const done = join(out, `roberta-${KEY}-step100-sst2-lora-lr0.0025-seed0`);
+    writeJson(join(done, 'result.json'), { status: 'finished' });
+    assert.equal(await main(['run', '--models', `${snap},${final}`, '--tasks', 'sst2', '--out', out, '--dry-run']), 0);
+    const text = log.join('\n');
+    assert.ok(text.includes(`skip (finished): ${done}`));
+    const planned = log.filter((l) => l.includes('lora-repro train'));
+    assert.equal(planned.length, 3);
+    assert.ok(planned.some((l) => l.includes('--method ft') && l.includes('--lr 0.0003') && l.includes(`roberta-${KEY}-step400-sst2-ft-lr0.0003-seed0`)));
+    assert.ok(planned.every((l) => l.includes('--epochs 4 --limit 2000 --batch 16 --max-seq 128 --warmup-ratio 0.06 --weight-decay 0.1 --seed 0')));
+    assert.ok(planned.filter((l) => l.includes('--method lora')).every((l) => l.includes('--r 8 --alpha 16 --targets q,v --lr 0.0025')));
+    assert.ok(!existsSync(join(out, `roberta-${KEY}-step400-sst2-ft-lr0.0003-seed0`)));
+  });
+});
