@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { summaryCommand } from '../src/cli/commands/summary.ts';
 import { EXIT_USER, reportError } from '../src/cli/error-boundary.ts';
 import { toJson } from '../src/report/format-text.ts';
-import { baselineVerdict, beginMarker, currentBlock, endMarker, markerBody, protocolEssentials, renderResultsBlock, resultsBlockFrom } from '../src/report/readme-results.ts';
+import { baselineVerdict, beginMarker, evidenceLines, currentBlock, endMarker, markerBody, protocolEssentials, renderResultsBlock, resultsBlockFrom } from '../src/report/readme-results.ts';
 import { loadResults } from '../src/report/results.ts';
 import { buildTable } from '../src/report/table-model.ts';
 import { tableJsonSchema, type TableJson } from '../src/report/table-json.ts';
@@ -53,6 +53,7 @@ function table2(): TableJson {
     rows: [
       {
         label: 'mini-roberta LoRA (r=8)',
+        method: 'lora',
         modelDescription: 'mini-roberta (d_model 128, 4 layers)',
         params: { display: '0.033M' },
         cells: [
@@ -63,6 +64,7 @@ function table2(): TableJson {
       },
       {
         label: 'mini-roberta FT',
+        method: 'ft',
         modelDescription: 'mini-roberta (d_model 128, 4 layers)',
         params: { display: '0.8M' },
         cells: [
@@ -117,6 +119,22 @@ describe('README results block: rendering', () => {
     assert.ok(!/paper value|a parameter formula/.test(block), 'the paper\'s values and the formulas stay in table2.md');
   });
 
+  it('evidence: cells above the baseline by more than 2 seed std counted by hand, the others named by column; LoRA\'s average beside FT\'s', () => {
+    const t = table2();
+    // SST-2 LoRA 90.123 − 51 > 2·1.26: clears; STS-B LoRA 50.04 − 0 > 2·0.5: clears; FT STS-B 0 − 0: does not
+    // (FT SST-2 has no value). No FT average: no comparison line.
+    assert.deepEqual(evidenceLines(t), ['Above the baseline by more than 2 standard deviations of the seeds: 2 of 3 cells; not: STS-B (mini-roberta FT).']);
+    const ftRow = t.rows[1];
+    ftRow.avg = { column: 'avg', value: 72.5, n: 2, nFailed: 0, runs: [] };
+    // A cell whose margin is exactly 2 std does not clear ("more than").
+    t.rows[0].cells[1] = { ...t.rows[0].cells[1], value: 1, std: 0.5 };
+    assert.deepEqual(evidenceLines(t), [
+      'Above the baseline by more than 2 standard deviations of the seeds: 1 of 3 cells; not: STS-B (every row).',
+      'LoRA\'s average over the 2 task columns: 70.1 against full fine-tuning\'s 72.5 (−2.4 points).',
+    ]);
+    assert.ok(renderResultsBlock('mini', [t], 'results/mini').includes('1 of 3 cells; not: STS-B (every row).'));
+  });
+
   it('Table 3: each column at its own decimals (NIST two), one run line per row, the whole caption when its paper part is not found', () => {
     const t3 = tableJsonSchema.parse({
       table: 3,
@@ -130,6 +148,7 @@ describe('README results block: rendering', () => {
       rows: [
         {
           label: 'mini-gpt2 LoRA',
+          method: 'lora',
           modelDescription: 'mini-gpt2',
           task: 'e2e',
           params: { display: '0.066M' },

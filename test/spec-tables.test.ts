@@ -278,14 +278,18 @@ describe('experiments/table2.yaml', () => {
     }
   });
 
-  it('has a mini profile: mini-roberta, one row per Table 2 method, small limits, 3 seeds, the offline tasks the stand-in learns', () => {
+  it('has a mini profile: mini-roberta, one row per Table 2 method, small limits, 3 seeds, the five offline GLUE tasks, chosen on held-out training data', () => {
     const mini = expandSpec(loaded, { profile: 'mini' });
-    assert.equal(mini.runs.length, 6 * 3 * 3);
+    assert.equal(mini.runs.length, 6 * 5 * 3);
     assert.deepEqual([...new Set(mini.runs.map((r) => r.config.method))].sort(), ['adapter-d', 'adapter-h', 'adapter-p', 'bitfit', 'ft', 'lora']);
-    assert.deepEqual([...new Set(mini.runs.map((r) => r.config.task))].sort(), ['mrpc', 'sst2', 'stsb']);
+    assert.deepEqual([...new Set(mini.runs.map((r) => r.config.task))].sort(), ['cola', 'mrpc', 'rte', 'sst2', 'stsb']);
     for (const r of mini.runs) {
       assert.equal(r.config.model, 'mini-roberta');
       assert.ok((r.config.trainLimit ?? Infinity) <= 2048 && r.config.epochs <= 4 && r.config.batchSize <= 32);
+      // Honest selection (issue 18): the epoch is chosen on held-out training examples, dev scored whole.
+      assert.equal(r.config.selectOn, 'heldout', `${r.row} ${r.config.task}`);
+      assert.equal(r.config.heldoutSize, 300);
+      assert.equal(r.config.evalLimit, undefined);
       // One device: the paper's 8 would make the stand-in's batch 128 (and change its run ids).
       assert.equal(effectiveBatchSize(r.config), 16);
       assert.equal(r.config.warmupSteps, undefined);
@@ -341,15 +345,19 @@ describe('experiments/table3.yaml', () => {
     }
   });
 
-  it('paper profile: every row decodes its final checkpoint on the test split, no dev decoding between epochs; the other profiles keep dev / best', () => {
+  it('paper and mini profiles: every row decodes its final checkpoint on the test split, no dev decoding between epochs; mini-synthetic and smoke keep dev / best', () => {
     for (const r of paper.runs) {
       assert.equal(r.config.evalSplit, 'test', r.row);
       assert.equal(r.config.checkpoint, 'final', r.row);
       assert.equal(r.config.evalEveryEpoch, false, r.row);
     }
     assert.deepEqual([...new Set(paper.runs.map((r) => r.row))].length, 12);
-    // Unchanged protocol (and so unchanged run ids) until the mini tables move to the test split.
-    for (const profile of ['mini', 'mini-synthetic', 'smoke']) {
+    // The mini profile scores as the paper does (issue 18), on 100 test MRs.
+    for (const r of expandSpec(loaded, { profile: 'mini' }).runs) {
+      assert.deepEqual([r.config.evalSplit, r.config.checkpoint, r.config.evalEveryEpoch, r.config.evalLimit], ['test', 'final', false, 100], r.row);
+    }
+    // Unchanged protocol (and so unchanged run ids) in the synthetic and CI profiles.
+    for (const profile of ['mini-synthetic', 'smoke']) {
       for (const r of expandSpec(loaded, { profile }).runs) {
         assert.equal(r.config.evalSplit, undefined, `${profile} ${r.row}`);
         assert.equal(r.config.checkpoint, undefined, `${profile} ${r.row}`);

@@ -85,6 +85,52 @@ function runLines(t: TableJson): { lines: string[]; runs: number } {
   return { lines, runs: ids.size };
 }
 
+/** Each column's baseline value (the first baseline row with one). */
+function baselineByColumn(t: TableJson): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const b of t.baselines) for (const c of b.cells) if (c.value !== undefined && !out.has(c.column)) out.set(c.column, c.value);
+  return out;
+}
+
+/**
+ * What the table shows against the bars issue 18 sets the mini tables (never typed by hand):
+ * which cells clear their baseline by more than two standard deviations of their seeds, and LoRA's
+ * average beside full fine-tuning's. Cells with one seed have no spread and are counted apart.
+ */
+export function evidenceLines(t: TableJson): string[] {
+  const base = baselineByColumn(t);
+  let clear = 0;
+  let total = 0;
+  const notClear = new Map<string, string[]>();
+  t.rows.forEach((row) =>
+    row.cells.forEach((c, i) => {
+      const b = base.get(c.column);
+      if (c.value === undefined || b === undefined) return;
+      total++;
+      if (c.std !== undefined && c.value - b > 2 * c.std) clear++;
+      else {
+        const header = t.columns[i].header;
+        notClear.set(header, [...(notClear.get(header) ?? []), row.label]);
+      }
+    }),
+  );
+  const lines: string[] = [];
+  if (total > 0) {
+    const misses = [...notClear].map(([h, rows]) => `${h} (${rows.length === t.rows.length ? 'every row' : rows.join(', ')})`);
+    lines.push(`Above the baseline by more than 2 standard deviations of the seeds: ${clear} of ${total} cells${misses.length > 0 ? `; not: ${misses.join('; ')}` : ''}.`);
+  }
+  const ft = t.rows.find((r) => r.method === 'ft');
+  const lora = t.rows.find((r) => r.method === 'lora');
+  if (t.hasAverage && ft?.avg?.value !== undefined && lora?.avg?.value !== undefined) {
+    const gap = lora.avg.value - ft.avg.value;
+    const d = AVG.decimals;
+    lines.push(
+      `LoRA's average over the ${t.columns.length} task columns: ${lora.avg.value.toFixed(d)} against full fine-tuning's ${ft.avg.value.toFixed(d)} (${gap >= 0 ? '+' : '−'}${Math.abs(gap).toFixed(d)} points).`,
+    );
+  }
+  return lines;
+}
+
 function tableSection(t: TableJson, shownDir: string): string[] {
   const md = `${shownDir}/table${t.table}.md`;
   const { lines: table, missing } = markdownTable(t);
@@ -94,6 +140,8 @@ function tableSection(t: TableJson, shownDir: string): string[] {
   if (verdict !== undefined) protocol.push(verdict);
   const out = [`**Table ${t.table}** (ours; the paper's values beside them, Δ, parameter formulas and notes: [${md}](${md}))`, '', ...table, ''];
   out.push(mdEscape(protocol.join(' ')), '');
+  const evidence = evidenceLines(t);
+  if (evidence.length > 0) out.push(mdEscape(evidence.join(' ')), '');
   if (missing.length > 0) out.push(`Cells without a value (—): ${mdEscape(missing.join('; '))}.`, '');
   const runs = runLines(t);
   out.push(`<details><summary>The ${runs.runs} run(s) behind Table ${t.table} (run id = hash of the run config; result: ${shownDir}/runs/&lt;id&gt;.json)</summary>`, '');

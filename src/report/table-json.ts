@@ -42,6 +42,8 @@ const cellSchema = z.object({
 
 const rowSchema = z.object({
   label: z.string(),
+  /** The method's registry name (ft, lora, …): the evidence lines compare rows by it. */
+  method: z.string(),
   modelDescription: z.string(),
   task: z.string().optional(),
   params: z.object({ display: z.string() }),
