@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { initBackend } from '../src/backend/select.ts';
-import { pretrainCommand } from '../src/cli/commands/pretrain.ts';
 import { buildCorpus, documentSegments } from '../src/data/corpus.ts';
 import { readSafetensors } from '../src/io/safetensors.ts';
 import { tokenBatch } from '../src/models/batch.ts';
@@ -21,7 +20,7 @@ import type { DebertaV2Config } from '../src/models/deberta-config.ts';
 import type { DebertaV2Model } from '../src/models/deberta.ts';
 import { createModel, loadPretrained } from '../src/models/factory.ts';
 import { PRETRAIN_FILES, loadPretrainedMlm } from '../src/pretrain/artifacts.ts';
-import { ensurePretrained, type EnsurePretrainedOptions } from '../src/pretrain/cache.ts';
+import { ensurePretrained } from '../src/pretrain/cache.ts';
 import { maskTokens } from '../src/pretrain/mlm-masking.ts';
 import { makeSentencePair } from '../src/pretrain/next-sentence.ts';
 import { mlmLoss } from '../src/pretrain/objectives.ts';
@@ -33,34 +32,13 @@ import { debertaPretrainTokens, debertaSpecialTokens } from '../src/tokenizers/s
 import type { TrainRunConfig } from '../src/train/run-config.ts';
 import { runTraining } from '../src/train/trainer.ts';
 import { Rng } from '../src/util/rng.ts';
+import { pretrainCli, readScalar, referenceMlmLoss, TINY_PRETRAIN } from './helpers/pretrain.ts';
 
-/** As test/pretrain.test.ts's tiny RoBERTa: a second or two per run on the synthetic corpus. */
-const TINY: EnsurePretrainedOptions['settings'] = {
-  vocabSize: 400, hidden: 32, layers: 2, heads: 2, intermediate: 64, maxPositions: 64, seqLen: 32, batchSize: 8,
-  shortSeqLen: 16, shortSeqSteps: 30, steps: 60, learningRate: 3e-3, warmupSteps: 6, corpusBytes: 40_000, evalBlocks: 8,
-};
+/** The tiny settings test/pretrain.test.ts pretrains RoBERTa with (no position offset: 64 positions). */
+const TINY = { ...TINY_PRETRAIN, maxPositions: 64 };
 
-const readScalar = (t: tf.Scalar): number => {
-  const v = t.dataSync()[0] as number;
-  t.dispose();
-  return v;
-};
 
-/** Runs `lora-repro pretrain` in process; returns its stdout lines (stderr dropped). */
-async function cli(argv: string[]): Promise<string[]> {
-  const out: string[] = [];
-  const log = console.log;
-  const write = process.stderr.write.bind(process.stderr);
-  console.log = (...a: unknown[]) => void out.push(a.map(String).join(' '));
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    assert.equal(await pretrainCommand.run(argv), 0);
-  } finally {
-    console.log = log;
-    process.stderr.write = write;
-  }
-  return out;
-}
+const cli = pretrainCli;
 
 describe('mini DeBERTa stand-in (pretraining DeBERTa-v2)', function () {
   this.timeout(300_000);
@@ -131,12 +109,7 @@ describe('mini DeBERTa stand-in (pretraining DeBERTa-v2)', function () {
     const positions = Int32Array.from([0, 5, 13, 20, 35]);
     const labels = Int32Array.from([7, 50, 3, 99, 12]);
     const ours = readScalar(mlmLoss(model, batch, positions, labels, EVAL));
-    const logits = model.mlmLogits(batch, EVAL);
-    const logp = tf.logSoftmax(tf.reshape(logits, [-1, 100])).arraySync() as number[][];
-    let ref = 0;
-    positions.forEach((p, k) => (ref -= (logp[p] as number[])[labels[k] as number] as number));
-    ref /= positions.length;
-    tf.dispose(logits);
+    const ref = referenceMlmLoss(model, batch, positions, labels, 100);
     model.dispose();
     assert.ok(Math.abs(ours - ref) < 1e-5, `${ours} vs ${ref}`);
   });

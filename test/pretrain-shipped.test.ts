@@ -9,7 +9,6 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../src/backend/select.ts';
-import { pretrainCommand } from '../src/cli/commands/pretrain.ts';
 import { readSafetensors, toFloat32 } from '../src/io/safetensors.ts';
 import { PRETRAIN_FILES } from '../src/pretrain/artifacts.ts';
 import { fileSha256, locatePretrained } from '../src/pretrain/cache.ts';
@@ -19,22 +18,9 @@ import { preparePretrainedModels, pretrainOverrides, shippedStandIn } from '../s
 import type { TrainRunConfig } from '../src/train/run-config.ts';
 import { runTraining } from '../src/train/trainer.ts';
 import { UserError } from '../src/util/errors.ts';
+import { pretrainCli } from './helpers/pretrain.ts';
 
-/** Runs `lora-repro pretrain` in process; returns what it printed on stdout (stderr is dropped). */
-async function cli(argv: string[]): Promise<string[]> {
-  const out: string[] = [];
-  const log = console.log;
-  const write = process.stderr.write.bind(process.stderr);
-  console.log = (...a: unknown[]) => void out.push(a.map(String).join(' '));
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    assert.equal(await pretrainCommand.run(argv), 0);
-  } finally {
-    console.log = log;
-    process.stderr.write = write;
-  }
-  return out;
-}
+const cli = pretrainCli;
 
 const filesOf = (dir: string): Record<string, Buffer> => Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f))]));
 const provenanceOf = (dir: string): ShippedProvenance => JSON.parse(readFileSync(join(dir, PROVENANCE_FILE), 'utf8')) as ShippedProvenance;

@@ -13,7 +13,7 @@ import { createModel, loadPretrained } from '../src/models/factory.ts';
 import type { Gpt2Model } from '../src/models/gpt2.ts';
 import type { RobertaModel } from '../src/models/roberta.ts';
 import { PRETRAIN_FILES, loadPretrainedMlm } from '../src/pretrain/artifacts.ts';
-import { cacheRoot, ensurePretrained, locatePretrained, type EnsurePretrainedOptions } from '../src/pretrain/cache.ts';
+import { cacheRoot, ensurePretrained, locatePretrained } from '../src/pretrain/cache.ts';
 import { maskTokens } from '../src/pretrain/mlm-masking.ts';
 import { blockBatch, causalTargets, clmLoss, mlmLoss } from '../src/pretrain/objectives.ts';
 import { packDocuments } from '../src/pretrain/packing.ts';
@@ -23,18 +23,10 @@ import { robertaSpecialTokens } from '../src/tokenizers/special-tokens.ts';
 import { UserError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
 import { tinyGpt2, tinyRoberta } from './helpers/tiny.ts';
+import { readScalar, referenceMlmLoss, TINY_PRETRAIN } from './helpers/pretrain.ts';
 
 /** A model small enough to pretrain in a second or two on the synthetic corpus. */
-const TINY: EnsurePretrainedOptions['settings'] = {
-  vocabSize: 400, hidden: 32, layers: 2, heads: 2, intermediate: 64, maxPositions: 66, seqLen: 32, batchSize: 8,
-  shortSeqLen: 16, shortSeqSteps: 30, steps: 60, learningRate: 3e-3, warmupSteps: 6, corpusBytes: 40_000, evalBlocks: 8,
-};
-
-const readScalar = (t: tf.Scalar): number => {
-  const v = t.dataSync()[0] as number;
-  t.dispose();
-  return v;
-};
+const TINY = TINY_PRETRAIN;
 
 describe('pretraining', function () {
   let cache: string;
@@ -110,12 +102,7 @@ describe('pretraining', function () {
     const positions = Int32Array.from([0, 5, 13, 20, 35]);
     const labels = Int32Array.from([7, 50, 3, 99, 12]);
     const ours = readScalar(mlmLoss(model, batch, positions, labels, EVAL));
-    const logits = model.mlmLogits(batch, EVAL);
-    const logp = tf.logSoftmax(tf.reshape(logits, [-1, 100])).arraySync() as number[][];
-    let ref = 0;
-    positions.forEach((p, k) => (ref -= (logp[p] as number[])[labels[k] as number] as number));
-    ref /= positions.length;
-    tf.dispose(logits);
+    const ref = referenceMlmLoss(model, batch, positions, labels, 100);
     model.dispose();
     assert.ok(Math.abs(ours - ref) < 1e-5, `${ours} vs ${ref}`);
   });
