@@ -185,5 +185,12 @@ describe('end to end on the real data: tiny models trained on RTE and E2E subset
     const b = await cli(['train', '--model', gpt2File, '--task', 'e2e', '--method', 'ft', '--r', '4']);
     assert.equal(b.code, 2);
     assert.match(b.err, /--r does not apply to method 'ft'/);
+    // Held-out selection needs its size (test/heldout-selection.test.ts covers the mode itself).
+    const c = await cli(['train', '--model', gpt2File, '--task', 'e2e', '--method', 'lora', '--select-on', 'heldout']);
+    assert.equal(c.code, 2);
+    assert.match(c.err, /selectOn heldout needs heldoutSize/);
+    const d = await cli(['train', '--model', gpt2File, '--task', 'e2e', '--method', 'lora', '--select-on', 'test', '--heldout-size', '4']);
+    assert.equal(d.code, 2);
+    assert.equal(d.err.trim().split('\n').length, 1);
   });
 });

@@ -90,6 +90,9 @@ export const trainCommand: Command = {
     '  --eval-limit N          evaluate on a fixed random subset of N examples (E2E: MRs)',
     '  --eval-split dev|test   the split the run reports (default dev; test: E2E only, as the paper\'s Table 3)',
     '  --checkpoint best|final the checkpoint it reports: the best dev epoch (default) or the last epoch',
+    '  --select-on dev|heldout --heldout-size N',
+    '                          choose the best epoch on dev (default) or on N examples held out of the training split',
+    '                          (E2E: N MRs; never trained on, the same for every seed), then score it once on --eval-split',
     '  --seed S                initialisation, data order and dropout (default 0)',
     '  --lr X                  peak learning rate (GLUE 4e-4, E2E 2e-4)',
     '  --batch N               examples per device per update (GLUE 16, E2E 8)',
@@ -127,6 +130,8 @@ export const trainCommand: Command = {
         'eval-limit': { type: 'string' },
         'eval-split': { type: 'string' },
         checkpoint: { type: 'string' },
+        'select-on': { type: 'string' },
+        'heldout-size': { type: 'string' },
         seed: { type: 'string' },
         lr: { type: 'string' },
         batch: { type: 'string' },
@@ -162,7 +167,7 @@ export const trainCommand: Command = {
     const methodConfig = { ...parseMethodConfigJson(values['method-config']), ...methodConfigFromFlags(values.method, values) };
     // Validate the method options before loading anything.
     getMethod(values.method).configure(methodConfig, `--method ${values.method}`);
-    const optionalInt = (k: 'limit' | 'eval-limit' | 'warmup-steps' | 'devices' | 'micro-batch'): number | undefined =>
+    const optionalInt = (k: 'limit' | 'eval-limit' | 'warmup-steps' | 'devices' | 'micro-batch' | 'heldout-size'): number | undefined =>
       values[k] === undefined ? undefined : intFlag(k, values[k], 0);
     const warmupSteps = values['warmup-steps'] !== undefined ? optionalInt('warmup-steps') : values['warmup-ratio'] !== undefined ? undefined : d.warmupSteps;
     const raw: Record<string, unknown> = {
@@ -191,6 +196,8 @@ export const trainCommand: Command = {
       evalLimit: optionalInt('eval-limit'),
       evalSplit: values['eval-split'],
       checkpoint: values.checkpoint,
+      selectOn: values['select-on'],
+      heldoutSize: optionalInt('heldout-size'),
       dataDir: values['data-dir'],
       ...(family === 'e2e' ? { decoding: decodingFromFlags(values) } : {}),
     };
