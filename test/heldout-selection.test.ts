@@ -156,9 +156,10 @@ describe('held-out selection: a training run', function () {
 
   it('scores the held-out slice every epoch, reports the argmax epoch of that curve, scored on dev once', async () => {
     // A seed whose held-out curve peaks before the last epoch (so the reported checkpoint is not the
-    // live one); kernel-dependent, hence searched. Measured on wasm: seed 1 peaks at epoch 3 of 4.
+    // live one); kernel-dependent, hence searched (wasm: seed 1 peaks at epoch 3 of 4; the native
+    // OpenBLAS kernels CI builds: none of seeds 1-5 did).
     let found: { r: RunResult; out: string; log: string[]; config: Record<string, unknown> } | undefined;
-    for (const seed of [1, 2, 3, 4, 5]) {
+    for (const seed of Array.from({ length: 20 }, (_, i) => i + 1)) {
       const config = rteConfig(roberta, { seed, epochs: 4, selectOn: 'heldout', heldoutSize: 48 });
       const out = join(dir, `best-${seed}`);
       const log: string[] = [];
@@ -170,7 +171,7 @@ describe('held-out selection: a training run', function () {
         break;
       }
     }
-    assert.ok(found !== undefined, 'no seed of 1–5 peaks on the held-out slice before the last epoch');
+    assert.ok(found !== undefined, 'no seed of 1–20 peaks on the held-out slice before the last epoch');
     const { r, out, log, config } = found;
     const curve = r.epochs.map((e) => e.metrics.accuracy);
     assert.ok(r.epochs.every((e) => e.split === 'heldout' && Object.keys(e.metrics).join() === 'accuracy'), 'every epoch: the held-out slice, named');
