@@ -32,7 +32,7 @@ import { debertaPretrainTokens, debertaSpecialTokens } from '../src/tokenizers/s
 import type { TrainRunConfig } from '../src/train/run-config.ts';
 import { runTraining } from '../src/train/trainer.ts';
 import { Rng } from '../src/util/rng.ts';
-import { pretrainCli, readScalar, referenceMlmLoss, TINY_PRETRAIN } from './helpers/pretrain.ts';
+import { mlmLossAgainstReference, pretrainCli, readScalar, TINY_PRETRAIN } from './helpers/pretrain.ts';
 
 /** The tiny settings test/pretrain.test.ts pretrains RoBERTa with (no position offset: 64 positions). */
 const TINY = { ...TINY_PRETRAIN, maxPositions: 64 };
@@ -107,12 +107,7 @@ describe('mini DeBERTa stand-in (pretraining DeBERTa-v2)', function () {
     ]);
     // Make the bias matter, so a head that dropped it would fail.
     model.params.get('cls.predictions.bias').assign(tf.randomNormal([100], 0, 1, 'float32', 3));
-    const rng = new Rng(9);
-    const batch = tokenBatch(Array.from({ length: 3 }, () => Array.from({ length: 12 }, () => 4 + rng.int(95))));
-    const positions = Int32Array.from([0, 5, 13, 20, 35]);
-    const labels = Int32Array.from([7, 50, 3, 99, 12]);
-    const ours = readScalar(mlmLoss(model, batch, positions, labels, EVAL));
-    const ref = referenceMlmLoss(model, batch, positions, labels, 100);
+    const { ours, ref } = mlmLossAgainstReference(model, 4, 95);
     model.dispose();
     assert.ok(Math.abs(ours - ref) < 1e-5, `${ours} vs ${ref}`);
   });

@@ -23,7 +23,7 @@ import { robertaSpecialTokens } from '../src/tokenizers/special-tokens.ts';
 import { UserError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
 import { tinyGpt2, tinyRoberta } from './helpers/tiny.ts';
-import { readScalar, referenceMlmLoss, TINY_PRETRAIN } from './helpers/pretrain.ts';
+import { mlmLossAgainstReference, pretrainCli, readScalar, TINY_PRETRAIN } from './helpers/pretrain.ts';
 
 /** A model small enough to pretrain in a second or two on the synthetic corpus. */
 const TINY = TINY_PRETRAIN;
@@ -97,12 +97,7 @@ describe('pretraining', function () {
 
   it('MLM loss on the selected rows equals cross-entropy of the full mlmLogits at those rows', () => {
     const model = createModel(tinyRoberta(), { seed: 4, robertaHeads: ['mlm'] }) as RobertaModel;
-    const rng = new Rng(9);
-    const batch = tokenBatch(Array.from({ length: 3 }, () => Array.from({ length: 12 }, () => 3 + rng.int(97))));
-    const positions = Int32Array.from([0, 5, 13, 20, 35]);
-    const labels = Int32Array.from([7, 50, 3, 99, 12]);
-    const ours = readScalar(mlmLoss(model, batch, positions, labels, EVAL));
-    const ref = referenceMlmLoss(model, batch, positions, labels, 100);
+    const { ours, ref } = mlmLossAgainstReference(model, 3, 97);
     model.dispose();
     assert.ok(Math.abs(ours - ref) < 1e-5, `${ours} vs ${ref}`);
   });
@@ -242,18 +237,8 @@ describe('pretraining', function () {
   it('CLI: `pretrain` prints the model directory and rejects bad flags', async () => {
     await assert.rejects(pretrainCommand.run(['--model', 'bert']), UserError);
     await assert.rejects(pretrainCommand.run(['--model', 'gpt2', '--synthetic', '--data-dir', '/tmp']), UserError);
-    const out: string[] = [];
-    const log = console.log;
-    const write = process.stderr.write.bind(process.stderr);
-    console.log = (...a: unknown[]) => void out.push(a.map(String).join(' '));
-    process.stderr.write = (() => true) as typeof process.stderr.write;
-    try {
-      // Full-size mini GPT-2, 2 steps: exercises the real settings end to end in seconds.
-      assert.equal(await pretrainCommand.run(['--model', 'gpt2', '--synthetic', '--steps', '2', '--cache', cache]), 0);
-    } finally {
-      console.log = log;
-      process.stderr.write = write;
-    }
+    // Full-size mini GPT-2, 2 steps: exercises the real settings end to end in seconds.
+    const out = await pretrainCli(['--model', 'gpt2', '--synthetic', '--steps', '2', '--cache', cache]);
     assert.equal(out.length, 1);
     assert.ok((out[0] as string).startsWith(join(cache, 'pretrained', 'gpt2-')));
     assert.ok(existsSync(join(out[0] as string, 'model.safetensors')));

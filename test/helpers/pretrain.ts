@@ -2,9 +2,13 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { pretrainCommand } from '../../src/cli/commands/pretrain.ts';
-import type { TokenBatch } from '../../src/models/batch.ts';
+import { tokenBatch, type TokenBatch } from '../../src/models/batch.ts';
 import { EVAL } from '../../src/models/context.ts';
+import type { RobertaModel } from '../../src/models/roberta.ts';
+import type { DebertaV2Model } from '../../src/models/deberta.ts';
 import type { EnsurePretrainedOptions } from '../../src/pretrain/cache.ts';
+import { mlmLoss } from '../../src/pretrain/objectives.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 /**
  * A tiny model and corpus: a second or two per pretraining run on the synthetic corpus. maxPositions
@@ -55,4 +59,16 @@ export function referenceMlmLoss(
   let ref = 0;
   positions.forEach((p, k) => (ref -= (logp[p] as number[])[labels[k] as number] as number));
   return ref / positions.length;
+}
+
+/**
+ * objectives.ts `mlmLoss` and the reference on one fixed case of a 100-token vocabulary: 3 sequences of
+ * 12 random ids in firstId..firstId+span−1 (above the special ids), 5 masked positions across them.
+ */
+export function mlmLossAgainstReference(model: RobertaModel | DebertaV2Model, firstId: number, span: number): { ours: number; ref: number } {
+  const rng = new Rng(9);
+  const batch = tokenBatch(Array.from({ length: 3 }, () => Array.from({ length: 12 }, () => firstId + rng.int(span))));
+  const positions = Int32Array.from([0, 5, 13, 20, 35]);
+  const labels = Int32Array.from([7, 50, 3, 99, 12]);
+  return { ours: readScalar(mlmLoss(model, batch, positions, labels, EVAL)), ref: referenceMlmLoss(model, batch, positions, labels, 100) };
 }
