@@ -54,6 +54,7 @@ function table2(): TableJson {
       {
         label: 'mini-roberta LoRA (r=8)',
         method: 'lora',
+        model: 'mini-roberta',
         modelDescription: 'mini-roberta (d_model 128, 4 layers)',
         params: { display: '0.033M' },
         cells: [
@@ -65,6 +66,7 @@ function table2(): TableJson {
       {
         label: 'mini-roberta FT',
         method: 'ft',
+        model: 'mini-roberta',
         modelDescription: 'mini-roberta (d_model 128, 4 layers)',
         params: { display: '0.8M' },
         cells: [
@@ -133,6 +135,13 @@ describe('README results block: rendering', () => {
       'LoRA\'s average over the 2 task columns: 70.1 against full fine-tuning\'s 72.5 (−2.4 points).',
     ]);
     assert.ok(renderResultsBlock('mini', [t], 'results/mini').includes('1 of 3 cells; not: STS-B (every row).'));
+    // A second model's FT and LoRA rows (Table 2's DeBERTa): each LoRA is compared with its own model's FT.
+    const other = (row: (typeof t.rows)[number], avg: number) => ({ ...row, model: 'mini-deberta', modelDescription: 'mini-deberta (d_model 128, 4 layers)', avg: { column: 'avg', value: avg, n: 2, nFailed: 0, runs: [] } });
+    t.rows.push(other(t.rows[1], 60), other(t.rows[0], 61.25));
+    assert.deepEqual(evidenceLines(t).slice(1), [
+      'LoRA\'s average over the 2 task columns (mini-roberta (d_model 128, 4 layers)): 70.1 against full fine-tuning\'s 72.5 (−2.4 points).',
+      'LoRA\'s average over the 2 task columns (mini-deberta (d_model 128, 4 layers)): 61.3 against full fine-tuning\'s 60.0 (+1.3 points).',
+    ]);
   });
 
   it('Table 3: each column at its own decimals (NIST two), one run line per row, the whole caption when its paper part is not found', () => {
@@ -149,6 +158,7 @@ describe('README results block: rendering', () => {
         {
           label: 'mini-gpt2 LoRA',
           method: 'lora',
+          model: 'mini-gpt2',
           modelDescription: 'mini-gpt2',
           task: 'e2e',
           params: { display: '0.066M' },

@@ -71,16 +71,29 @@ function headsFirst(x: tf.Tensor, heads: number): tf.Tensor3D {
 }
 
 /**
- * One position term: content [B, S, H] against the position projection [2·span, H], gathered per
- * (a, c) pair. `flatIndex[a·S + c]` indexes the flattened [S · 2·span] table of the content row the
- * term belongs to (the query row a for c2p, the key row c for p2c). Result [B, heads, S, S].
+ * The relative shift (Dai et al. 2019, Transformer-XL, Appendix B): out[x, a, c] = t[x, a, S − 1 − a + c]
+ * for t [X, S, 2S − 1], by two slices of the flattened rows instead of a gather. Why: tfjs-wasm's
+ * GatherV2 along a non-leading axis, and its gradient (two transposes and a segment sum), cost more
+ * than every matrix product of a mini-deberta step together; slices and their gradient (a pad) are copies.
  */
-function positionTerm(content: tf.Tensor3D, posProj: tf.Tensor2D, heads: number, flatIndex: tf.Tensor1D): tf.Tensor4D {
+function relativeShift(t: tf.Tensor3D): tf.Tensor3D {
+  const [x, s, w] = t.shape;
+  if (s === 1) return t;
+  const flat = tf.reshape(t, [x, s * w]);
+  const rows = tf.reshape(tf.slice(flat, [0, s - 1], [x, s * (w - 1)]), [x, s, w - 1]) as tf.Tensor3D;
+  return tf.slice(rows, [0, 0, 0], [x, s, s]);
+}
+
+/**
+ * One position term in head-major layout [heads·B, S, S]: out[x, a, c] = content[x, a] · posProj[rows[S − 1 − a + c]].
+ * `rows` (2S − 1 entries) picks the table row for each relative distance, in the order the shift reads
+ * them; the gather is over the B-independent [2·span, H] table, not the [B, S, 2·span] products.
+ */
+function positionTerm(content: tf.Tensor3D, posProj: tf.Tensor2D, heads: number, rows: Int32Array): tf.Tensor3D {
   const [b, s] = content.shape;
-  const table = matMul(headsFirst(content, heads), headsFirst(posProj, heads), true); // [n, B·S, 2·span]
-  const rows = tf.reshape(table, [heads * b, -1]); // [n·B, S · 2·span]: the reference's manually_gather
-  const picked = tf.gather(rows, flatIndex, 1); // [n·B, S·S]
-  return tf.transpose(tf.reshape(picked, [heads, b, s, s]), [1, 0, 2, 3]) as tf.Tensor4D;
+  const byDistance = tf.gather(posProj, tf.tensor1d(rows, 'int32'), 0); // [2S − 1, H]
+  const table = matMul(headsFirst(content, heads), headsFirst(byDistance, heads), true); // [n, B·S, 2S − 1]
+  return relativeShift(tf.reshape(table, [heads * b, s, 2 * s - 1]) as tf.Tensor3D);
 }
 
 export interface DisentangledInputs {
@@ -95,8 +108,6 @@ export interface DisentangledInputs {
   posQuery?: tf.Tensor2D;
   /** positionIndex(S, …). */
   index: Int32Array;
-  /** span of the table (its rows are 2·span). */
-  span: number;
   /** [B, S] float, 1 = real token. */
   mask: tf.Tensor2D;
   attentionDropout: number;
@@ -115,28 +126,30 @@ export interface DisentangledOutputs {
  * terms (the reference's scale_factor), then XSoftmax over keys with the pair mask mask[a]·mask[c].
  */
 export function disentangledAttention(x: DisentangledInputs): DisentangledOutputs {
-  const { heads, q, k, v, mask, index, span } = x;
+  const { heads, q, k, v, mask, index } = x;
   const [b, s, hd] = q.shape;
   const d = hd / heads;
   const scale = Math.sqrt(d * (1 + x.posAttType.length));
   const qh = splitHeads(q, heads);
   const kh = splitHeads(k, heads);
   let scores = tf.reshape(matMul(qh, kh, true), [b, heads, s, s]) as tf.Tensor4D;
-  let rel: tf.Tensor4D | undefined;
-  const width = 2 * span;
-  const add = (t: tf.Tensor4D): void => {
-    rel = rel === undefined ? t : (tf.add(rel, t) as tf.Tensor4D);
+  // idx(a, c) depends on δ = a − c only: row δ·S of the index for δ ≥ 0, column −δ of row 0 otherwise.
+  const rowOf = (delta: number): number => (delta >= 0 ? index[delta * s] : index[-delta]);
+  let relHeadMajor: tf.Tensor3D | undefined; // [heads·B, S, S]
+  const add = (t: tf.Tensor3D): void => {
+    relHeadMajor = relHeadMajor === undefined ? t : (tf.add(relHeadMajor, t) as tf.Tensor3D);
   };
   if (x.posAttType.includes('c2p')) {
-    // Query row a reads its own table row at idx(a, c).
-    const flat = tf.tensor1d(Int32Array.from(index, (r, i) => Math.floor(i / s) * width + r), 'int32');
-    add(positionTerm(q, x.posKey!, heads, flat));
+    // Query row a reads Kr at idx(a, c): position j of the shift is δ = S − 1 − j.
+    add(positionTerm(q, x.posKey!, heads, Int32Array.from({ length: 2 * s - 1 }, (_, j) => rowOf(s - 1 - j))));
   }
   if (x.posAttType.includes('p2c')) {
-    // Key row c's table (K·Qrᵀ) at idx(a, c): the reference's gather with −r followed by the transpose.
-    const flat = tf.tensor1d(Int32Array.from(index, (r, i) => (i % s) * width + r), 'int32');
-    add(positionTerm(k, x.posQuery!, heads, flat));
+    // Key row c's table (K·Qrᵀ) at idx(a, c) (the reference's gather with −r, then its transpose):
+    // shifted over key rows, position j is δ = a − c = j − (S − 1); then transposed to [a, c].
+    add(tf.transpose(positionTerm(k, x.posQuery!, heads, Int32Array.from({ length: 2 * s - 1 }, (_, j) => rowOf(j - (s - 1)))), [0, 2, 1]));
   }
+  const rel =
+    relHeadMajor === undefined ? undefined : (tf.transpose(tf.reshape(relHeadMajor, [heads, b, s, s]), [1, 0, 2, 3]) as tf.Tensor4D);
   let relScores: tf.Tensor4D | undefined;
   if (rel !== undefined) {
     relScores = tf.div(rel, scale) as tf.Tensor4D;
@@ -146,7 +159,9 @@ export function disentangledAttention(x: DisentangledInputs): DisentangledOutput
   // XSoftmax: masked pairs get −∞ before the softmax and exactly 0 after, so a padded query row is all
   // zeros. A large finite fill gives the same probabilities (exp underflows to 0) without NaN rows.
   const pair = tf.reshape(tf.mul(tf.reshape(mask, [b, 1, s, 1]), tf.reshape(mask, [b, 1, 1, s])), [b, 1, s, s]);
-  const filled = tf.where(tf.cast(pair, 'bool'), scores, tf.fill(scores.shape, -1e30));
+  // Added, not tf.where: where broadcasts the [B, 1, S, S] mask over heads with a Tile (as slow as the
+  // products on wasm). score − 1e30 rounds to −1e30 in float32, the fill value, so the result is the same.
+  const filled = tf.add(scores, tf.mul(tf.sub(pair, 1), 1e30));
   let probs = tf.mul(tf.softmax(filled, -1), pair) as tf.Tensor4D;
   const kept = probs;
   probs = dropout(probs, x.attentionDropout, x.ctx) as tf.Tensor4D;

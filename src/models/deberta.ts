@@ -144,7 +144,6 @@ export class DebertaV2Model extends TransformerBase {
       posKey,
       posQuery,
       index,
-      span: attentionSpan(this.relSpec),
       mask,
       attentionDropout: c.attentionDropout,
       ctx,

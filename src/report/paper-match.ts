@@ -5,8 +5,9 @@
  * method name and the configuration it counts): same method, and every key of the paper row's
  * config equal to ours after the method's schema fills in defaults. Our paper-scale models
  * (roberta-base/large, gpt2-medium/large) match their own rows; any other RoBERTa (e.g. the CPU
- * profile's mini-roberta) is compared with the RoBERTa rows (RoBERTa-base first) and any other GPT-2
- * with the GPT-2 rows (GPT-2 M first), marked as an analogue. When no row has our configuration, the method's first row is used and the
+ * profile's mini-roberta) is compared with the RoBERTa rows (RoBERTa-base first), any other DeBERTa-v2
+ * (mini-deberta) with the DeBERTa XXL rows and any other GPT-2 with the GPT-2 rows (GPT-2 M first),
+ * marked as an analogue. When no row has our configuration, the method's first row is used and the
  * difference is named in a footnote, never hidden.
  */
 import { existsSync } from 'node:fs';
@@ -25,6 +26,13 @@ export interface ModelInfo {
 }
 
 const PAPER_MODELS = ['roberta-base', 'roberta-large', 'gpt2-medium', 'gpt2-large'];
+
+/** The paper's models a stand-in of each family is compared with, in the paper's order. */
+const FAMILY_PAPER_MODELS: Record<NonNullable<ModelInfo['family']>, string[]> = {
+  roberta: ['roberta-base', 'roberta-large'],
+  'deberta-v2': ['deberta-v2-xxlarge'],
+  gpt2: ['gpt2-medium', 'gpt2-large'],
+};
 
 /**
  * `provenance` is a run's provenance.model ("<weights dir> (model.safetensors sha256:…)"): when that
@@ -81,7 +89,7 @@ export interface PaperMatch {
 
 export function matchPaperRow(table: 2 | 3, model: ModelInfo, method: string, config: Record<string, unknown>, variant: string): PaperMatch | undefined {
   // A stand-in model is compared with its family's rows (RoBERTa-base first, as the paper orders them).
-  const targets = model.paperScale ? [model.name] : model.family === 'roberta' ? ['roberta-base', 'roberta-large'] : model.family === 'gpt2' ? ['gpt2-medium', 'gpt2-large'] : [];
+  const targets = model.paperScale ? [model.name] : model.family !== undefined ? FAMILY_PAPER_MODELS[model.family] : [];
   const candidates = PAPER_ROWS.filter((p) => p.table === table && p.model !== undefined && targets.includes(p.model) && p.method === method);
   if (candidates.length === 0) return undefined;
   const same = candidates.filter((p) => configMatches(p.config, config));

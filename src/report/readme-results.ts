@@ -119,13 +119,17 @@ export function evidenceLines(t: TableJson): string[] {
     const misses = [...notClear].map(([h, rows]) => `${h} (${rows.length === t.rows.length ? 'every row' : rows.join(', ')})`);
     lines.push(`Above the baseline by more than 2 standard deviations of the seeds: ${clear} of ${total} cells${misses.length > 0 ? `; not: ${misses.join('; ')}` : ''}.`);
   }
-  const ft = t.rows.find((r) => r.method === 'ft');
-  const lora = t.rows.find((r) => r.method === 'lora');
-  if (t.hasAverage && ft?.avg?.value !== undefined && lora?.avg?.value !== undefined) {
+  // LoRA beside full fine-tuning of the same model (Table 2 has two families: RoBERTa and DeBERTa).
+  const models = [...new Set(t.rows.map((r) => r.model))];
+  for (const model of models) {
+    const ft = t.rows.find((r) => r.model === model && r.method === 'ft');
+    const lora = t.rows.find((r) => r.model === model && r.method === 'lora');
+    if (!t.hasAverage || ft?.avg?.value === undefined || lora?.avg?.value === undefined) continue;
     const gap = lora.avg.value - ft.avg.value;
     const d = AVG.decimals;
+    const whose = models.length > 1 ? ` (${ft.modelDescription})` : '';
     lines.push(
-      `LoRA's average over the ${t.columns.length} task columns: ${lora.avg.value.toFixed(d)} against full fine-tuning's ${ft.avg.value.toFixed(d)} (${gap >= 0 ? '+' : '−'}${Math.abs(gap).toFixed(d)} points).`,
+      `LoRA's average over the ${t.columns.length} task columns${whose}: ${lora.avg.value.toFixed(d)} against full fine-tuning's ${ft.avg.value.toFixed(d)} (${gap >= 0 ? '+' : '−'}${Math.abs(gap).toFixed(d)} points).`,
     );
   }
   return lines;

@@ -25,7 +25,13 @@ const cellRunSchema = z.object({
   status: runStatusSchema,
   value: z.number().optional(),
   bestEpoch: z.number().int().nullable(),
-  reported: reportedSchema.extend({ split: reportedSchema.shape.split.optional() }),
+  // The table's RunReport (protocol.ts), not the result file's `reported`: it carries the held-out slice.
+  reported: z.object({
+    split: reportedSchema.shape.split.optional(),
+    checkpoint: reportedSchema.shape.checkpoint,
+    epoch: reportedSchema.shape.epoch,
+    heldout: z.object({ size: z.number().int().positive(), unit: z.enum(['examples', 'MRs']) }).optional(),
+  }),
   problem: z.string().optional(),
 });
 
@@ -44,6 +50,8 @@ const rowSchema = z.object({
   label: z.string(),
   /** The method's registry name (ft, lora, …): the evidence lines compare rows by it. */
   method: z.string(),
+  /** The model's name: LoRA is compared with full fine-tuning of the same model. */
+  model: z.string(),
   modelDescription: z.string(),
   task: z.string().optional(),
   params: z.object({ display: z.string() }),

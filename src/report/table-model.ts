@@ -178,6 +178,9 @@ function rowKey(r: RunResult, table: 2 | 3, cfg: Record<string, unknown>): strin
   return [r.model, r.method, r.variant, canonicalJson(cfg), table === 3 ? r.task : ''].join('|');
 }
 
+/** Model families in the order the paper's tables list them. */
+const FAMILY_ORDER: readonly string[] = ['roberta', 'deberta-v2', 'gpt2'];
+
 export function buildTable(table: 2 | 3, folder: ResultsFolder, opts: BuildOptions = {}): TableModel {
   const agg: Agg = opts.agg ?? (table === 2 ? 'median' : 'mean');
   const paperRows = opts.paperRows ?? loadPaperTable(table);
@@ -232,8 +235,13 @@ export function buildTable(table: 2 | 3, folder: ResultsFolder, opts: BuildOptio
     if (table === 2) row.avg = averageCell(cells, columns, paperRow);
     rows.push(row);
   }
-  // The paper's row order for rows of the paper's models, then the others by model and label.
-  const order = (r: Row): number => (r.paper?.sameScale ? PAPER_ROWS.findIndex((p) => p.label === r.paper?.label) : PAPER_ROWS.length);
+  // The paper's row order for rows of the paper's models, then the stand-ins by family in the paper's
+  // order (RoBERTa before DeBERTa, as Table 2 lists them), model and label.
+  const familyRank = (r: Row): number => {
+    const i = FAMILY_ORDER.indexOf(models.get(r.model)?.family ?? '');
+    return i < 0 ? FAMILY_ORDER.length : i;
+  };
+  const order = (r: Row): number => (r.paper?.sameScale ? PAPER_ROWS.findIndex((p) => p.label === r.paper?.label) : PAPER_ROWS.length + familyRank(r));
   rows.sort((a, b) => order(a) - order(b) || a.model.localeCompare(b.model) || a.label.localeCompare(b.label));
   const baselines =
     table === 2
