@@ -278,13 +278,15 @@ describe('experiments/table2.yaml', () => {
     }
   });
 
-  it('has a mini profile: mini-roberta, one row per Table 2 method, small limits, 3 seeds, the five offline GLUE tasks, chosen on held-out training data', () => {
+  it('has a mini profile: mini-roberta, one row per Table 2 method, DeBERTa FT and LoRA on mini-deberta, small limits, 3 seeds, the five offline GLUE tasks, chosen on held-out training data', () => {
     const mini = expandSpec(loaded, { profile: 'mini' });
-    assert.equal(mini.runs.length, 6 * 5 * 3);
+    assert.equal(mini.runs.length, (6 + 2) * 5 * 3);
     assert.deepEqual([...new Set(mini.runs.map((r) => r.config.method))].sort(), ['adapter-d', 'adapter-h', 'adapter-p', 'bitfit', 'ft', 'lora']);
     assert.deepEqual([...new Set(mini.runs.map((r) => r.config.task))].sort(), ['cola', 'mrpc', 'rte', 'sst2', 'stsb']);
     for (const r of mini.runs) {
-      assert.equal(r.config.model, 'mini-roberta');
+      assert.equal(r.config.model, r.row.startsWith('deb-') ? 'mini-deberta' : 'mini-roberta', r.row);
+      // The sentence-pair tasks train on 1000 examples, the single sentences on 2000.
+      assert.equal(r.config.trainLimit, ['mrpc', 'stsb', 'rte'].includes(r.config.task) ? 1000 : 2000, `${r.row} ${r.config.task}`);
       assert.ok((r.config.trainLimit ?? Infinity) <= 2048 && r.config.epochs <= 4 && r.config.batchSize <= 32);
       // Honest selection (issue 18): the epoch is chosen on held-out training examples, dev scored whole.
       assert.equal(r.config.selectOn, 'heldout', `${r.row} ${r.config.task}`);
