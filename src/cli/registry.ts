@@ -11,6 +11,8 @@ import { trainCommand } from './commands/train.ts';
 import { evalCommand } from './commands/eval.ts';
 import { generateCommand } from './commands/generate.ts';
 import { runCommand } from './commands/run.ts';
+import { runOneCommand } from './commands/run-one.ts';
+import { statusCommand } from './commands/status.ts';
 import { tableCommand } from './commands/table.ts';
 import { chartsCommand } from './commands/charts.ts';
 import { analyzeCommand } from './commands/analyze.ts';
@@ -19,4 +21,4 @@ import { summaryCommand } from './commands/summary.ts';
 import { pretrainCommand } from './commands/pretrain.ts';
 import { tokenizeCommand } from './commands/tokenize.ts';
 
-export const commands: Command[] = [envCommand, parityCommand, benchCommand, mlflowCommand, metricsCommand, paramsCommand, downloadCommand, trainCommand, evalCommand, generateCommand, runCommand, tableCommand, chartsCommand, analyzeCommand, reportCommand, summaryCommand, pretrainCommand, tokenizeCommand];
+export const commands: Command[] = [envCommand, parityCommand, benchCommand, mlflowCommand, metricsCommand, paramsCommand, downloadCommand, trainCommand, evalCommand, generateCommand, runCommand, runOneCommand, statusCommand, tableCommand, chartsCommand, analyzeCommand, reportCommand, summaryCommand, pretrainCommand, tokenizeCommand];

@@ -6,12 +6,19 @@
 import type { PlannedRun } from '../spec/expand.ts';
 import { validMlflowKey, type Params, type Tags } from '../tracking/index.ts';
 
-/** Params of a cell: the resolved config without the seed and the bookkeeping fields, flattened. */
+/**
+ * Config keys that differ between the seeds of one cell: a chained cell's parent run id (each seed
+ * starts from the same seed's parent). On the cell they would conflict (MLflow params are immutable)
+ * whenever two processes start the cell from different seeds (Slurm tasks; a rerun): seeds only.
+ */
+const PER_SEED_KEYS = new Set(['initFrom.run']);
+
+/** Params of a cell: the resolved config without the seed, the per-seed and the bookkeeping fields, flattened. */
 export function cellParams(run: PlannedRun): Params {
   const out: Params = {};
   const skip = new Set(['seed', 'experiment', 'profile', 'dataDir']);
   const put = (key: string, v: unknown): void => {
-    if (v === undefined || v === null) return;
+    if (v === undefined || v === null || PER_SEED_KEYS.has(key)) return;
     if (Array.isArray(v)) out[validMlflowKey(key)] = JSON.stringify(v);
     else if (typeof v === 'object') for (const [k, x] of Object.entries(v)) put(`${key}.${k}`, x);
     else out[validMlflowKey(key)] = v as string | number | boolean;
@@ -22,7 +29,8 @@ export function cellParams(run: PlannedRun): Params {
 
 /** Params of a seed run: its cell's, plus what tells the seeds apart. */
 export function seedParams(run: PlannedRun): Params {
-  return { ...cellParams(run), seed: run.config.seed, run_id: run.runId };
+  const init = run.config.initFrom;
+  return { ...cellParams(run), ...(init !== undefined && 'run' in init ? { 'initFrom.run': init.run } : {}), seed: run.config.seed, run_id: run.runId };
 }
 
 /** Run name of a cell (`roberta-base·lora·r=8·rte`) and of one of its seeds (`…·seed0`). */

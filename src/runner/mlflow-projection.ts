@@ -56,6 +56,11 @@ export interface ProjectionOptions {
   results: ReadonlyMap<string, RunResult>;
   jsonPath: (runId: string) => string;
   warn: (line: string) => void;
+  /**
+   * End the cells this process started and could not complete, tagged incomplete (default). Off for
+   * Slurm array tasks: each runs one seed, and the last to finish ends its cell (slurm-task.ts).
+   */
+  closeIncompleteCells?: boolean;
 }
 
 const toMs = (iso: string): number => {
@@ -159,7 +164,7 @@ export class MlflowProjection {
     }
     for (const [cellKey, cell] of [...this.cells]) {
       this.cells.delete(cellKey);
-      this.track(`end ${cellKey}`, () => this.closeIncompleteCell(cellKey, cell));
+      if (this.o.closeIncompleteCells !== false) this.track(`end ${cellKey}`, () => this.closeIncompleteCell(cellKey, cell));
     }
     for (let i = 0; i < this.tasks.length; i++) await this.tasks[i];
   }
@@ -360,6 +365,21 @@ export class MlflowProjection {
   }
 
   private writeState(): void {
+    // Slurm tasks on other hosts write this file too: keep what they recorded since we read it.
+    const disk = this.readStateQuietly();
+    for (const [uri, s] of Object.entries(disk?.servers ?? {})) {
+      const mine = (this.state.servers[uri] ??= { runs: {}, cells: {} });
+      mine.runs = { ...s.runs, ...mine.runs };
+      mine.cells = { ...s.cells, ...mine.cells };
+    }
     writeFileAtomic(this.o.statePath, `${JSON.stringify(this.state)}\n`);
+  }
+
+  private readStateQuietly(): State | undefined {
+    try {
+      return stateSchema.parse(JSON.parse(readFileSync(this.o.statePath, 'utf8')));
+    } catch {
+      return undefined;
+    }
   }
 }

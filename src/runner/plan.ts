@@ -120,7 +120,8 @@ export function buildPlan(expansion: Expansion, selected: PlannedRun[], opts: Pl
   return { resultsDir: paths.root, rows: [...rows.values()], cells: [...cells.values()], total, rates, workers, wallMs: total.ms / parallel, shared, parentsAdded: added };
 }
 
-function human(ms: number): string {
+/** A duration for people: s, min, h, days or years. */
+export function human(ms: number): string {
   const s = ms / 1000;
   if (s < 90) return `${s.toFixed(0)} s`;
   if (s < 5400) return `${(s / 60).toFixed(0)} min`;

@@ -53,6 +53,11 @@ export interface RunnerOptions {
   signal?: AbortSignal;
   /** Spec model name → what the workers load (default: model-resolver.ts; may throw a UserError). */
   resolveModel?: (name: string) => string;
+  /**
+   * Called once the runner lock is held, before anything is read or written; throwing stops the
+   * run (the CLI refuses a profile whose runs are queued or running in Slurm: slurm-state.ts).
+   */
+  underLock?: (paths: ResultsPaths) => void | Promise<void>;
 }
 
 export interface RunnerSummary {
@@ -73,7 +78,7 @@ export interface RunnerSummary {
 }
 
 /** The executor's result as this run's record: validated, with the runner's identity fields. */
-function normalize(raw: unknown, run: PlannedRun): RunResult {
+export function normalize(raw: unknown, run: PlannedRun): RunResult {
   const parsed = runResultSchema.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
@@ -99,6 +104,7 @@ export async function runExperiment(expansion: Expansion, selected: PlannedRun[]
   mkdirSync(paths.runsDir, { recursive: true });
   const lock = acquireLock(paths.lock);
   try {
+    await opts.underLock?.(paths);
     sweepTempFiles(paths.runsDir);
     sweepTempFiles(paths.root);
     const scanned = scanResults(paths);

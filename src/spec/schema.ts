@@ -149,6 +149,28 @@ export const blockSchema = z
   .strict();
 export type Block = z.infer<typeof blockSchema>;
 
+/** Slurm's time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS. */
+export const SLURM_TIME_RE = /^(\d+-\d{1,2}(:\d{2}){0,2}|\d+(:\d{2}){0,2})$/;
+/** A memory size as sbatch --mem takes it: a number with an optional K, M, G or T suffix. */
+export const SLURM_MEM_RE = /^\d+[KMGT]?$/i;
+
+/** A profile's `slurm:` block: the defaults of the `run --executor slurm` flags (flags win). */
+export const slurmSchema = z
+  .object({
+    partition: z.string().min(1).optional(),
+    account: z.string().min(1).optional(),
+    gpusPerRun: z.number().int().nonnegative().optional(),
+    cpusPerRun: z.number().int().positive().optional(),
+    mem: z.string().regex(SLURM_MEM_RE, "expected a size such as '64G' or '16000M'").optional(),
+    time: z.string().regex(SLURM_TIME_RE, "expected a Slurm time limit such as '12:00:00' or '1-00:00:00'").optional(),
+    maxParallel: z.number().int().positive().optional(),
+    requeue: z.boolean().optional(),
+    /** Further `#SBATCH` options, verbatim (e.g. `--constraint=a100`, `--qos=long`). */
+    sbatchArgs: z.array(z.string().regex(/^--?[A-Za-z]/, "expected an sbatch option such as '--qos=long'")).optional(),
+  })
+  .strict();
+export type SlurmBlock = z.infer<typeof slurmSchema>;
+
 export const profileSchema = z
   .object({
     description: z.string().optional(),
@@ -166,6 +188,8 @@ export const profileSchema = z
     taskMap: z.record(z.string(), taskSchema).optional(),
     set: fieldsSchema.optional(),
     cells: z.array(cellOverrideSchema).optional(),
+    /** Resources of `lora-repro run --executor slurm` (docs/slurm.md); never part of a run's identity. */
+    slurm: slurmSchema.optional(),
   })
   .strict();
 export type Profile = z.infer<typeof profileSchema>;
@@ -195,6 +219,7 @@ export const KNOWN_KEYS: readonly string[] = [
     ...Object.keys(specSchema.shape),
     ...Object.keys(blockSchema.shape),
     ...Object.keys(profileSchema.shape),
+    ...Object.keys(slurmSchema.shape),
     ...Object.keys(whereSchema.shape),
     'where',
     'set',

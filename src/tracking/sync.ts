@@ -98,11 +98,29 @@ export async function syncSpool(opts: SyncOptions): Promise<SyncReport> {
   runs.sort((a, b) => Number(a.header.parentRunKey !== undefined) - Number(b.header.parentRunKey !== undefined));
 
   const api = new MlflowApi(new RestClient({ trackingUri: opts.trackingUri, retry: opts.retry, env: opts.env, hooks: opts.hooks }));
-  const ctx: SyncContext = { api, report, experiments: new Map(), byKey: new Map() };
+  const ctx: SyncContext = { api, report, experiments: new Map(), byKey: new Map(), open: [] };
   try {
     for (const run of runs) {
       try {
         await syncRun(ctx, run);
+      } catch (err) {
+        if (isUnreachable(err)) {
+          report.aborted = err.message;
+          break;
+        }
+        report.errors.push(`${run.path}: ${oneLine((err as Error).message)}`);
+      }
+    }
+    // A spool without an end whose run another spool (or a live process) has ended since: a killed
+    // process's partial copy, or a Slurm task's cell that a later task completed. Everything in it is
+    // on the server now and nothing more will come: done.
+    for (const { run, runId } of report.aborted === undefined ? ctx.open : []) {
+      try {
+        const status = (await api.getRun(runId))?.info.status;
+        if (status === undefined || status === 'RUNNING' || status === 'SCHEDULED') continue;
+        await markSynced(run);
+        report.runsOpen--;
+        report.runsCompleted++;
       } catch (err) {
         if (isUnreachable(err)) {
           report.aborted = err.message;
@@ -122,6 +140,8 @@ interface SyncContext {
   report: SyncReport;
   experiments: Map<string, string>;
   byKey: Map<string, { runId: string; experimentId: string }>;
+  /** Spools replayed in full that had no end record, with their server run. */
+  open: { run: SpooledRun; runId: string }[];
 }
 
 async function experimentIdFor(ctx: SyncContext, name: string): Promise<string> {
@@ -221,5 +241,6 @@ async function syncRun(ctx: SyncContext, run: SpooledRun): Promise<void> {
     report.runsCompleted++;
   } else {
     report.runsOpen++;
+    ctx.open.push({ run, runId: r.runId });
   }
 }

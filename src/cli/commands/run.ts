@@ -16,13 +16,16 @@ import { UserError } from '../../util/errors.ts';
 import { gpuDeviceCount, gpuProblem, initBackend } from '../../backend/select.ts';
 import { intFlag, numberFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
+import { checkNoSlurmFlags, refuseIfSlurmActive, runSlurm, SLURM_FLAGS, SLURM_USAGE } from './run-slurm.ts';
 
 export const runCommand: Command = {
   name: 'run',
   summary: 'run an experiment spec (experiments/*.yaml): resumable, multi-seed, tracked',
   usage: [
     'Usage: lora-repro run <spec.yaml> [--profile P] [--rehearse] [--filter EXPR]... [--workers N] [--dry-run] [--results DIR]',
-    '                      [--ms-per-token X] [--micro-batch N] [--executor MODULE] [--backend B]',
+    '                      [--ms-per-token X] [--micro-batch N] [--executor local|slurm] [--executor-module MODULE] [--backend B]',
+    '                      [--executor slurm [--partition P] [--gpus-per-run N] [--cpus-per-run N] [--mem M] [--time T]',
+    '                       [--max-parallel N] [--account A] [--requeue] [--sbatch-arg ARG]... [--wait]]',
     '',
     'Expands the spec (grid × profile) into runs keyed by a hash of their resolved config, skips runs whose',
     'result is already in results/<profile>/runs/<runId>.json (status finished), and runs the rest in worker',
@@ -41,8 +44,10 @@ export const runCommand: Command = {
     '  --ms-per-token X   cost model override for --dry-run (ms per padded training token)',
     '  --micro-batch N    most examples per forward/backward pass of every run (default: its batchSize, one',
     '                     pass per simulated device); gradients are accumulated, run ids do not change',
-    '  --executor MODULE  module exporting runTraining(config, opts) (default src/train/trainer.ts;',
-    '                     also LORA_REPRO_EXECUTOR; src/runner/fake-executor.ts exercises the bookkeeping)',
+    '  --executor-module MODULE  module exporting runTraining(config, opts) (default src/train/trainer.ts;',
+    '                     also LORA_REPRO_EXECUTOR; src/runner/fake-executor.ts exercises the bookkeeping).',
+    '                     `--executor MODULE` (a path, not local or slurm) is the same, as before --executor slurm',
+    ...SLURM_USAGE,
     '  --backend B        tensor backend of the workers (sets LORA_REPRO_BACKEND for them)',
     '  --quiet            print one line per finished run, not the runs\' own log lines (still in runs/<runId>/train.log)',
     '  --allow-cpu        run the paper profile even without a hardware GPU (it refuses by default)',
@@ -55,6 +60,7 @@ export const runCommand: Command = {
     'MLflow: with MLFLOW_TRACKING_URI set, each table cell is a parent run and each seed a child run',
     '(see docs/mlflow.md); without it nothing is sent and nothing fails.',
     'Exit code: 0 when every selected run is finished, 1 if any failed or was blocked, 2 for bad input, 130 if interrupted.',
+    'With --executor slurm: 0 once submitted (nothing to submit included); with --wait, as above when the arrays end.',
   ].join('\n'),
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
@@ -66,6 +72,8 @@ export const runCommand: Command = {
       'ms-per-token': { type: 'string' },
       'micro-batch': { type: 'string' },
       executor: { type: 'string' },
+      'executor-module': { type: 'string' },
+      ...SLURM_FLAGS,
       backend: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       'allow-cpu': { type: 'boolean', default: false },
@@ -80,6 +88,17 @@ export const runCommand: Command = {
 
     const microBatchSize = values['micro-batch'] === undefined ? undefined : intFlag('micro-batch', values['micro-batch'], 0);
     if (microBatchSize !== undefined && microBatchSize < 1) throw new UserError('--micro-batch expects at least 1');
+    // `--executor local|slurm`; any other value is a module path, as before the Slurm executor (kept for scripts).
+    const executorFlag = values.executor ?? 'local';
+    const slurm = executorFlag === 'slurm';
+    if (executorFlag !== 'local' && !slurm && values['executor-module'] !== undefined) {
+      throw new UserError(`--executor expects local or slurm (got '${executorFlag}'); the executor module goes in --executor-module`);
+    }
+    const moduleFlag = values['executor-module'] ?? (executorFlag === 'local' || slurm ? undefined : executorFlag);
+    if (!slurm) checkNoSlurmFlags(values);
+    else if (values.workers !== undefined || values['workers-per-gpu'] !== undefined) {
+      throw new UserError('--workers and --workers-per-gpu are for the local executor; with --executor slurm, --max-parallel limits the tasks running at once');
+    }
     const loaded = loadSpecFile(positionals[0]);
     checkSpecReferences(loaded, positionals[0]);
     const expansion = expandSpec(loaded, { profile: values.profile, rehearse: values.rehearse });
@@ -92,8 +111,26 @@ export const runCommand: Command = {
     }
     if (values['dry-run']) {
       const plan = buildPlan(expansion, selected, { resultsRoot: values.results!, workers, msPerToken });
+      if (slurm) return runSlurm({ loaded, expansion, selected, values, resultsRoot: values.results!, msPerToken, taskFlags: [], dryRunPlan: formatPlan(expansion, plan, filters) });
       console.log(formatPlan(expansion, plan, filters));
       return 0;
+    }
+    if (slurm) {
+      // Each task checks its own node (backend, GPU, models); here only what every task shares is prepared.
+      const executorModule = resolveExecutorModule(moduleFlag);
+      const taskFlags = [
+        ...(executorModule !== DEFAULT_EXECUTOR_MODULE ? ['--executor-module', executorModule] : []),
+        ...(values.backend !== undefined ? ['--backend', values.backend] : []),
+        ...(microBatchSize !== undefined ? ['--micro-batch', String(microBatchSize)] : []),
+        ...(values['allow-cpu'] ? ['--allow-cpu'] : []),
+        ...(values.quiet ? ['--quiet'] : []),
+      ];
+      const prepare = async (runs: typeof selected): Promise<void> => {
+        if (executorModule !== DEFAULT_EXECUTOR_MODULE) return;
+        const pretrained = await preparePretrainedModels(runs.map((r) => r.config.model), { dataDir: runs[0]?.config.dataDir, log: (line) => console.log(`pretrain: ${line}`) });
+        for (const m of new Set(runs.map((r) => r.config.model))) if (!pretrained.has(m)) resolveModel(m);
+      };
+      return runSlurm({ loaded, expansion, selected, values, resultsRoot: values.results!, msPerToken, taskFlags, prepare });
     }
 
     // A rehearsal is meant for any machine, CPU included: its sizes are capped.
@@ -116,7 +153,7 @@ export const runCommand: Command = {
     const perGpu = intFlag('workers-per-gpu', values['workers-per-gpu'], 1);
     if (perGpu < 1) throw new UserError('--workers-per-gpu expects at least 1');
 
-    const executorModule = resolveExecutorModule(values.executor);
+    const executorModule = resolveExecutorModule(moduleFlag);
     const env = {
       ...process.env,
       ...(values.backend !== undefined ? { LORA_REPRO_BACKEND: values.backend } : {}),
@@ -147,6 +184,7 @@ export const runCommand: Command = {
         env,
         signal: controller.signal,
         quiet: values.quiet,
+        underLock: (paths) => refuseIfSlurmActive(paths),
       });
       console.log(
         `done: ${summary.finished} finished, ${summary.failed} failed, ${summary.blocked ? `${summary.blocked} blocked (their parent run failed), ` : ''}${summary.skipped} were already finished` +
