@@ -12,6 +12,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
+import { readSafetensors } from '../src/io/safetensors.ts';
+import { archLabel, completeArchitecture, isDefaultArchitecture } from '../src/pretrain/architecture.ts';
 import { TEMP_PREFIX } from '../src/util/atomic-write.ts';
 import { UserError } from '../src/util/errors.ts';
 
@@ -22,6 +24,9 @@ const settingsSchema = z.object({
   seqLen: z.number().int().positive(),
   hidden: z.number().int().positive(),
   layers: z.number().int().positive(),
+  /** Always written by src/pretrain; optional for hand-made records (then the width's, src/pretrain/architecture.ts). */
+  heads: z.number().int().positive().optional(),
+  intermediate: z.number().int().positive().optional(),
   warmupSteps: z.number().int().nonnegative(),
   shortSeqSteps: z.number().int().nonnegative(),
   shortSeqLen: z.number().int().positive(),
@@ -119,8 +124,19 @@ export const studyPointSchema = z.object({
   tokens: z.number(),
   batchSize: z.number().int(),
   seqLen: z.number().int(),
+  /** The architecture (src/pretrain/architecture.ts; `lora-repro pretrain --hidden/--layers/--heads/--intermediate`). */
   hidden: z.number().int(),
   layers: z.number().int(),
+  /** Optional only so that a study JSON written before the width / depth axis still reads. */
+  heads: z.number().int().optional(),
+  intermediate: z.number().int().optional(),
+  /**
+   * Parameters of the body fine-tuning starts from (the model folder's model.safetensors: no MLM
+   * or next-sentence head), all and less the token / position / token-type embedding tables;
+   * null when the folder has no weights file to count.
+   */
+  params: z.number().int().nullable().optional(),
+  nonEmbeddingParams: z.number().int().nullable().optional(),
   warmupSteps: z.number().int(),
   /** Steps before this one trained on shortSeqLen-token pieces of the blocks (pretrain-config.ts). */
   shortSeqSteps: z.number().int(),
@@ -130,6 +146,8 @@ export const studyPointSchema = z.object({
    * Pretraining compute in seconds of one process (blasThreads BLAS threads): step × the median
    * ms/step of the finished run when its pretrain.json is known (`final-msPerStep`, comparable
    * along the run), else the snapshot's measured training-loop seconds (`snapshot-trainSeconds`).
+   * Each run's own ms/step: the one measure of compute that points of different width and depth
+   * share (the chart's x axis).
    */
   cpuSeconds: z.number(),
   cpuSecondsFrom: z.enum(CPU_SECONDS_FROM),
@@ -208,6 +226,24 @@ interface ModelInfo {
   settings: z.infer<typeof settingsSchema>;
   /** The finished run's meta when this is one. */
   meta?: PretrainMetaFields;
+  params: { all: number; nonEmbedding: number } | null;
+}
+
+/** Embedding tables looked up by index (RoBERTa / DeBERTa `*_embeddings`, GPT-2 `wte` / `wpe`): not in the non-embedding count. */
+const EMBEDDING_TABLE = /(?:^|\.)(?:word_embeddings|position_embeddings|token_type_embeddings|wte|wpe)\.weight$/;
+
+/** Parameters of the model folder's weights (model.safetensors), or null when it has none. */
+function countParams(dir: string): ModelInfo['params'] {
+  const file = join(dir, 'model.safetensors');
+  if (!existsSync(file)) return null;
+  let all = 0;
+  let embedding = 0;
+  for (const [name, t] of readSafetensors(file).tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    all += n;
+    if (EMBEDDING_TABLE.test(name)) embedding += n;
+  }
+  return { all, nonEmbedding: all - embedding };
 }
 
 /** What a model folder is, or a reason it is not a pretrained stand-in. */
@@ -215,7 +251,7 @@ function readModel(dir: string): ModelInfo | string {
   const snap = join(dir, 'snapshot.json');
   if (existsSync(snap)) {
     const s = readJson(snap, snapshotSchema, 'a pretraining snapshot.json (lora-repro pretrain --snapshots)');
-    return { source: 'snapshot', key: s.key, family: s.family, seed: s.seed, step: s.step, of: s.of, heldOutLoss: s.heldOutLoss, measuredSeconds: s.trainSeconds, corpus: s.corpus, settings: s.settings };
+    return { source: 'snapshot', key: s.key, family: s.family, seed: s.seed, step: s.step, of: s.of, heldOutLoss: s.heldOutLoss, measuredSeconds: s.trainSeconds, corpus: s.corpus, settings: s.settings, params: countParams(dir) };
   }
   const metaFile = join(dir, 'pretrain.json');
   // A shipped stand-in (artifacts/stand-ins/<name>/, src/pretrain/shipped.ts) carries its cache entry's pretrain.json as provenance.json's `pretrain`.
@@ -225,16 +261,22 @@ function readModel(dir: string): ModelInfo | string {
       ? readJson(metaFile, pretrainMetaSchema, 'a pretraining cache entry pretrain.json (src/pretrain/cache.ts)')
       : readJson(shipped, z.object({ pretrain: pretrainMetaSchema }), 'a shipped stand-in provenance.json (src/pretrain/shipped.ts)').pretrain;
     const steps = m.settings.steps;
-    return { source: 'final', key: m.key, family: m.family, seed: m.seed, step: steps, of: steps, heldOutLoss: m.training.evalLoss.after, measuredSeconds: m.training.trainSeconds, corpus: m.corpus.hash, settings: m.settings, meta: m };
+    return { source: 'final', key: m.key, family: m.family, seed: m.seed, step: steps, of: steps, heldOutLoss: m.training.evalLoss.after, measuredSeconds: m.training.trainSeconds, corpus: m.corpus.hash, settings: m.settings, meta: m, params: countParams(dir) };
   }
   return existsSync(dir) ? 'its model folder has no snapshot.json, pretrain.json or provenance.json (not a stand-in pretrained here)' : 'its model folder no longer exists';
 }
 
-/** A model folder's name for run folders, `<family>-<key>-step<N>`; a UserError when it is no stand-in. */
-export function describeModel(dir: string): { tag: string } {
+/**
+ * A model folder's name for run folders, `<family>-<key>-step<N>`, with the architecture after the
+ * family when it is not the default stand-in's (`roberta-d256-l4-<key>-step<N>`; the default's
+ * names stay as they were, so finished runs are still found), and its architecture label; a
+ * UserError when it is no stand-in.
+ */
+export function describeModel(dir: string): { tag: string; arch: string } {
   const m = readModel(dir);
   if (typeof m === 'string') throw new UserError(`--models ${dir}: ${m}: name a snapshot folder (lora-repro pretrain --snapshots … --snapshot-dir DIR: DIR/step-<N>/) or a pretraining cache entry (<cache>/pretrained/<family>-<key>/)`);
-  return { tag: `${m.family}-${m.key}-step${m.step}` };
+  const arch = archLabel(m.settings);
+  return { tag: `${m.family}-${isDefaultArchitecture(m.family, m.settings) ? '' : `${arch}-`}${m.key}-step${m.step}`, arch };
 }
 
 /** pretrain.json of the cache entries under the --cache folders, by key. */
@@ -313,6 +355,7 @@ export function collectStudy(opts: CollectOptions): Study {
           id, family: m.family, key: m.key, seed: m.seed, corpus: m.corpus.slice(0, 12), corpusBytes: s.corpusBytes,
           step: m.step, totalSteps: m.of, annealed: m.step === m.of, source: m.source,
           tokens: m.step * s.batchSize * s.seqLen, batchSize: s.batchSize, seqLen: s.seqLen, hidden: s.hidden, layers: s.layers,
+          heads: completeArchitecture(s).heads, intermediate: completeArchitecture(s).intermediate, params: m.params?.all ?? null, nonEmbeddingParams: m.params?.nonEmbedding ?? null,
           warmupSteps: s.warmupSteps, shortSeqSteps: s.shortSeqSteps, shortSeqLen: s.shortSeqLen, blasThreads: s.blasThreads,
           // One ms/step for every point of a run, so the points are comparable: a snapshot's own
           // seconds include its held-out evaluations and whatever load the machine had then.

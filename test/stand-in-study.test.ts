@@ -9,9 +9,10 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectStudy, readStudy } from '../bench/stand-in-study-data.ts';
-import { studyTable } from '../bench/stand-in-study-chart.ts';
+import { collectStudy, describeModel, readStudy } from '../bench/stand-in-study-data.ts';
+import { studySpec, studyTable } from '../bench/stand-in-study-chart.ts';
 import { main } from '../bench/stand-in-study.ts';
+import { f32, writeSafetensors } from '../src/io/safetensors.ts';
 
 const SETTINGS = { family: 'roberta', steps: 400, batchSize: 8, seqLen: 128, hidden: 128, layers: 4, warmupSteps: 50, shortSeqSteps: 200, shortSeqLen: 32, corpusBytes: 1 << 20, blasThreads: 1 };
 const KEY = 'aaaabbbbccccdddd';
@@ -122,6 +123,67 @@ describe('bench/stand-in-study', () => {
     assert.match(table, /\| 100 \/ 400 \| 102k \| 0\.3 \| 7\.500 \| 65\.0 ± 7\.1 \(2\) \|/);
     assert.match(table, /\| 400 \/ 400 \(final\) \| 410k \| 1\.3 \| 6\.500 \| 80\.0 \|/);
     assert.ok(log.join('\n').includes('65.0 ± 7.1 (2)'));
+  });
+
+  it('width / depth: points carry their architecture and parameters, one colour per (architecture, method), x = CPU time', async () => {
+    // A d-256 run (another key) as a finished cache entry, with a weights file to count: 8 × 256 word
+    // embeddings + 4 × 256 positions (embedding tables) + one 256 × 256 matrix and its bias.
+    const WIDE = { ...SETTINGS, hidden: 256, heads: 8, intermediate: 1024 };
+    const wide = join(root, 'cache', 'pretrained', 'roberta-eeeeffff00001111');
+    writeJson(join(wide, 'pretrain.json'), {
+      key: 'eeeeffff00001111', family: 'roberta', seed: 0, settings: WIDE, corpus: { hash: 'c0ffee'.repeat(10) },
+      training: { msPerStep: 600, trainSeconds: 250, evalLoss: { after: 6.0 } },
+    });
+    const tensor = (...shape: number[]) => f32(shape, new Float32Array(shape.reduce((a, b) => a * b, 1)));
+    writeSafetensors(join(wide, 'model.safetensors'), new Map([
+      ['roberta.embeddings.word_embeddings.weight', tensor(8, 256)],
+      ['roberta.embeddings.position_embeddings.weight', tensor(4, 256)],
+      ['roberta.encoder.layer.0.attention.self.query.weight', tensor(256, 256)],
+      ['roberta.encoder.layer.0.attention.self.query.bias', tensor(256)],
+    ]));
+    // The default-size snapshot's records say nothing of heads / FFN (hand-made): the width's are assumed.
+    assert.deepEqual(describeModel(snap), { tag: `roberta-${KEY}-step100`, arch: 'd128-l4' });
+    assert.deepEqual(describeModel(wide), { tag: 'roberta-d256-l4-eeeeffff00001111-step400', arch: 'd256-l4' });
+
+    const runs = join(root, 'ft');
+    writeJson(join(runs, 'a', 'result.json'), result(snap, { value: 0.6 }));
+    writeJson(join(runs, 'b', 'result.json'), result(final, { value: 0.7 }));
+    writeJson(join(runs, 'c', 'result.json'), result(wide, { value: 0.75 }));
+    writeJson(join(runs, 'd', 'result.json'), result(wide, { method: 'ft', lr: 3e-4, value: 0.8 }));
+    const json = join(root, 'out', 'study.json');
+    assert.equal(await main(['collect', '--runs', runs, '--out', json]), 0);
+    const study = readStudy(json);
+    const byId = new Map(study.points.map((p) => [p.id, p]));
+    const small = byId.get(`roberta-${KEY}@100`);
+    const big = byId.get('roberta-eeeeffff00001111@400');
+    assert.ok(small !== undefined && big !== undefined);
+    assert.deepEqual([small.hidden, small.layers, small.heads, small.intermediate, small.params], [128, 4, 4, 512, null]);
+    assert.deepEqual([big.hidden, big.layers, big.heads, big.intermediate], [256, 4, 8, 1024]);
+    assert.equal(big.params, 8 * 256 + 4 * 256 + 256 * 256 + 256);
+    assert.equal(big.nonEmbeddingParams, 256 * 256 + 256);
+    // Same steps, three times the ms/step: three times the compute, the same tokens as the d-128 final point.
+    assert.equal(big.cpuSeconds, 240);
+    assert.equal(big.tokens, byId.get(`roberta-${KEY}@400`)?.tokens);
+
+    const spec = JSON.stringify(studySpec(study));
+    assert.ok(spec.includes('"field":"cpuMinutes","type":"quantitative","scale":{"type":"log"'), 'x axis: CPU-minutes');
+    for (const label of ['lora · d128-l4', 'lora · d256-l4', 'ft · d256-l4']) assert.ok(spec.includes(`"label":"${label}"`), label);
+    assert.ok(spec.includes('method · architecture'));
+    const table = studyTable(study);
+    assert.match(table, /\| roberta-eeeeffff \| d256-l4 \(69k, 66k non-emb\.\) \| 400 \/ 400 \(final\) \| 410k \| 4\.0 \| 6\.000 \| 80\.0 \| 75\.0 \|/);
+    assert.match(table, /\| roberta-aaaabbbb \| d128-l4 \| 100 \/ 400 \| 102k \| 0\.3 \| 7\.500 \| — \| 60\.0 \|/);
+    assert.equal(await main(['chart', '--in', json, '--out', join(root, 'out', 'charts')]), 0);
+  });
+
+  it('a study JSON written before the architecture fields still charts (as the default d-128 × 4)', () => {
+    const runs = join(root, 'ft');
+    writeJson(join(runs, 'a', 'result.json'), result(snap, { value: 0.6 }));
+    const study = collectStudy({ runs: [runs] });
+    const old = { ...study, points: study.points.map(({ heads: _h, intermediate: _i, params: _p, nonEmbeddingParams: _n, ...rest }) => rest) };
+    const file = join(root, 'old.json');
+    writeJson(file, old);
+    const table = studyTable(readStudy(file));
+    assert.match(table, /\| roberta-aaaabbbb \| d128-l4 \| 100 \/ 400 \|/);
   });
 
   it('bad input: one line, exit 2', async () => {

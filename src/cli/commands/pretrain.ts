@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { locateDataDir } from '../../data/corpus.ts';
 import { ensurePretrained } from '../../pretrain/cache.ts';
 import { artifactsRoot, exportShipped } from '../../pretrain/shipped.ts';
-import { PRETRAIN_FAMILIES, type PretrainFamily } from '../../pretrain/pretrain-config.ts';
+import { ARCH_FIELDS, archLabel, resolveArchitecture } from '../../pretrain/architecture.ts';
+import { PRETRAIN_FAMILIES, pretrainDefaults, type PretrainFamily } from '../../pretrain/pretrain-config.ts';
 import { UserError } from '../../util/errors.ts';
 import { intFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -18,6 +19,12 @@ export const pretrainCommand: Command = {
     'Usage: lora-repro pretrain --model roberta|gpt2|deberta [--steps N] [--seed S] [--data-dir D | --synthetic] [--cache DIR] [--json]',
     '       [--snapshots N,N,... --snapshot-dir DIR]   also write the model after those steps (a study of score vs compute)',
     '       [--ship [--artifacts DIR]]                  then export it as the shipped stand-in (below)',
+    '       [--hidden N] [--layers N] [--heads N] [--intermediate N]',
+    '                                                   another size than the stand-in\'s (d 128, 4 layers, 4 heads, FFN 512),',
+    '                                                   for the width / depth study; --hidden alone keeps heads of 32 and',
+    '                                                   FFN 4 × hidden. Part of the cache key; not with --ship',
+    '       [--short-seq-steps N]                       steps on 32-token pieces before full blocks (default: a fixed count,',
+    '                                                   RoBERTa 12000, whatever --steps is); part of the cache key; not with --ship',
     '',
     'Trains a byte-level BPE tokenizer and a small model from scratch (RoBERTa: masked LM, next-sentence',
     'prediction and bag of words on <s>; DeBERTa-v2: the same on [CLS], RoBERTa\'s size and schedule;',
@@ -52,6 +59,11 @@ export const pretrainCommand: Command = {
         'snapshot-dir': { type: 'string' },
         ship: { type: 'boolean', default: false },
         artifacts: { type: 'string' },
+        hidden: { type: 'string' },
+        layers: { type: 'string' },
+        heads: { type: 'string' },
+        intermediate: { type: 'string' },
+        'short-seq-steps': { type: 'string' },
       },
       false,
     );
@@ -66,13 +78,28 @@ export const pretrainCommand: Command = {
     const seed = intFlag('seed', values.seed, 0);
     const snapshotSteps = values.snapshots === undefined ? [] : values.snapshots.split(',').map((v) => intFlag('snapshots', v.trim(), 1));
     if (snapshotSteps.length > 0 && values['snapshot-dir'] === undefined) throw new UserError('--snapshots needs --snapshot-dir DIR (where step-<N>/ folders are written)');
+    const archFlags = Object.fromEntries(ARCH_FIELDS.filter((f) => values[f] !== undefined).map((f) => [f, intFlag(f, values[f], 1)]));
+    const shortSeqSteps = values['short-seq-steps'] === undefined ? undefined : intFlag('short-seq-steps', values['short-seq-steps'], 0);
+    const studyFlags = [...Object.keys(archFlags), ...(shortSeqSteps === undefined ? [] : ['short-seq-steps'])];
+    if (values.ship && studyFlags.length > 0) {
+      throw new UserError(`--ship exports the shipped stand-in, which has the default architecture and schedule: drop ${studyFlags.map((f) => `--${f}`).join(' ')} (or --ship)`);
+    }
     const dataDir = values.synthetic ? undefined : locateDataDir({ flag: values['data-dir'] });
+    const arch = resolveArchitecture(family, dataDir, archFlags);
+    // No flag: no override at all, so the settings (and the cache key) are the defaults' exactly.
+    const overrides = { ...(steps === undefined ? {} : { steps }), ...(arch ?? {}), ...(shortSeqSteps === undefined ? {} : { shortSeqSteps }) };
+    if (arch !== undefined) process.stderr.write(`[pretrain ${family}] architecture ${archLabel(arch)} (${arch.heads} heads, FFN ${arch.intermediate})\n`);
+    const planned = { ...pretrainDefaults(family, dataDir), ...overrides };
+    if (planned.shortSeqSteps >= planned.steps && planned.shortSeqSteps > 0) {
+      // The short phase is a step count of its own, so a shorter --steps can leave no full-block phase at all.
+      process.stderr.write(`[pretrain ${family}] note: all ${planned.steps} steps train on ${planned.shortSeqLen}-token pieces (short-seq-steps ${planned.shortSeqSteps}); --short-seq-steps N keeps a full-block phase\n`);
+    }
     const t0 = performance.now();
     const result = await ensurePretrained({
       family,
       dataDir,
       seed,
-      settings: steps === undefined ? undefined : { steps },
+      settings: Object.keys(overrides).length === 0 ? undefined : overrides,
       cacheDir: values.cache,
       log: (line) => process.stderr.write(`[pretrain ${family}] ${line}\n`),
       ...(snapshotSteps.length > 0 ? { snapshots: { steps: snapshotSteps, dir: values['snapshot-dir'] as string } } : {}),
