@@ -268,3 +268,26 @@ describe('lora-repro table (CLI)', () => {
     assert.match(noProfile.stderr, /no results/);
   });
 });
+
+describe('writeTables: a folder without runs of a table keeps its files', () => {
+  it('Table 3 files stay as they were where only Table 2 ran (make table2 in a fresh clone); Table 2 is written', async () => {
+    const { writeTables } = await import('../src/report/tables.ts');
+    const root = tempRoot();
+    const table2Only = standardRuns().filter((r) => r.task !== 'e2e');
+    const { dir } = writeResultsFolder(root, 'fx', table2Only);
+    writeFileSync(join(dir, 'table3.md'), 'the committed Table 3\n');
+    const folder = loadResults(dir, 'fx');
+    const t3 = writeTables(folder, 3, {});
+    assert.equal(t3.kept, true);
+    assert.equal(readFileSync(join(dir, 'table3.md'), 'utf8'), 'the committed Table 3\n');
+    assert.ok(!existsSync(join(dir, 'table3.json')), 'no other format is written beside the kept one');
+    const t2 = writeTables(folder, 2, {});
+    assert.equal(t2.kept, false);
+    assert.ok(readFileSync(join(dir, 'table2.md'), 'utf8').includes('SST-2'));
+    // Without any file of it, an empty table is written (it says there are no runs).
+    rmSync(join(dir, 'table3.md'));
+    assert.equal(writeTables(folder, 3, {}).kept, false);
+    assert.ok(existsSync(join(dir, 'table3.json')));
+    rmSync(root, { recursive: true, force: true });
+  });
+});

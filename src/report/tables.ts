@@ -47,7 +47,12 @@ export interface WriteTablesOptions {
   spec?: string;
 }
 
-export function writeTables(folder: ResultsFolder, table: 2 | 3, opts: WriteTablesOptions): { model: TableModel; files: Record<TableFormat, string> } {
+/**
+ * Builds Table `table` from the folder's runs and writes it in every format. A folder without runs of
+ * that table keeps the files it has (`kept`): `make table2` in a fresh clone must not replace the
+ * committed Table 3 with an empty one.
+ */
+export function writeTables(folder: ResultsFolder, table: 2 | 3, opts: WriteTablesOptions): { model: TableModel; files: Record<TableFormat, string>; kept: boolean } {
   const lookup = profileTasks(opts.spec ?? defaultSpecFile(table), folder.profile, opts.spec !== undefined);
   // Only Table 2's columns are tasks (Table 3's are metrics of whatever task each row ran); both say
   // which rows a rehearsal left out.
@@ -57,10 +62,8 @@ export function writeTables(folder: ResultsFolder, table: 2 | 3, opts: WriteTabl
     rehearsal: lookup.found?.rehearsal,
   });
   const files = {} as Record<TableFormat, string>;
-  for (const f of TABLE_FORMATS) {
-    const path = join(folder.dir, `table${table}.${f}`);
-    writeFileSync(path, renderTable(model, f));
-    files[f] = path;
-  }
-  return { model, files };
+  for (const f of TABLE_FORMATS) files[f] = join(folder.dir, `table${table}.${f}`);
+  const kept = model.rows.length === 0 && Object.values(files).some((path) => existsSync(path));
+  if (!kept) for (const f of TABLE_FORMATS) writeFileSync(files[f], renderTable(model, f));
+  return { model, files, kept };
 }

@@ -81,21 +81,27 @@ export function listAnalyses(profileDir: string): string[] {
     .sort();
 }
 
-/** Renders the charts of one analysis into `dir`; paths in the entries are relative to `base`. */
-export async function subspaceCharts(a: SubspaceAnalysis, dir: string, base: string, out: ChartEntry[]): Promise<void> {
-  const group = `subspace: ${a.name}`;
+/** The charts of one analysis (name, title, spec), in the order they are written and shown. */
+export function subspaceChartSpecs(a: SubspaceAnalysis): { name: string; title: string; spec: TopLevelSpec }[] {
+  const out: { name: string; title: string; spec: TopLevelSpec }[] = [];
   if (a.pair !== undefined) {
     for (const layer of [...new Set(a.pair.modules.filter((m) => m.grid !== undefined).map((m) => m.layer))]) {
-      await emit(out, base, dir, group, `phi-pair-layer${layer}`, `φ between ${a.pair.labels.join(' and ')}, layer ${layer}`, pairHeatmapSpec(a.pair, layer));
+      out.push({ name: `phi-pair-layer${layer}`, title: `φ between ${a.pair.labels.join(' and ')}, layer ${layer}`, spec: pairHeatmapSpec(a.pair, layer) });
     }
   }
   for (const c of a.checkpoints) {
     const s = slug(c.label);
-    if (c.crossLayer.some((x) => x.layers.length > 1)) await emit(out, base, dir, group, `phi-layers-${s}`, `${c.label}: φ between layers`, crossLayerSpec(c));
-    if (c.modules.some((m) => m.singularValues !== null)) await emit(out, base, dir, group, `spectrum-${s}`, `${c.label}: ΔW spectra, stable rank, norm`, spectrumSpec(c));
+    if (c.crossLayer.some((x) => x.layers.length > 1)) out.push({ name: `phi-layers-${s}`, title: `${c.label}: φ between layers`, spec: crossLayerSpec(c) });
+    if (c.modules.some((m) => m.singularValues !== null)) out.push({ name: `spectrum-${s}`, title: `${c.label}: ΔW spectra, stable rank, norm`, spec: spectrumSpec(c) });
     const t7 = table7Spec(c);
-    if (t7 !== undefined) await emit(out, base, dir, group, `table7-${s}`, `${c.label}: ΔW vs W (Table 7)`, t7);
+    if (t7 !== undefined) out.push({ name: `table7-${s}`, title: `${c.label}: ΔW vs W (Table 7)`, spec: t7 });
   }
+  return out;
+}
+
+/** Renders the charts of one analysis into `dir`; paths in the entries are relative to `base`. */
+export async function subspaceCharts(a: SubspaceAnalysis, dir: string, base: string, out: ChartEntry[]): Promise<void> {
+  for (const c of subspaceChartSpecs(a)) await emit(out, base, dir, `subspace: ${a.name}`, c.name, c.title, c.spec);
 }
 
 export async function buildCharts(folder: ResultsFolder, tables: TableModel[]): Promise<{ charts: ChartEntry[]; skipped: string[] }> {
