@@ -2,7 +2,7 @@
 SHARED ?= ../shared
 FIXTURES := $(wildcard $(SHARED)/fixtures/parity/*/)
 
-.PHONY: native setup build lint test test-long parity bench ci table2 table3 smoke charts report readme-results analyze-real mlflow-ui
+.PHONY: native setup build lint test test-long parity bench ci table2 table3 smoke charts report readme-results analyze-real mlflow-ui section7 intrinsic notebooks notebooks-html
 
 setup:            ## install the exact dependency versions of package-lock.json
 	npm ci
@@ -70,6 +70,30 @@ table2:           ## run Table 2 (GLUE) for PROFILE, print it, write results/<pr
 table3:           ## run Table 3 (E2E) for PROFILE, print it, write results/<profile>/table3.*, charts, report.html
 	$(call run_table,3)
 
+# Paper Section 7 and intrinsic dimension (issue 24): experiments/section7.yaml and intrinsic.yaml run
+# into their own results roots (results/section7/<profile>/, results/intrinsic/<profile>/), so Tables 2
+# and 3 never see their runs; `lora-repro analyze section7|intrinsic` then writes the tables
+# (section7.*, intrinsic.*), charts (charts/section7-*, charts/intrinsic-*) and pages (section7.html,
+# intrinsic.html) to results/<profile>/, beside Tables 2 and 3. PROFILE: mini (default), smoke or paper;
+# these specs need the data directory (no mini-synthetic profile). `make intrinsic` after `make section7`
+# also plots LoRA's scores from results/section7/<profile>/ at LoRA's counts.
+STUDY_PROFILE = $(if $(filter mini-synthetic,$(PROFILE)),mini,$(PROFILE))
+define run_study
+	@status=0; \
+	node bin/lora-repro.mjs run $(SPEC_DIR)/$(1).yaml --profile $(STUDY_PROFILE) --results $(RESULTS)/$(1) --quiet $(if $(WORKERS),--workers $(WORKERS)) $(if $(REHEARSE),--rehearse) $(if $(FILTER),--filter '$(FILTER)') || status=$$?; \
+	node bin/lora-repro.mjs analyze $(1) --results $(RESULTS)/$(1) --profile $(STUDY_PROFILE)$(if $(REHEARSE),-rehearsal) --out $(RESULTS)/$(STUDY_PROFILE)$(if $(REHEARSE),-rehearsal) || status=$$?; \
+	if [ $$status -ne 0 ]; then \
+	  echo "make $(1): FAILED (exit $$status): some runs of profile $(STUDY_PROFILE) failed or did not finish (see above); run it again to retry them"; \
+	  exit 1; \
+	fi
+endef
+
+section7:         ## paper Section 7 (Tables 5-7, Figures 3-4) for PROFILE: runs, then results/<profile>/section7.{md,tex,csv,json,html} + charts
+	$(call run_study,section7)
+
+intrinsic:        ## intrinsic dimension (d_int90 beside LoRA's counts) for PROFILE: runs, then results/<profile>/intrinsic.* + chart
+	$(call run_study,intrinsic)
+
 # Smoke runs the shipped stand-ins (artifacts/stand-ins/, docs/stand-ins.md) and insists on them
 # (LORA_REPRO_REQUIRE_SHIPPED=1): an export that no longer fits the data corpus or the pretraining
 # settings fails, naming the fix, instead of pretraining for 45 minutes. Without a data directory
@@ -107,3 +131,23 @@ mlflow-ui:        ## start a local MLflow server with artifact serving on 127.0.
 	@command -v mlflow >/dev/null || { echo "mlflow is not installed: pip install mlflow"; exit 1; }
 	@echo "MLflow UI: http://127.0.0.1:$(MLFLOW_PORT)   runner: export MLFLOW_TRACKING_URI=http://127.0.0.1:$(MLFLOW_PORT)"
 	mlflow server --backend-store-uri sqlite:///mlflow.db --serve-artifacts --host 127.0.0.1 --port $(MLFLOW_PORT)
+
+# Notebooks (notebooks/*.ipynb, README "Notebooks"): TypeScript on Deno's Jupyter kernel, from the pinned deno
+# devDependency. Jupyter itself: Debian's jupyter-notebook (or jupyter-nbconvert for the HTML only), or pip's
+# jupyterlab. Profile: PROFILE when given, else the committed mini results (as readme-results).
+DENO = node_modules/.bin/deno
+NOTEBOOK_PROFILE = $(if $(filter command line environment,$(origin PROFILE)),$(PROFILE),mini)
+notebooks:        ## install the Deno kernel spec and open notebooks/ in Jupyter (JupyterLab if installed, else Notebook)
+	@test -x $(DENO) || { echo "make notebooks: no $(DENO); run npm ci"; exit 1; }
+	@$(DENO) jupyter --install --force 2>/dev/null
+	@if command -v jupyter-lab >/dev/null; then exec jupyter lab notebooks/; \
+	elif command -v jupyter-notebook >/dev/null; then exec jupyter notebook notebooks/; \
+	else echo "make notebooks: no Jupyter; apt-get install jupyter-notebook (Debian) or pip install jupyterlab"; exit 1; fi
+
+notebooks-html:   ## run every notebook on results/<profile> (PROFILE, default mini) and write it with outputs as HTML to results/<profile>/notebooks/
+	@test -x $(DENO) || { echo "make notebooks-html: no $(DENO); run npm ci"; exit 1; }
+	@command -v jupyter-nbconvert >/dev/null || { echo "make notebooks-html: no jupyter-nbconvert; apt-get install jupyter-nbconvert python3-nbclient"; exit 1; }
+	@$(DENO) jupyter --install --force 2>/dev/null
+	LORA_REPRO_PROFILE=$(NOTEBOOK_PROFILE) LORA_REPRO_RESULTS=$(abspath $(RESULTS)) jupyter nbconvert --to html --execute \
+	  --ExecutePreprocessor.kernel_name=deno --ExecutePreprocessor.startup_timeout=300 \
+	  --output-dir $(RESULTS)/$(NOTEBOOK_PROFILE)/notebooks notebooks/*.ipynb

@@ -42,6 +42,7 @@ const CASES: Case[] = [
   { method: 'lora', config: { r: 2, alpha: 4, targets: ['q', 'k', 'v', 'o', 'ffn1', 'ffn2'], layers: [1], dropout: 0.1 }, identity: true },
   { method: 'compacter', config: { r: 4, phmDim: 2 }, identity: true },
   { method: 'intrinsic', config: { dim: 8 }, identity: true },
+  { method: 'intrinsic', config: { dim: 8, projection: 'fastfood' }, identity: true },
 ];
 
 const FAMILIES: [string, ModelConfig][] = [

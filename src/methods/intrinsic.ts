@@ -9,6 +9,12 @@
  * stored per linear layer: D·d floats, fine for small models but not for roberta-large (Aghajanyan
  * et al. use the Fastfood transform instead; not implemented). P comes from its own `seed`, so an
  * artifact holds only z. z starts at zero: identity at initialisation.
+ *
+ * `projection: fastfood` replaces the dense P by a Fastfood transform per weight and per bias
+ * (fastfood.ts; Li et al. 2018's and Aghajanyan et al. 2020's structured projection), scaled so P's
+ * columns again have about unit norm: O(n log n) per step and no D·d matrix, which is what lets d
+ * grow to 10⁴–10⁵ (the intrinsic-dimension sweep, experiments/intrinsic.yaml). Absent: dense, so
+ * existing configs keep their run ids.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -20,6 +26,7 @@ import { init } from '../models/param-store.ts';
 import { makeVariable } from '../models/shape-only.ts';
 import { Rng } from '../util/rng.ts';
 import { AppliedBase } from './applied.ts';
+import { FastfoodProjection } from './fastfood.ts';
 import { defineMethod, fmt } from './method.ts';
 
 const schema = z
@@ -28,10 +35,26 @@ const schema = z
     dim: z.number().int().positive().default(16),
     /** Seed of the projection P (independent of the run's seed so artifacts need not store P). */
     seed: z.number().int().nonnegative().default(0),
+    /** How P is stored: dense Gaussian (absent) or Fastfood (see above). */
+    projection: z.enum(['dense', 'fastfood']).optional(),
   })
   .strict();
 
 type Config = z.infer<typeof schema>;
+
+/** z ↦ P·z for one weight or bias: a stored dense matrix or a Fastfood transform. */
+interface Projector {
+  project(z: tf.Variable): tf.Tensor;
+  dispose(): void;
+}
+
+function denseProjector(p: tf.Variable): Projector {
+  return { project: (z) => matMul(p, tf.reshape(z, [-1, 1])), dispose: () => p.dispose() };
+}
+
+function fastfoodProjector(f: FastfoodProjection): Projector {
+  return { project: (z) => f.project(z as tf.Tensor1D), dispose: () => f.dispose() };
+}
 
 /** Adds x·ΔW + Δb with vec(ΔW) = P_W·z and Δb = P_b·z to one linear layer. */
 class SubspaceDelta implements LinearAdapter {
@@ -42,8 +65,8 @@ class SubspaceDelta implements LinearAdapter {
   constructor(
     readonly target: Linear,
     private readonly z: tf.Variable,
-    readonly pW: tf.Variable,
-    readonly pB: tf.Variable | undefined,
+    readonly pW: Projector,
+    readonly pB: Projector | undefined,
   ) {
     this.outEnd = target.outFeatures;
   }
@@ -54,10 +77,9 @@ class SubspaceDelta implements LinearAdapter {
 
   delta(x: tf.Tensor2D, _ctx: ForwardContext): tf.Tensor2D {
     return tf.tidy(() => {
-      const zc = tf.reshape(this.z, [-1, 1]);
-      const dW = tf.reshape(matMul(this.pW, zc), this.target.weight.shape);
+      const dW = tf.reshape(this.pW.project(this.z), this.target.weight.shape);
       let y = matMul(x, dW, this.target.layout === 'out_in');
-      if (this.pB !== undefined) y = tf.add(y, tf.reshape(matMul(this.pB, zc), [this.outEnd]));
+      if (this.pB !== undefined) y = tf.add(y, tf.reshape(this.pB.project(this.z), [this.outEnd]));
       return y as tf.Tensor2D;
     });
   }
@@ -81,9 +103,16 @@ class AppliedIntrinsic extends AppliedBase {
     for (const lin of linears) total += lin.weight.size + (lin.bias?.size ?? 0);
     const std = 1 / Math.sqrt(total);
     const rng = new Rng(config.seed);
+    const fastfood = config.projection === 'fastfood';
     for (const lin of linears) {
-      const pW = makeVariable(init.normal([lin.weight.size, config.dim], std, rng));
-      const pB = lin.bias === undefined ? undefined : makeVariable(init.normal([lin.bias.size, config.dim], std, rng));
+      const bias = lin.bias;
+      const pW = fastfood ? fastfoodProjector(new FastfoodProjection(lin.weight.size, config.dim, total, rng)) : denseProjector(makeVariable(init.normal([lin.weight.size, config.dim], std, rng)));
+      const pB =
+        bias === undefined
+          ? undefined
+          : fastfood
+            ? fastfoodProjector(new FastfoodProjection(bias.size, config.dim, total, rng))
+            : denseProjector(makeVariable(init.normal([bias.size, config.dim], std, rng)));
       const d = new SubspaceDelta(lin, zVar, pW, pB);
       lin.adapters.push(d);
       this.deltas.push(d);

@@ -105,9 +105,11 @@ export interface ReportInput {
   analyses: SubspaceAnalysis[];
   runs: LoadedRun[];
   generatedAt: string;
+  /** Further pages of the report in the same folder (section7.html, intrinsic.html), linked at the top. */
+  pages?: { title: string; href: string }[];
 }
 
-const CSS = `
+export const CSS = `
 body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;margin:2em;max-width:1500px;color:#222}
 table.results{border-collapse:collapse;font-size:12px;margin:1em 0}
 table.results th,table.results td{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:right}
@@ -149,7 +151,7 @@ export function reportHtml(r: ReportInput): string {
 <h1>lora-repro report: profile “${esc(r.profile)}”</h1>
 <p>Reproduction of Hu et al. 2021, <i>LoRA: Low-Rank Adaptation of Large Language Models</i> (arXiv 2106.09685 v2). Generated ${esc(r.generatedAt)} from ${r.runs.length} run file(s); code commit(s) of the runs: ${commits.map((c) => `<code>${esc(c)}</code>`).join(', ') || '—'}.
 Cell colours: <span class="legend agree">agrees</span> |Δ| ≤ max(±) + one last digit, <span class="legend close">close</span> ≤ twice that, <span class="legend differs">differs</span> beyond.</p>
-<h2>Tables</h2>
+${r.pages !== undefined && r.pages.length > 0 ? `<p>More pages: ${r.pages.map((p) => `<a href="${esc(p.href)}">${esc(p.title)}</a>`).join(', ')}.</p>\n` : ''}<h2>Tables</h2>
 ${r.tables.map(tableHtml).join('\n')}
 <h2>Charts</h2>
 ${chartSections || '<p>No charts.</p>'}

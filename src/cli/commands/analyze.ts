@@ -15,6 +15,7 @@ import { resolveProfile } from '../../report/results.ts';
 import { UserError } from '../../util/errors.ts';
 import { numberFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
+import { runStudy, STUDIES, STUDY_USAGE } from './analyze-studies.ts';
 
 /** The first directory at or below `dir` (depth ≤ 3) holding adapter_model.safetensors. */
 function adapterDirIn(dir: string, depth = 0): string | undefined {
@@ -54,7 +55,7 @@ function rankLabel(name: string, ranks: number[]): string {
 
 export const analyzeCommand: Command = {
   name: 'analyze',
-  summary: 'subspace analysis of LoRA updates, paper Section 7 (analyze subspace --a CKPT [--b CKPT])',
+  summary: 'subspace analysis of LoRA updates, paper Section 7 (analyze subspace --a CKPT [--b CKPT]; analyze section7 | intrinsic)',
   usage: [
     'Usage: lora-repro analyze subspace --a <ckpt> [--b <ckpt>] [--alpha N] [--alpha-b N] [--base <model.safetensors>]',
     '                                   [--name NAME] [--profile P] [--results DIR] [--out DIR] [--layers 0,6,11] [--json] [--no-charts]',
@@ -72,8 +73,12 @@ export const analyzeCommand: Command = {
     '  --c-attn-targets  GPT-2 loralib c_attn slices, e.g. q,v (default q,v for two slices)',
     '  --out        output folder (default <results>/<profile>/analysis/<name>; profile default "reference")',
     'Writes subspace.json and the charts (SVG + PNG) to the output folder and prints a summary.',
+    '',
+    STUDY_USAGE,
   ].join('\n'),
   async run(argv) {
+    const study = STUDIES.find((s) => s === argv[0]);
+    if (study !== undefined) return runStudy(study, argv.slice(1));
     const { values, positionals } = parseCommandArgs(argv, {
       a: { type: 'string' },
       b: { type: 'string' },
@@ -90,7 +95,7 @@ export const analyzeCommand: Command = {
       'no-charts': { type: 'boolean', default: false },
       seed: { type: 'string' },
     });
-    if (positionals[0] !== 'subspace' || positionals.length !== 1) throw new UserError("only 'analyze subspace' exists (see --help)");
+    if (positionals[0] !== 'subspace' || positionals.length !== 1) throw new UserError("analyze subspace, analyze section7 or analyze intrinsic (see --help)");
     if (values.a === undefined) throw new UserError('analyze subspace needs --a <checkpoint> (and optionally --b <checkpoint>)');
     const results = values.results as string;
     const alpha = values.alpha !== undefined ? numberFlag('alpha', values.alpha, 0) : undefined;

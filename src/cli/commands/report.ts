@@ -1,5 +1,5 @@
 /** `lora-repro report`: tables, charts and analyses of a profile on one static page, results/<profile>/report.html. */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCharts, listAnalyses, readAnalysis } from '../../report/charts/build.ts';
 import { reportHtml } from '../../report/html.ts';
@@ -23,7 +23,12 @@ export const reportCommand: Command = {
     const tables = ([2, 3] as const).map((t) => writeTables(folder, t, { agg, withRuns: true, dataDir }).model);
     const { charts, skipped } = await buildCharts(folder, tables);
     const analyses = listAnalyses(dir).map((d) => readAnalysis(join(d, 'subspace.json')));
-    const html = reportHtml({ profile, tables, charts, chartsSkipped: skipped, analyses, runs: folder.runs, generatedAt: new Date().toISOString() });
+    // The study pages `lora-repro analyze section7|intrinsic` write into this folder (make section7 / intrinsic).
+    const pages = [
+      { title: 'Section 7 (Tables 5-7, Figures 3-4)', href: 'section7.html' },
+      { title: 'Intrinsic dimension', href: 'intrinsic.html' },
+    ].filter((p) => existsSync(join(dir, p.href)));
+    const html = reportHtml({ profile, tables, charts, chartsSkipped: skipped, analyses, runs: folder.runs, generatedAt: new Date().toISOString(), pages });
     const out = join(dir, 'report.html');
     writeFileSync(out, html);
     console.log(out);

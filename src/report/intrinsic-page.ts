@@ -1,0 +1,101 @@
+/**
+ * `lora-repro analyze intrinsic`: intrinsic.{json,md,tex,csv}, one chart per task (score against d
+ * on a log axis, with the 100% and 90% lines, d_int90, LoRA's counts at r = 1…64 and, if read,
+ * LoRA's scores at those counts) and the page intrinsic.html, in the profile folder.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import { formatCount, formatDint } from '../analysis/intrinsic-dim.ts';
+import { UserError } from '../util/errors.ts';
+import type { ChartEntry } from './charts/build.ts';
+import { texEscape } from './format-tex.ts';
+import { buildIntrinsic, DINT_FRACTION, intrinsicCaption, intrinsicCsv, intrinsicMarkdown, intrinsicTables, type IntrinsicModel, type IntrinsicTask } from './intrinsic.ts';
+import type { ResultsFolder } from './results.ts';
+import { taskCaption, taskName } from './section7-format.ts';
+import { studyPageHtml } from './section7-html.ts';
+import { emitChart, type WrittenStudy } from './section7-page.ts';
+import { scoredRuns, type ScoredRun } from './section7-runs.ts';
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+export function intrinsicSpec(m: IntrinsicModel, t: IntrinsicTask, runs: readonly ScoredRun[]): TopLevelSpec {
+  const x = { field: 'x', type: 'quantitative', scale: { type: 'log' }, title: 'trainable parameters: subspace dimension d (intrinsic) or LoRA count (W_q+W_v)' };
+  const y = { field: 'y', type: 'quantitative', scale: { zero: false }, title: `${t.info.metric} (×100)` };
+  const mean = t.points.filter((p) => p.mean !== undefined).map((p) => ({ x: p.d, y: p.mean, lo: p.mean! - (p.std ?? 0), hi: p.mean! + (p.std ?? 0), what: 'intrinsic (mean ± std)' }));
+  const seeds = runs.filter((r) => r.task === t.info.task && r.method === 'intrinsic' && r.score !== undefined).map((r) => ({ x: r.dim, y: r.score, seed: r.seed }));
+  const lora = t.lora.filter((p) => p.mean !== undefined).map((p) => ({ x: p.params, y: p.mean, lo: p.mean! - (p.std ?? 0), hi: p.mean! + (p.std ?? 0), what: `LoRA W_q+W_v (mean ± std)`, r: p.r }));
+  const lines = t.ft.mean === undefined ? [] : [{ y: t.ft.mean, label: 'full fine-tuning (100%)' }, { y: t.threshold!, label: `${DINT_FRACTION * 100}% of full fine-tuning` }];
+  const ys = [...mean.flatMap((p) => [p.lo, p.hi]), ...lora.flatMap((p) => [p.lo, p.hi]), ...lines.map((l) => l.y), ...seeds.map((s) => s.y as number)];
+  const top = Math.max(...ys);
+  const color = { field: 'what', type: 'nominal', title: null, legend: { labelLimit: 400 }, scale: { domain: ['intrinsic (mean ± std)', 'LoRA W_q+W_v (mean ± std)'], range: ['#1f77b4', '#d62728'] } };
+  const layers: unknown[] = [
+    { data: { values: t.loraCounts.map((c) => ({ x: c.params, label: `r=${c.r}`, y: top })) }, mark: { type: 'rule', color: '#d62728', opacity: 0.25, strokeDash: [2, 2] }, encoding: { x } },
+    { data: { values: t.loraCounts.map((c) => ({ x: c.params, label: `r=${c.r}`, y: top })) }, mark: { type: 'text', color: '#d62728', dy: -6, fontSize: 9 }, encoding: { x, y, text: { field: 'label' } } },
+    { data: { values: lines }, mark: { type: 'rule', strokeDash: [6, 3], color: '#444' }, encoding: { y } },
+    { data: { values: lines.map((l) => ({ ...l, x: Math.min(...[...mean.map((p) => p.x), ...t.loraCounts.map((c) => c.params)]) })) }, mark: { type: 'text', align: 'left', dy: -5, fontSize: 9, color: '#444' }, encoding: { x, y, text: { field: 'label' } } },
+    { data: { values: seeds }, mark: { type: 'point', size: 18, color: '#1f77b4', opacity: 0.45 }, encoding: { x, y, tooltip: [{ field: 'seed' }, { field: 'x', title: 'd' }, { field: 'y', format: '.2f' }] } },
+    { data: { values: [...mean, ...lora] }, mark: { type: 'rule', strokeWidth: 2 }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color } },
+    { data: { values: [...mean, ...lora] }, mark: { type: 'line', point: true }, encoding: { x, y, color, tooltip: [{ field: 'what' }, { field: 'x', title: 'params' }, { field: 'y', format: '.2f' }] } },
+  ];
+  if (t.dint !== undefined && t.dint.kind === 'crossed') {
+    layers.push({ data: { values: [{ x: t.dint.d, y: t.threshold, label: `d_int90 ≈ ${formatCount(t.dint.d)}` }] }, mark: { type: 'point', shape: 'diamond', size: 120, color: 'black', filled: true }, encoding: { x, y } });
+    layers.push({ data: { values: [{ x: t.dint.d, y: t.threshold, label: `d_int90 ≈ ${formatCount(t.dint.d)}` }] }, mark: { type: 'text', dy: 14, fontSize: 10 }, encoding: { x, y, text: { field: 'label' } } });
+  }
+  const dint = t.dint === undefined ? 'no 100% line' : `d_int90 ${formatDint(t.dint)}`;
+  return {
+    $schema: SCHEMA,
+    title: { text: `Intrinsic dimension, ${taskName(t.info.task)}: score against d beside LoRA's counts (${dint})`, subtitle: [taskCaption(m.profile, t.info)], anchor: 'start', subtitleFontSize: 10 },
+    width: 560,
+    height: 300,
+    layer: layers,
+  } as unknown as TopLevelSpec;
+}
+
+function intrinsicTex(m: IntrinsicModel): string {
+  const parts = [`% ${texEscape(intrinsicCaption(m))}`, '% Needs \\usepackage{booktabs}.'];
+  for (const t of intrinsicTables(m)) {
+    parts.push('\\begin{table}[t]\\centering\\small', `\\caption{${texEscape(t.title)}}`, `\\begin{tabular}{l${'r'.repeat(t.head.length - 1)}}`, '\\toprule', `${t.head.map(texEscape).join(' & ')} \\\\`, '\\midrule');
+    parts.push(...t.rows.map((r) => `${r.map(texEscape).join(' & ')} \\\\`), '\\bottomrule', '\\end{tabular}', '\\end{table}', '');
+  }
+  return parts.join('\n');
+}
+
+/** Writes into `out` (default: the runs' profile folder), as writeSection7. */
+export async function writeIntrinsic(folder: ResultsFolder, lora: { folder: ResultsFolder } | undefined, out?: string): Promise<WrittenStudy<IntrinsicModel>> {
+  const outDir = out ?? folder.dir;
+  mkdirSync(outDir, { recursive: true });
+  const runs = scoredRuns(folder, 'intrinsic');
+  if (!runs.some((r) => r.method === 'intrinsic')) {
+    throw new UserError(`${folder.dir}: no runs of experiment 'intrinsic'; run 'lora-repro run experiments/intrinsic.yaml --profile ${folder.profile} --results ${join(folder.dir, '..')}' first (or make intrinsic)`);
+  }
+  const loraRuns = lora === undefined ? undefined : scoredRuns(lora.folder, 'section7');
+  const model = buildIntrinsic(folder.profile, runs, loraRuns, lora === undefined ? undefined : `${lora.folder.dir} (experiment section7)`);
+  const files: string[] = [];
+  const put = (name: string, text: string) => {
+    const f = join(outDir, name);
+    writeFileSync(f, text);
+    files.push(f);
+  };
+  put('intrinsic.json', JSON.stringify(model, null, 1) + '\n');
+  put('intrinsic.md', intrinsicMarkdown(model));
+  put('intrinsic.tex', intrinsicTex(model));
+  put('intrinsic.csv', intrinsicCsv(model));
+  const charts: ChartEntry[] = [];
+  for (const t of model.tasks) {
+    if (t.points.every((p) => p.mean === undefined)) continue;
+    await emitChart(outDir, charts, 'intrinsic dimension', `intrinsic-${t.info.task}`, `Intrinsic dimension: ${taskName(t.info.task)}`, intrinsicSpec(model, t, runs));
+  }
+  put(
+    'intrinsic.html',
+    studyPageHtml({
+      title: `Intrinsic dimension from our runs: profile “${folder.profile}”`,
+      caption: intrinsicCaption(model),
+      tables: intrinsicTables(model),
+      charts,
+      notes: [...model.notes, ...folder.notes],
+      generatedAt: model.generatedAt,
+    }),
+  );
+  return { model, files, charts };
+}
