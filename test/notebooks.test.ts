@@ -10,7 +10,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -165,12 +165,23 @@ describe('notebooks (notebooks/*.ipynb)', function () {
       assert.equal(displays(picked, 'text/markdown').length, want.length);
     });
 
-    it('subspace.ipynb on the mini results (no Section 7 results): one line, the other cells skip', async () => {
-      const nb = await execute('subspace', {});
+    it('subspace.ipynb on a profile without Section 7 results: one line, the other cells skip', async () => {
+      const root = join(dir, 'results-empty');
+      mkdirSync(join(root, 'p'), { recursive: true });
+      const nb = await execute('subspace', { LORA_REPRO_RESULTS: root, LORA_REPRO_PROFILE: 'p' });
       const [inventory, ...rest] = code(nb).slice(1);
       assert.match(text(inventory), /^No Section 7 results in .*: `lora-repro analyze subspace .*; the cells below skip\.\n$/);
       assert.equal(inventory.outputs!.length, 1);
       for (const c of rest) assert.deepEqual(c.outputs, []);
+    });
+
+    it('subspace.ipynb on the committed mini results: lists the Section 7 files they hold', async function () {
+      const files = readdirSync(join('results', 'mini')).filter((f) => /^(section7|intrinsic)/.test(f));
+      if (files.length === 0) this.skip(); // the committed mini results hold no Section 7 output (make section7 writes it)
+      const nb = await execute('subspace', {});
+      const inventory = code(nb)[1];
+      assert.match(text(inventory), /^Section 7 in .*: \d+ subspace analys[ie]s .*, \d+ section7\*\/intrinsic\* files/);
+      for (const f of files) assert.ok(text(inventory).includes(f), f);
     });
 
     it('subspace.ipynb on a profile with a subspace analysis and Section 7 charts: each shown', async () => {
