@@ -13,6 +13,7 @@ import { initBackend } from '../src/backend/select.ts';
 import { FastfoodProjection, hadamardFactors, hadamardMatrix, walshHadamard } from '../src/methods/fastfood.ts';
 import { analyzeCommand } from '../src/cli/commands/analyze.ts';
 import { writeIntrinsic } from '../src/report/intrinsic-page.ts';
+import { projectedSize } from '../src/report/intrinsic.ts';
 import { loadResults } from '../src/report/results.ts';
 import { UserError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -156,7 +157,7 @@ describe('analyze intrinsic on a results folder', () => {
 
   it('FT as the 100% line, d_int90 of the mean curve and of each seed, by hand', async function () {
     this.timeout(120_000);
-    // FT 70 / 72 → 100% = 71, 90% = 63.9. Means: d=4 56, d=64 63, d=1024 69 → 63.9 is 0.15 of the way
+    // FT 70 / 72 → 100% = 71, 90% = 63.9 (the papers' d_int90). Means: d=4 56, d=64 63, d=1024 69 → 63.9 is 0.15 of the way
     // from 64 to 1024 in log d: 64·16^0.15 = 97.0. Seed 0 (55, 62, 68): 64·16^(1.9/6) = 154.1;
     // seed 1 (57, 64, 70): crosses between 4 and 64 at 4·16^(6.9/7) = 61.5.
     const run = (method: string, dim: number | undefined, seed: number, acc: number): FixtureRun => ({
@@ -167,6 +168,7 @@ describe('analyze intrinsic on a results folder', () => {
       seed,
       experiment: 'intrinsic',
       metrics: { accuracy: acc },
+      baseline: { kind: 'majority', description: 'majority class', metrics: { accuracy: 0.5 } },
     });
     const fixtures = [run('ft', undefined, 0, 0.7), run('ft', undefined, 1, 0.72)];
     for (const [d, accs] of [[4, [0.55, 0.57]], [64, [0.62, 0.64]], [1024, [0.68, 0.7]]] as const) accs.forEach((a, seed) => fixtures.push(run('intrinsic', d, seed, a)));
@@ -182,8 +184,13 @@ describe('analyze intrinsic on a results folder', () => {
     assert.ok(Math.abs(bySeed[1] - 4 * 16 ** (6.9 / 7)) < 1e-6, String(bySeed[1]));
     assert.deepEqual(t.seedSpread && [t.seedSpread.crossed, t.seedSpread.of], [2, 2]);
     assert.ok(Math.abs(t.seedSpread!.median - (bySeed[0] + bySeed[1]) / 2) < 1e-9);
+    // The gain over the majority baseline (50): 50 + 0.9·21 = 68.9, reached at 64·16^(5.9/6) on the mean curve.
+    assert.ok(Math.abs(t.baseline! - 50) < 1e-9);
+    assert.ok(Math.abs(t.gainThreshold! - 68.9) < 1e-9);
+    assert.ok(Math.abs(t.dintGain!.d - 64 * 16 ** (5.9 / 6)) < 1e-6, String(t.dintGain!.d));
     // No config.json of the model here: LoRA's counts are left out, and a note says so.
     assert.deepEqual(t.loraCounts, []);
+    assert.equal(projectedSize({ hidden: 128, intermediate: 512, layers: 4 }), 791_040, 'mini-roberta: 4·(4·(128²+128) + 2·128·512 + 512 + 128)');
     assert.ok(out.model.notes.some((n) => n.includes('LoRA')));
     for (const f of ['intrinsic.json', 'intrinsic.md', 'intrinsic.tex', 'intrinsic.csv', 'intrinsic.html', 'charts/intrinsic-sst2.png', 'charts/intrinsic-sst2.svg']) assert.ok(existsSync(join(dir, f)), f);
     const md = readFileSync(join(dir, 'intrinsic.md'), 'utf8');

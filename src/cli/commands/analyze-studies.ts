@@ -58,7 +58,7 @@ export async function runStudy(study: (typeof STUDIES)[number], argv: string[]):
   if (existsSync(join(loraRoot, profile, 'runs'))) lora = { folder: loadResults(join(loraRoot, profile), profile) };
   else if (given !== undefined) throw new UserError(`--lora-results ${given}: no ${join(given, profile, 'runs')} (run make section7 PROFILE=${profile} first, or leave the flag out)`);
   const out = await writeIntrinsic(folder, lora, values.out);
-  if (!values.quiet) for (const t of out.model.tasks) console.log(`${t.info.task} (${t.info.model}): d_int90 ${dintText(t)}`);
+  if (!values.quiet) for (const t of out.model.tasks) console.log(`${t.info.task} (${t.info.model}): d_int90 ${dintText(t)}; d_int90 of the gain over the untrained baseline ${dintText(t, 'gain')}`);
   console.error(`wrote ${out.files.join(', ')} and ${out.charts.length} chart(s)`);
   return 0;
 }
