@@ -10,7 +10,9 @@ setup:            ## install the exact dependency versions of package-lock.json
 build:            ## type-check the sources (they run through tsx; there is no emit step)
 	npx tsc --noEmit -p .
 
-lint: build       ## strict type-check (no `any` leaks, unused code fails the build)
+lint: build       ## strict types, no dead exports (knip), imports only down the layers (dependency-cruiser)
+	npx knip --no-progress
+	npx depcruise src --config .dependency-cruiser.cjs  # import rules: the layer order of README "Architecture"
 
 test:             ## the fast test suite (what CI runs)
 	npm test
@@ -25,7 +27,7 @@ native:           ## build the optional native kernels (C toolchain; OpenBLAS at
 	npm run build:native
 
 bench:            ## ours vs the PyTorch reference (LoRA and full FT, seq 64/128/256) and GPT-2 decoding
-	node bin/lora-repro.mjs bench compare --models mini-roberta,mini-gpt2 --seqs 64,128,256
+	node bin/lora-repro.mjs bench compare --models bench-roberta,bench-gpt2 --seqs 64,128,256
 	node bin/lora-repro.mjs bench decode
 
 ci:

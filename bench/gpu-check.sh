@@ -2,10 +2,10 @@
 # On a machine with a real GPU: which adapter WebGPU gets, parity of every fixture on it, the
 # training-step benchmark on WebGPU and wasm, and the ratio to PyTorch where it is installed.
 # PyTorch runs its step on the GPU (--device cuda) when it sees one, else on the CPU (bench compare).
-# Usage: bash bench/gpu-check.sh [mini-roberta|mini-gpt2] [lora|ft]
+# Usage: bash bench/gpu-check.sh [bench-roberta|bench-gpt2] [lora|ft]
 set -uo pipefail
 cd "$(dirname "$0")/.."
-model=${1:-mini-roberta}
+model=${1:-bench-roberta}
 method=${2:-lora}
 cli="node bin/lora-repro.mjs"
 fixtures=${LORA_REPRO_FIXTURES:-../shared/fixtures/parity}

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""PyTorch reference for `lora-repro bench compare`: the same mini models and the same training step.
+"""PyTorch reference for `lora-repro bench compare`: the same benchmark models (d_model 256) and the same training step.
 
 Models (as src/models/roberta.ts and src/models/gpt2.ts build them):
-  mini-roberta  RoBERTa-style post-LN encoder + classification head (dense -> tanh -> out_proj on <s>),
-                exact erf GELU, -10000 added to padded keys, position ids counted from the padding id.
-  mini-gpt2     GPT-2-style pre-LN decoder, gelu_new, causal mask, LM head tied to wte,
-                loss with label smoothing 0.1 (the reference NLG loss).
+  bench-roberta  RoBERTa-style post-LN encoder + classification head (dense -> tanh -> out_proj on <s>),
+                 exact erf GELU, -10000 added to padded keys, position ids counted from the padding id.
+  bench-gpt2     GPT-2-style pre-LN decoder, gelu_new, causal mask, LM head tied to wte,
+                 loss with label smoothing 0.1 (the reference NLG loss).
 Both: 4 layers, d_model 256, 4 heads, FFN 1024, vocab 8000; dropout 0.1 everywhere (training mode).
 Init: normal(0, 0.02), zero biases, LayerNorm ones/zeros, padding rows of RoBERTa's embeddings zero,
 GPT-2's residual projections std 0.02/sqrt(2*layers); LoRA A ~ U(-1/sqrt(in), 1/sqrt(in)), B = 0.
@@ -17,7 +17,7 @@ OpenBLAS is required: PyTorch on Debian's reference BLAS is ~20x slower and any 
 meaningless, so the script refuses to run (exit 3) unless libopenblas is loaded and fast.
 Prints one JSON object (the fields of `lora-repro bench train --json`).
 Not part of CI; run by `lora-repro bench compare` or by hand:
-  python3 bench/pytorch_reference.py --model mini-roberta --method lora --seq 128
+  python3 bench/pytorch_reference.py --model bench-roberta --method lora --seq 128
 On a GPU (bench/gpu-check.sh): --device cuda runs the same step there; the BLAS check is then moot,
 each step ends with torch.cuda.synchronize() so the time covers the kernels, and peakGpuMiB is reported.
 """
@@ -32,7 +32,7 @@ import time
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="mini-roberta", choices=["mini-roberta", "mini-gpt2"])
+    p.add_argument("--model", default="bench-roberta", choices=["bench-roberta", "bench-gpt2"])
     p.add_argument("--method", default="lora", choices=["lora", "ft"])
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--seq", type=int, default=128)
@@ -296,7 +296,7 @@ def main():
 
     torch.manual_seed(a.seed)
     device = torch.device(a.device)
-    model = MiniRoberta() if a.model == "mini-roberta" else MiniGpt2()
+    model = MiniRoberta() if a.model == "bench-roberta" else MiniGpt2()
     if a.method == "lora":
         for p in model.parameters():
             p.requires_grad_(False)
@@ -314,7 +314,7 @@ def main():
 
     g = torch.Generator().manual_seed(a.seed)
     ids = torch.randint(3, CFG["vocab"], (a.batch, a.seq), generator=g)
-    if a.model == "mini-roberta":
+    if a.model == "bench-roberta":
         labels = torch.arange(a.batch) % 2
     else:
         labels = torch.cat([ids[:, 1:], torch.zeros(a.batch, 1, dtype=torch.long)], 1)

@@ -11,6 +11,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { archLabel, completeArchitecture } from '../src/pretrain/architecture.ts';
 import { writeChart, type WrittenChart } from '../src/report/charts/render.ts';
+import { optionsLabel } from '../src/pretrain/pretrain-options.ts';
 import type { Study, StudyPoint, StudyRun } from './stand-in-study-data.ts';
 
 export const CHART_NAME = 'stand-in-study';
@@ -21,12 +22,17 @@ const SCALE = 100;
 const KIND = { snapshot: 'snapshot (mid-run)', final: 'final step (annealed)' } as const;
 
 const shortKey = (p: Pick<StudyPoint, 'family' | 'key'>): string => `${p.family}-${p.key.slice(0, 8)}`;
+/** The corpus extra / objective where not the default (`+wordnet`, `obj mlm`), after the key in the table and legend. */
+const variantOf = (p: StudyPoint): string => [p.corpusExtra === undefined ? '' : `+${p.corpusExtra}`, p.objective === undefined ? '' : `obj ${p.objective}`].filter((x) => x !== '').join(', ');
+const keyWithVariant = (p: StudyPoint): string => `${shortKey(p)}${variantOf(p) === '' ? '' : ` (${variantOf(p)})`}`;
 const cpuMinutes = (p: StudyPoint): number => p.cpuSeconds / 60;
 /** The x value: three significant digits (a fixed decimal would round a short run's minutes to 0, off a log axis). */
 const plotMinutes = (p: StudyPoint): number => Number(cpuMinutes(p).toPrecision(3));
 const fmtTokens = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(n >= 1e7 ? 1 : 2)}M` : `${(n / 1e3).toFixed(0)}k`);
 /** `d128-l4`, and its parameter count when known: `d128-l4 (1.81M, 0.79M non-emb.)`. */
 const archOf = (p: StudyPoint): string => archLabel(p);
+/** What tells a run's points apart in the colour: the architecture, plus corpus / objective where not the default (`d128-l4 wordnet`). */
+const shapeOf = (p: StudyPoint): string => `${archOf(p)}${optionsLabel(p) === '' ? '' : ` ${optionsLabel(p)}`}`;
 const archWithParams = (p: StudyPoint): string =>
   `${archOf(p)}${p.params == null ? '' : ` (${fmtTokens(p.params)}${p.nonEmbeddingParams == null ? '' : `, ${fmtTokens(p.nonEmbeddingParams)} non-emb.`})`}`;
 /** Subtitle lines of at most `width` characters, broken at spaces. */
@@ -54,7 +60,7 @@ const settingOf = (r: StudyRun): string => `${r.trainLimit ?? 'all'} train, ${r.
  */
 function labeller(study: Study): { method: (r: StudyRun) => string; colour: (r: StudyRun, p: StudyPoint) => string; colourTitle: string; setting: (r: StudyRun) => string; several: boolean } {
   const runs = study.points.flatMap((p) => p.runs);
-  const archs = new Set(study.points.map(archOf));
+  const archs = new Set(study.points.map(shapeOf));
   const lrs = new Map<string, Set<number>>();
   for (const r of runs) lrs.set(r.method, (lrs.get(r.method) ?? new Set()).add(r.lr));
   const settings = new Map<string, Set<string>>();
@@ -63,8 +69,8 @@ function labeller(study: Study): { method: (r: StudyRun) => string; colour: (r: 
   const method = (r: StudyRun): string => `${r.method}${(lrs.get(r.method)?.size ?? 0) > 1 ? ` lr ${r.lr}` : ''}`;
   return {
     method,
-    colour: (r, p) => `${method(r)}${archs.size > 1 ? ` · ${archOf(p)}` : ''}`,
-    colourTitle: archs.size > 1 ? 'method · architecture' : 'method',
+    colour: (r, p) => `${method(r)}${archs.size > 1 ? ` · ${shapeOf(p)}` : ''}`,
+    colourTitle: archs.size > 1 ? (study.points.some((p) => optionsLabel(p) !== '') ? 'method · pretraining' : 'method · architecture') : 'method',
     setting: (r) => ((settings.get(r.task)?.size ?? 0) > 1 ? settingOf(r) : 'study setting'),
     several,
   };
@@ -121,7 +127,7 @@ function runLines(study: Study): string[] {
     const compute = ps.every((x) => x.cpuSecondsFrom === 'final-msPerStep') ? `CPU time = step × ${p.msPerStep?.toFixed(0)} ms/step of the finished run` : 'CPU time measured at each snapshot';
     const snaps = ps.filter((x) => !x.annealed).length;
     const a = completeArchitecture(p);
-    return `${k}: ${archWithParams(p)}: d${a.hidden} × ${a.layers} layers, ${a.heads} heads, FFN ${a.intermediate}; batch ${p.batchSize} × ${p.seqLen}, seed ${p.seed}, corpus ${(p.corpusBytes / 2 ** 20).toFixed(0)} MiB; ${snaps > 0 ? `${snaps} snapshot${snaps > 1 ? 's' : ''} along one ${p.totalSteps}-step run (${sched}): points on the way, not separately annealed runs` : `one run of ${p.totalSteps} steps (${sched})`}; ${compute}`;
+    return `${k}: ${archWithParams(p)}${variantOf(p) === '' ? '' : `, ${variantOf(p)}`}: d${a.hidden} × ${a.layers} layers, ${a.heads} heads, FFN ${a.intermediate}; batch ${p.batchSize} × ${p.seqLen}, seed ${p.seed}, corpus ${(p.corpusBytes / 2 ** 20).toFixed(0)} MiB; ${snaps > 0 ? `${snaps} snapshot${snaps > 1 ? 's' : ''} along one ${p.totalSteps}-step run (${sched}): points on the way, not separately annealed runs` : `one run of ${p.totalSteps} steps (${sched})`}; ${compute}`;
   });
 }
 
@@ -134,7 +140,7 @@ export function studySpec(study: Study): TopLevelSpec {
     heldOutLoss: Number(p.heldOutLoss.toFixed(3)),
     series: shortKey(p),
     arch: archWithParams(p),
-    archOnly: archOf(p),
+    archOnly: shapeOf(p),
     kind: KIND[p.source],
     text: `${p.heldOutLoss.toFixed(2)} · ${fmtTokens(p.tokens)} tok`,
     step: `${p.step} / ${p.totalSteps}`,
@@ -148,6 +154,8 @@ export function studySpec(study: Study): TopLevelSpec {
   const xLoss = { ...x, title: "pretraining compute: CPU-minutes (log scale; step × the run's ms/step, one process); tokens seen in the labels and tooltips" } as const;
   const shape = { field: 'kind', type: 'nominal', title: null, scale: { domain: [KIND.snapshot, KIND.final], range: ['circle', 'diamond'] } } as const;
   const width = 210;
+  // More labels than the default scheme's 10 colours (methods × architectures, corpora, objectives) would repeat colours.
+  const colourScale = new Set(rows.map((r) => r.label)).size > 10 ? { scale: { scheme: 'tableau20' } } : {};
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
@@ -173,7 +181,7 @@ export function studySpec(study: Study): TopLevelSpec {
               encoding: {
                 x,
                 y: { aggregate: 'mean', field: 'value', type: 'quantitative', scale: { zero: false }, axis: { format: '.1f' }, title: 'fine-tuned score (dev)' },
-                color: { field: 'label', type: 'nominal', title: l.colourTitle },
+                color: { field: 'label', type: 'nominal', title: l.colourTitle, ...colourScale },
                 detail: { field: 'series', type: 'nominal' },
                 ...(l.several ? { strokeDash: { field: 'dash', type: 'nominal', title: 'fine-tuning data' } } : {}),
               },
@@ -183,7 +191,7 @@ export function studySpec(study: Study): TopLevelSpec {
               encoding: {
                 x,
                 y: { field: 'value', type: 'quantitative' },
-                color: { field: 'label', type: 'nominal', title: l.colourTitle },
+                color: { field: 'label', type: 'nominal', title: l.colourTitle, ...colourScale },
                 shape,
                 tooltip: [
                   { field: 'label', title: l.colourTitle }, { field: 'setting', title: 'fine-tuning data' }, { field: 'seed' }, { field: 'value', format: '.1f', title: 'score' },
@@ -206,7 +214,7 @@ export function studySpec(study: Study): TopLevelSpec {
             mark: { type: 'line', color: '#777' },
             encoding: {
               x: xLoss, y: { field: 'heldOutLoss', type: 'quantitative', scale: { zero: false }, title: 'held-out loss' }, detail: { field: 'series', type: 'nominal' },
-              ...(l.colourTitle === 'method' ? {} : { strokeDash: { field: 'archOnly', type: 'nominal', title: 'architecture (loss)' } }),
+              ...(l.colourTitle === 'method' ? {} : { strokeDash: { field: 'archOnly', type: 'nominal', title: study.points.some((p) => optionsLabel(p) !== '') ? 'pretraining (loss)' : 'architecture (loss)' } }),
             },
           },
           {
@@ -239,13 +247,16 @@ export function studyTable(study: Study): string {
       return vs.length === 1 ? vs[0].toFixed(1) : `${mean(vs).toFixed(1)} ± ${std(vs).toFixed(1)} (${vs.length})`;
     });
     const step = `${p.step} / ${p.totalSteps}${p.annealed ? ' (final)' : ''}`;
-    lines.push(`| ${[shortKey(p), archWithParams(p), step, fmtTokens(p.tokens), cpuMinutes(p).toFixed(1), p.heldOutLoss.toFixed(3), ...cells].join(' | ')} |`);
+    lines.push(`| ${[keyWithVariant(p), archWithParams(p), step, fmtTokens(p.tokens), cpuMinutes(p).toFixed(1), p.heldOutLoss.toFixed(3), ...cells].join(' | ')} |`);
   }
   const notes = [
     `Profile ${study.profile}; scores ×${SCALE} on the dev split (each run's reported, best epoch); "a ± s (n)" = mean ± std over n seeds.`,
     `Tokens = step × batch × seq (nominal). CPU-min: ${[...new Set(study.points.map((p) => p.cpuSecondsFrom))].map((s) => (s === 'final-msPerStep' ? "step × the finished run's median ms/step" : 'measured at the snapshot (the finished run is not known yet)')).join('; ')}.`,
     'Snapshots are points along one run whose learning rate decays linearly to 0 at its last step, not separately annealed shorter runs.',
   ];
+  if (study.points.some((p) => variantOf(p) !== '')) {
+    notes.push('After the key: the pretraining corpus and objective where not the default (data-directory corpus; masked LM + next-sentence + bag of words): +wordnet = WordNet glosses and examples added (lora-repro pretrain --corpus-extra), obj = --objective.');
+  }
   if (study.skipped.length > 0) notes.push(`${study.skipped.length} run(s) left out: ${study.skipped.map((s) => `${s.run} (${s.reason})`).join('; ')}.`);
   return [...lines, '', ...notes].join('\n');
 }

@@ -14,6 +14,8 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { readSafetensors } from '../src/io/safetensors.ts';
 import { archLabel, completeArchitecture, isDefaultArchitecture } from '../src/pretrain/architecture.ts';
+import { CORPUS_EXTRAS } from '../src/pretrain/pretrain-config.ts';
+import { nonDefaultOptions, optionsLabel } from '../src/pretrain/pretrain-options.ts';
 import { TEMP_PREFIX } from '../src/util/atomic-write.ts';
 import { UserError } from '../src/util/errors.ts';
 
@@ -32,6 +34,11 @@ const settingsSchema = z.object({
   shortSeqLen: z.number().int().positive(),
   corpusBytes: z.number().int().positive(),
   blasThreads: z.number().int().positive(),
+  /** The objective and corpus (src/pretrain/pretrain-options.ts): always written by src/pretrain but the last two, which only a non-default run has. */
+  nspEvery: z.number().int().nonnegative().optional(),
+  bagOfWords: z.boolean().optional(),
+  pairBagOfWords: z.boolean().optional(),
+  corpusExtra: z.array(z.enum(CORPUS_EXTRAS)).optional(),
 });
 
 /** snapshot.json of `lora-repro pretrain --snapshots` (src/pretrain/cache.ts onSnapshot). */
@@ -62,7 +69,7 @@ const pretrainMetaSchema = z.object({
 });
 type PretrainMetaFields = z.infer<typeof pretrainMetaSchema>;
 
-/** The RunResult fields read (src/runner/result-schema.ts). */
+/** The RunResult fields read (src/train/result-schema.ts). */
 const runFieldsSchema = z.object({
   task: z.string(),
   method: z.string(),
@@ -130,6 +137,13 @@ export const studyPointSchema = z.object({
   /** Optional only so that a study JSON written before the width / depth axis still reads. */
   heads: z.number().int().optional(),
   intermediate: z.number().int().optional(),
+  /**
+   * The pretraining objective (`mlm`, `mlm-nsp`, …: src/pretrain/pretrain-options.ts) and the extra
+   * corpus text (`wordnet`), each only where it is not the family's default (`lora-repro pretrain
+   * --objective / --corpus-extra`), so the points of the other axes read as they did.
+   */
+  objective: z.string().optional(),
+  corpusExtra: z.string().optional(),
   /**
    * Parameters of the body fine-tuning starts from (the model folder's model.safetensors: no MLM
    * or next-sentence head), all and less the token / position / token-type embedding tables;
@@ -267,16 +281,17 @@ function readModel(dir: string): ModelInfo | string {
 }
 
 /**
- * A model folder's name for run folders, `<family>-<key>-step<N>`, with the architecture after the
- * family when it is not the default stand-in's (`roberta-d256-l4-<key>-step<N>`; the default's
- * names stay as they were, so finished runs are still found), and its architecture label; a
- * UserError when it is no stand-in.
+ * A model folder's name for run folders, `<family>-<key>-step<N>`, with the architecture, corpus extra
+ * and objective after the family when they are not the default stand-in's (`roberta-d256-l4-<key>-step<N>`,
+ * `roberta-wordnet-<key>-step<N>`; the default's names stay as they were, so finished runs are still
+ * found), and its architecture label; a UserError when it is no stand-in.
  */
 export function describeModel(dir: string): { tag: string; arch: string } {
   const m = readModel(dir);
   if (typeof m === 'string') throw new UserError(`--models ${dir}: ${m}: name a snapshot folder (lora-repro pretrain --snapshots … --snapshot-dir DIR: DIR/step-<N>/) or a pretraining cache entry (<cache>/pretrained/<family>-<key>/)`);
   const arch = archLabel(m.settings);
-  return { tag: `${m.family}-${isDefaultArchitecture(m.family, m.settings) ? '' : `${arch}-`}${m.key}-step${m.step}`, arch };
+  const variant = optionsLabel(nonDefaultOptions(m.family, m.settings));
+  return { tag: `${m.family}-${isDefaultArchitecture(m.family, m.settings) ? '' : `${arch}-`}${variant === '' ? '' : `${variant}-`}${m.key}-step${m.step}`, arch };
 }
 
 /** pretrain.json of the cache entries under the --cache folders, by key. */
@@ -355,7 +370,7 @@ export function collectStudy(opts: CollectOptions): Study {
           id, family: m.family, key: m.key, seed: m.seed, corpus: m.corpus.slice(0, 12), corpusBytes: s.corpusBytes,
           step: m.step, totalSteps: m.of, annealed: m.step === m.of, source: m.source,
           tokens: m.step * s.batchSize * s.seqLen, batchSize: s.batchSize, seqLen: s.seqLen, hidden: s.hidden, layers: s.layers,
-          heads: completeArchitecture(s).heads, intermediate: completeArchitecture(s).intermediate, params: m.params?.all ?? null, nonEmbeddingParams: m.params?.nonEmbedding ?? null,
+          heads: completeArchitecture(s).heads, intermediate: completeArchitecture(s).intermediate, ...nonDefaultOptions(m.family, s), params: m.params?.all ?? null, nonEmbeddingParams: m.params?.nonEmbedding ?? null,
           warmupSteps: s.warmupSteps, shortSeqSteps: s.shortSeqSteps, shortSeqLen: s.shortSeqLen, blasThreads: s.blasThreads,
           // One ms/step for every point of a run, so the points are comparable: a snapshot's own
           // seconds include its held-out evaluations and whatever load the machine had then.

@@ -12,7 +12,7 @@
  * (stand-in-study-data.ts), `chart` draws it and prints the same numbers as a table.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCommandArgs } from '../src/cli/args.ts';

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { initBackend } from '../src/backend/select.ts';
 import { groupConsecutive, mrToLoraContext, readE2eSplit } from '../src/data/e2e.ts';
 import { readGlueSplit } from '../src/data/glue-tsv.ts';
-import { generateSyntheticGlue, majorityBaseline } from '../src/data/synthetic.ts';
+import { generateSyntheticGlue } from '../src/data/synthetic.ts';
 import { constantBaseline, copyInputBaseline, majorityClass } from '../src/eval/baselines.ts';
 import { scoreE2E } from '../src/eval/e2e/index.ts';
 import { computeGlueMetrics } from '../src/eval/glue-metrics.ts';
 import { oneLine } from '../src/eval/evaluate-e2e.ts';
-import { runResultSchema } from '../src/runner/result-schema.ts';
+import { runResultSchema } from '../src/train/result-schema.ts';
 import { classificationTask } from '../src/train/classification-task.ts';
 import { lmTask } from '../src/train/lm-task.ts';
 import { subsampleIndices } from '../src/train/seeds.ts';
@@ -21,6 +21,8 @@ import { parseRunConfig, runTraining } from '../src/train/trainer.ts';
 import type { TrainRunConfig } from '../src/train/run-config.ts';
 import type { TextTokenizer } from '../src/tokenizers/types.ts';
 import { DATA_DIR, e2eConfig, rteConfig, tempDir, tinyGpt2Json, tinyRobertaJson, writeConfig } from './helpers/train.ts';
+import { majorityBaseline } from './helpers/synthetic.ts';
+import { trainingInputsOrSkip } from './helpers/skip.ts';
 
 const ex = (label: number) => ({ inputIds: [0, 5, 2], label });
 const glue = (task: 'mrpc' | 'cola' | 'stsb') => (_s: string, p: Int32Array | Float32Array, l: Int32Array | Float32Array) => computeGlueMetrics(task, p, l).metrics as Record<string, number>;
@@ -135,7 +137,8 @@ describe('baselines: on the run\'s own subsets, recorded by the trainer', functi
   const dir = tempDir('baselines');
   const roberta = writeConfig(dir, 'roberta.json', tinyRobertaJson());
   const gpt2 = writeConfig(dir, 'gpt2.json', tinyGpt2Json());
-  before(async () => {
+  before(async function () {
+    trainingInputsOrSkip(this);
     await initBackend('wasm');
   });
 

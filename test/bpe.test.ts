@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +12,9 @@ import {
 import { loadTokenizer, type HfTokenizer } from '../src/tokenizers/hf-tokenizer.ts';
 import { gpt2SpecialTokens, robertaSpecialTokens } from '../src/tokenizers/special-tokens.ts';
 import { UserError } from '../src/util/errors.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const DATA = fileURLToPath(new URL('../../shared/data/', import.meta.url));
-const HAS_DATA = existsSync(join(DATA, 'glue')) && existsSync(join(DATA, 'e2e'));
 
 let tmp: string;
 before(() => {
@@ -100,7 +100,7 @@ describe('byte-level BPE trainer', () => {
   });
 
   it('matches a from-scratch recount BPE on real text', function () {
-    if (!HAS_DATA) this.skip();
+    sharedOrSkip(this, 'data/glue');
     const texts = readGlueSplit(DATA, 'rte', 'train').slice(0, 60).flatMap((e) => [e.text_a, e.text_b as string]);
     const fast = trainByteLevelBpe(texts, { vocabSize: 256 + 1 + 300, family: 'gpt2' });
     assert.deepEqual(fast.merges, naiveMerges(texts, fast.merges.length));
@@ -145,7 +145,8 @@ describe('byte-level BPE trainer', () => {
     let trainSeconds = 0;
     let corpusBytes = 0;
     before(function () {
-      if (!HAS_DATA) this.skip();
+      sharedOrSkip(this, 'data/glue');
+      sharedOrSkip(this, 'data/e2e');
       const corpus = buildCorpus({ dataDir: DATA });
       corpusBytes = corpus.bytes;
       const t0 = performance.now();
@@ -154,12 +155,10 @@ describe('byte-level BPE trainer', () => {
       tok = load(trained, 'mini');
     });
 
-    it('trains an exact 8000-token vocabulary in seconds', () => {
+    it('trains an exact 8000-token vocabulary', () => {
       console.log(`      BPE training: ${(corpusBytes / 1e6).toFixed(2)} MB → 8000 tokens in ${trainSeconds.toFixed(2)} s`);
       assert.equal(tok.vocabSize, 8000);
       assert.equal(tok.tokenToId('<mask>'), 7999);
-      // Generous bound for a loaded 2-core machine; unloaded it takes about one second.
-      assert.ok(trainSeconds < 20, `${trainSeconds} s`);
     });
 
     it('round-trips dev text it was not trained on, byte for byte', () => {

@@ -5,7 +5,7 @@
  * has no ink: the text check would catch a missing font.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Resvg } from '@resvg/resvg-js';
@@ -24,6 +24,7 @@ import { loadResults } from '../src/report/results.ts';
 import { buildTable, type TableModel } from '../src/report/table-model.ts';
 import { Rng } from '../src/util/rng.ts';
 import { standardRuns, tempRoot, writeResultsFolder } from './helpers/results-fixture.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const PARITY = fileURLToPath(new URL('../../shared/fixtures/parity/roberta-tiny/', import.meta.url));
 const REAL = fileURLToPath(new URL('../../shared/fixtures/real-lora/roberta-base-mnli-lora.safetensors', import.meta.url));
@@ -129,7 +130,8 @@ describe('charts (vega-lite → SVG → PNG)', () => {
   });
 
   it('cross-layer φ and ΔW spectra of the real checkpoint; Table 7 with the tiny fixture base weights', async function () {
-    if (!existsSync(REAL)) this.skip();
+    sharedOrSkip(this, 'fixtures/real-lora/roberta-base-mnli-lora.safetensors');
+    sharedOrSkip(this, 'fixtures/parity/roberta-tiny');
     const real = analyzeSubspace({ name: 'real', checkpoints: [{ label: 'real', ckpt: readLoraCheckpoint(REAL, { alpha: 16 }) }] });
     checkRendered('phi-layers', await renderChart(crossLayerSpec(real.checkpoints[0])), { marks: ['rect'] });
     checkRendered('spectrum', await renderChart(spectrumSpec(real.checkpoints[0])), { marks: ['line'] });

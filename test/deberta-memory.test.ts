@@ -16,6 +16,7 @@ import { DOCS_BLOCK, readReport, renderDocsBlock } from '../bench/deberta-memory
 import { GIB, GPU_BYTES, estimate, paperSettings, peakAt, xxlStatic, type StaticBytes } from '../bench/deberta-memory-xxl.ts';
 import { buildReport, designGrid, staticMismatch, type GridLevels } from '../bench/deberta-memory.ts';
 import { DEBERTA_V2_XXLARGE } from '../src/models/deberta-config.ts';
+import { skipBecause } from './helpers/skip.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -136,8 +137,7 @@ describe('DeBERTa XXL memory: the committed estimate', function () {
   const json = join(ROOT, 'results', 'memory', 'deberta-xxl.json');
   before(async function () {
     if (!existsSync(json)) {
-      console.log('    skipped: results/memory/deberta-xxl.json not in this checkout (node --import tsx bench/deberta-memory.ts run writes it)');
-      this.skip();
+      skipBecause(this, 'results/memory/deberta-xxl.json not in this checkout (node --import tsx bench/deberta-memory.ts run writes it)');
     }
     await initBackend('cpu');
   });

@@ -11,15 +11,15 @@ import { DebertaV2Model } from '../src/models/deberta.ts';
 import { logBucketPosition, positionIndex, relativePositions } from '../src/models/deberta-attention.ts';
 import { createModel } from '../src/models/factory.ts';
 import { loadHfWeights } from '../src/models/load-weights.ts';
-import { injectLora, mergeLora, unmergeLora } from '../src/lora/inject.ts';
-import { importLoralib, inferLoralibTargets } from '../src/lora/loralib-format.ts';
+import { injectLora, mergeLora, unmergeLora } from '../src/methods/lora-inject.ts';
+import { importLoralib, inferLoralibTargets } from '../src/methods/loralib.ts';
 import { METHODS, getMethod } from '../src/methods/registry.ts';
 import { sequenceClassificationLoss } from '../src/models/losses.ts';
 import { AdamW } from '../src/train/adamw.ts';
 import type { TrainRunConfig } from '../src/train/run-config.ts';
 import { checkTaskModel } from '../src/train/task-loaders.ts';
 import { trainStep } from '../src/train/step.ts';
-import { loraVariables } from '../src/lora/inject.ts';
+import { loraVariables } from '../src/methods/lora-inject.ts';
 import { countParams } from '../src/methods/count.ts';
 import { readParityFixture } from '../src/parity/fixture.ts';
 import { computeParity } from '../src/parity/compute.ts';
@@ -27,9 +27,11 @@ import { compareParity } from '../src/parity/compare.ts';
 import { UserError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
 import { SHARED } from './helpers/tiny.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const DIR = join(SHARED, 'fixtures/parity/deberta-tiny');
-const CONFIG = JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
+/** deberta-tiny's config.json, read by the suite's before() (which skips without ../shared). */
+let CONFIG: Record<string, unknown> = {};
 
 function tiny(overrides: Record<string, unknown> = {}): DebertaV2Config {
   return parseHfConfig({ ...CONFIG, ...overrides }, 'tiny-deberta') as DebertaV2Config;
@@ -46,7 +48,8 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor | Float32Array): number {
 
 describe('DeBERTa-v2', function () {
   this.timeout(60_000);
-  before(async () => {
+  before(async function () {
+    CONFIG = JSON.parse(readFileSync(join(sharedOrSkip(this, 'fixtures/parity/deberta-tiny'), 'config.json'), 'utf8')) as Record<string, unknown>;
     await initBackend('cpu');
   });
 
@@ -71,7 +74,7 @@ describe('DeBERTa-v2', function () {
     const { targets, layers } = inferLoralibTargets(names, 'deberta-v2');
     assert.deepEqual(targets, ['q', 'v']);
     const inj = injectLora(model, { r: 16, alpha: 32, dropout: 0, targets, layers }, new Rng(0));
-    importLoralib(model, inj, new Map([...fx.lora!.tensors.tensors].map(([n, e]) => [n, { shape: e.shape, data: toFloat32(e) }])), 'lora');
+    importLoralib({ model, injection: inj }, fx.lora!.tensors.tensors, 'lora');
     const trace = new Map<string, tf.Tensor>();
     const batch = tokenBatch(fx.inputs.input_ids, fx.inputs.attention_mask);
     const pooled = tf.tidy(() => model.pool(model.encode(batch, EVAL, trace).hidden, EVAL));

@@ -7,18 +7,22 @@ import {
   e2eCountMismatches,
   groupConsecutive,
   mrToLoraContext,
-  parseCsv,
   parseE2eCsv,
   parseLoraE2e,
   readE2eFile,
   readE2eSplit,
   type E2eData,
 } from '../src/data/e2e.ts';
+import { parseCsv } from '../src/util/csv.ts';
 import { UserError } from '../src/util/errors.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const DATA = fileURLToPath(new URL('../../shared/data/', import.meta.url));
 
 describe('E2E data: real files against MANIFEST.md', () => {
+  before(function () {
+    sharedOrSkip(this, 'data/e2e');
+  });
   const cache = new Map<string, E2eData>();
   const load = (split: 'train' | 'dev' | 'test', format: 'csv' | 'lora'): E2eData => {
     const key = `${split}/${format}`;

@@ -15,10 +15,11 @@ import { groupConsecutive, readE2eSplit } from '../src/data/e2e.ts';
 import { readGlueSplit } from '../src/data/glue-tsv.ts';
 import { loadE2EData, scoreE2E } from '../src/eval/e2e/index.ts';
 import { readSafetensors } from '../src/io/safetensors.ts';
-import { runResultSchema, type RunResult } from '../src/runner/result-schema.ts';
+import { runResultSchema, type RunResult } from '../src/train/result-schema.ts';
 import { runTraining } from '../src/train/trainer.ts';
 import type { TrainRunConfig } from '../src/train/run-config.ts';
 import { DATA_DIR, GPT2_TOKENIZER, e2eConfig, rteConfig, tempDir, tinyGpt2Json, tinyRobertaJson, writeConfig } from './helpers/train.ts';
+import { trainingInputsOrSkip } from './helpers/skip.ts';
 
 interface Trace {
   tensorsAtStep: number[];
@@ -65,7 +66,8 @@ describe('end to end on the real data: tiny models trained on RTE and E2E subset
   const robertaFile = writeConfig(dir, 'tiny-roberta.json', tinyRobertaJson({ hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }));
   const gpt2File = writeConfig(dir, 'tiny-gpt2.json', tinyGpt2Json());
 
-  before(async () => {
+  before(async function () {
+    trainingInputsOrSkip(this);
     await initBackend('wasm');
   });
 

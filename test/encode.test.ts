@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { readE2eSplit } from '../src/data/e2e.ts';
 import { collateE2e, e2eQuery, encodeE2ePair, ftDatasetRow } from '../src/data/encode-gpt2-e2e.ts';
@@ -14,8 +13,7 @@ import { debertaSpecialTokens } from '../src/tokenizers/special-tokens.ts';
 import { SentencePieceUnigram } from '../src/tokenizers/spm-unigram.ts';
 import type { TextTokenizer } from '../src/tokenizers/types.ts';
 import { UserError } from '../src/util/errors.ts';
-
-const SHARED = new URL('../../shared/', import.meta.url);
+import { sharedOrSkip } from './helpers/skip.ts';
 
 /**
  * A tiny stand-in for a byte-level BPE tokenizer: each chunk "optional space + non-space run" is one
@@ -122,10 +120,10 @@ describe('RoBERTa encoding', () => {
     assert.deepEqual(Array.from(sts.inputIds), [0, 2, 1, 1]);
   });
 
-  it('reproduces the roberta-tiny parity fixture inputs (ids, mask, labels)', () => {
+  it('reproduces the roberta-tiny parity fixture inputs (ids, mask, labels)', function () {
     const fx = z
       .object({ input_ids: z.array(z.array(z.number())), attention_mask: z.array(z.array(z.number())), labels: z.array(z.number()) })
-      .parse(JSON.parse(readFileSync(new URL('fixtures/parity/roberta-tiny/inputs.json', SHARED), 'utf8')));
+      .parse(JSON.parse(readFileSync(sharedOrSkip(this, 'fixtures/parity/roberta-tiny/inputs.json'), 'utf8')));
     const rows = [
       buildRobertaInput([34, 28, 52, 77, 44], [45, 46, 20, 89, 97, 68], 40),
       buildRobertaInput([26, 34, 7, 22, 24, 80], [92, 93, 82, 35, 79, 38], 40),
@@ -148,10 +146,9 @@ const Gpt2Inputs = z.object({
 });
 
 describe('GPT-2 E2E encoding (FT_Dataset)', () => {
-  const fx = Gpt2Inputs.parse(JSON.parse(readFileSync(new URL('fixtures/parity/gpt2-tiny/inputs.json', SHARED), 'utf8')));
-
   for (const padTo of ['max', 'longest'] as const) {
-    it(`reproduces gpt2-tiny/inputs.json exactly from its source (padTo ${padTo})`, () => {
+    it(`reproduces gpt2-tiny/inputs.json exactly from its source (padTo ${padTo})`, function () {
+      const fx = Gpt2Inputs.parse(JSON.parse(readFileSync(sharedOrSkip(this, 'fixtures/parity/gpt2-tiny/inputs.json'), 'utf8')));
       const b = collateE2e(fx.source, { maxSeqLength: 16, padTo });
       assert.deepEqual([b.batch, b.seqLen], [3, 16]);
       assert.deepEqual(Array.from(b.inputIds), fx.input_ids.flat());
@@ -200,15 +197,18 @@ describe('GPT-2 E2E encoding (FT_Dataset)', () => {
 });
 
 describe('E2E encoding with the real GPT-2 tokenizer (shared/fixtures/tokenizers/gpt2)', () => {
-  const tok = loadTokenizer(fileURLToPath(new URL('fixtures/tokenizers/gpt2', SHARED)));
+  let tok: ReturnType<typeof loadTokenizer>;
+  before(function () {
+    tok = loadTokenizer(sharedOrSkip(this, 'fixtures/tokenizers/gpt2'));
+  });
 
   it('ids agree with OpenAI\'s encoder (encodings.json: "Hello world" = [15496, 995]); eos = 50256', () => {
     const pair = encodeE2ePair(tok, 'Hello', 'world');
     assert.deepEqual(pair, { context: [15496, 50256], completion: [995, 50256] });
   });
 
-  it('a valid.txt pair round-trips and its loss mask covers exactly the completion', () => {
-    const first = readE2eSplit(fileURLToPath(new URL('data/', SHARED)), 'dev', 'lora').pairs[0];
+  it('a valid.txt pair round-trips and its loss mask covers exactly the completion', function () {
+    const first = readE2eSplit(sharedOrSkip(this, 'data'), 'dev', 'lora').pairs[0];
     assert.ok(first);
     const pair = encodeE2ePair(tok, first.mr, first.ref);
     assert.equal(tok.decode(pair.context.slice(0, -1)), first.mr);
@@ -220,13 +220,20 @@ describe('E2E encoding with the real GPT-2 tokenizer (shared/fixtures/tokenizers
 });
 
 describe('DeBERTa-v2 encoding (shared/fixtures/tokenizers/spm-unigram)', () => {
-  const dir = fileURLToPath(new URL('fixtures/tokenizers/spm-unigram/', SHARED));
-  // A model directory as microsoft/deberta-v2-xxlarge lays it out: spm.model, no tokenizer.json.
-  const modelDir = mkdtempSync(join(tmpdir(), 'deberta-dir-'));
-  copyFileSync(join(dir, 'spm.model'), join(modelDir, 'spm.model'));
-  after(() => rmSync(modelDir, { recursive: true, force: true }));
-  const tok = loadTextTokenizer(modelDir);
-  const special = debertaSpecialTokens(tok);
+  let modelDir: string | undefined;
+  let tok: TextTokenizer;
+  let special: ReturnType<typeof debertaSpecialTokens>;
+  before(function () {
+    const dir = sharedOrSkip(this, 'fixtures/tokenizers/spm-unigram');
+    // A model directory as microsoft/deberta-v2-xxlarge lays it out: spm.model, no tokenizer.json.
+    modelDir = mkdtempSync(join(tmpdir(), 'deberta-dir-'));
+    copyFileSync(join(dir, 'spm.model'), join(modelDir, 'spm.model'));
+    tok = loadTextTokenizer(modelDir);
+    special = debertaSpecialTokens(tok);
+  });
+  after(() => {
+    if (modelDir !== undefined) rmSync(modelDir, { recursive: true, force: true });
+  });
   const pair = { text_a: 'The restaurant is near the river.', text_b: 'It is cheap.', label: 2 };
 
   it('a directory holding spm.model (no tokenizer.json) loads the unigram tokenizer; specials [CLS] 1, [SEP] 2, [PAD] 0', () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { initBackend } from '../src/backend/select.ts';
 import { groupConsecutive, readE2eSplit } from '../src/data/e2e.ts';
 import { loadE2EData, scoreE2E } from '../src/eval/e2e/index.ts';
-import { runResultSchema, type RunResult } from '../src/runner/result-schema.ts';
+import { runResultSchema, type RunResult } from '../src/train/result-schema.ts';
 import { evalProtocol, evaluatesSelection, keepsCheckpoint, maxEvaluations } from '../src/train/eval-protocol.ts';
 import { evaluateSavedRun } from '../src/train/evaluate-run.ts';
 import type { TrainRunConfig } from '../src/train/run-config.ts';
@@ -19,6 +19,7 @@ import { runKeys } from '../src/train/run-identity.ts';
 import { parseRunConfig, runTraining } from '../src/train/trainer.ts';
 import { UserError } from '../src/util/errors.ts';
 import { DATA_DIR, e2eConfig, rteConfig, tempDir, tinyGpt2Json, tinyRobertaJson, writeConfig } from './helpers/train.ts';
+import { trainingInputsOrSkip } from './helpers/skip.ts';
 
 async function run(config: Record<string, unknown>, outDir: string): Promise<RunResult> {
   return runTraining(config as TrainRunConfig, { outDir, log: () => {} });
@@ -40,7 +41,8 @@ describe('evaluation protocol: reported split and checkpoint', function () {
   const dir = tempDir('eval-protocol');
   const gpt2 = writeConfig(dir, 'gpt2.json', tinyGpt2Json());
 
-  before(async () => {
+  before(async function () {
+    trainingInputsOrSkip(this);
     await initBackend('wasm');
   });
 

@@ -7,6 +7,7 @@ import { DATA_DIR_ENV, dataFile, glueSplitFile, readDataText, resolveDataDir } f
 import { GLUE_TASKS, parseGlueTaskName, type GlueTaskName } from '../src/data/glue-tasks.ts';
 import { parseGlueTsv, readGlueSplit, readGlueTsv, type GlueExample } from '../src/data/glue-tsv.ts';
 import { UserError } from '../src/util/errors.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const DATA = fileURLToPath(new URL('../../shared/data/', import.meta.url));
 
@@ -46,6 +47,9 @@ function labelCounts(task: GlueTaskName, examples: GlueExample[]): Record<string
 }
 
 describe('GLUE TSV: every real file in shared/data/glue against MANIFEST.md', () => {
+  before(function () {
+    sharedOrSkip(this, 'data/glue');
+  });
   for (const exp of EXPECTED) {
     it(`${exp.task} ${exp.split}: ${exp.rows} rows, label counts, quote-starting rows intact`, () => {
       const examples = readGlueSplit(DATA, exp.task, exp.split);
@@ -186,7 +190,8 @@ describe('GLUE TSV: parsing rules and errors', () => {
 });
 
 describe('data directory', () => {
-  it('precedence: --data-dir, then LORA_REPRO_DATA, then shared/data beside the checkout', () => {
+  it('precedence: --data-dir, then LORA_REPRO_DATA, then shared/data beside the checkout', function () {
+    sharedOrSkip(this, 'data/glue');
     assert.deepEqual(resolveDataDir({ flag: DATA, env: { [DATA_DIR_ENV]: '/nonexistent' } }), { dir: DATA.replace(/\/$/, ''), source: 'flag' });
     assert.equal(resolveDataDir({ env: { [DATA_DIR_ENV]: DATA } }).source, 'env');
     const def = resolveDataDir({ env: {} });
@@ -194,11 +199,13 @@ describe('data directory', () => {
     assert.equal(readGlueSplit(def.dir, 'rte', 'dev').length, 277);
   });
 
-  it('relative paths resolve against cwd', () => {
+  it('relative paths resolve against cwd', function () {
+    sharedOrSkip(this, 'data');
     assert.equal(resolveDataDir({ flag: 'data', cwd: join(DATA, '..') }).dir, join(DATA, '..', 'data'));
   });
 
-  it('a missing directory or file names the path and LORA_REPRO_DATA', () => {
+  it('a missing directory or file names the path and LORA_REPRO_DATA', function () {
+    sharedOrSkip(this, 'data');
     assert.throws(() => resolveDataDir({ env: { [DATA_DIR_ENV]: '/no/such/dir' } }), (e: unknown) => {
       assert.ok(e instanceof UserError);
       assert.match(e.message, /\/no\/such\/dir \(from LORA_REPRO_DATA\) does not exist: set LORA_REPRO_DATA=/);
@@ -207,7 +214,8 @@ describe('data directory', () => {
     assert.throws(() => dataFile(DATA, 'glue/WNLI/dev.tsv'), /glue\/WNLI\/dev\.tsv not found: set LORA_REPRO_DATA=\/path\/to\/data or pass --data-dir/);
   });
 
-  it('splits missing from the shared data say so', () => {
+  it('splits missing from the shared data say so', function () {
+    sharedOrSkip(this, 'data/glue');
     assert.throws(() => readGlueSplit(DATA, 'mnli', 'dev_matched'), /MNLI\/dev_matched\.tsv not found \(this split is not in the shared data, see MANIFEST\.md/);
     assert.throws(() => glueSplitFile(DATA, 'qqp', 'test'), /GLUE task qqp has no split 'test': use one of train, dev/);
   });

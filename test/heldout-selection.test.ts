@@ -12,12 +12,12 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../src/backend/select.ts';
 import { readE2eSplit } from '../src/data/e2e.ts';
-import { readGlueSplit } from '../src/data/glue-tsv.ts';
+import { readGlueSplit, type GlueExample } from '../src/data/glue-tsv.ts';
 import { restoreMethod } from '../src/methods/restore.ts';
 import { loadResults } from '../src/report/results.ts';
 import { buildTable } from '../src/report/table-model.ts';
 import { CostModel } from '../src/runner/cost.ts';
-import { runResultSchema, type RunResult } from '../src/runner/result-schema.ts';
+import { runResultSchema, type RunResult } from '../src/train/result-schema.ts';
 import { expandSpec, type PlannedRun } from '../src/spec/expand.ts';
 import { parseSpecText } from '../src/spec/load.ts';
 import { rehearsalLayer } from '../src/spec/rehearsal.ts';
@@ -29,10 +29,12 @@ import { readSavedRun } from '../src/train/run-dir.ts';
 import { runKeys } from '../src/train/run-identity.ts';
 import { streamRng, subsampleIndices } from '../src/train/seeds.ts';
 import { setupRun } from '../src/train/setup.ts';
-import { PAPER_DECODING, parseRunConfig, runTraining } from '../src/train/trainer.ts';
+import { PAPER_DECODING } from '../src/generate/paper-decoding.ts';
+import { parseRunConfig, runTraining } from '../src/train/trainer.ts';
 import { UserError } from '../src/util/errors.ts';
 import { tempRoot, writeResultsFolder, type FixtureRun } from './helpers/results-fixture.ts';
 import { DATA_DIR, e2eConfig, rteConfig, tempDir, tinyGpt2Json, tinyRobertaJson, writeConfig } from './helpers/train.ts';
+import { trainingInputsOrSkip } from './helpers/skip.ts';
 
 const RTE_LABELS = ['entailment', 'not_entailment'];
 
@@ -69,6 +71,9 @@ function scoreHeldoutTsv(tsv: string, train: readonly { label: number }[]): { ro
 
 describe('held-out selection: the slice', function () {
   this.timeout(60_000);
+  before(function () {
+    trainingInputsOrSkip(this);
+  });
 
   it('GLUE: drawn from the whole training split before trainLimit, disjoint from what is trained on and from dev, nested in size', () => {
     const train = readGlueSplit(DATA_DIR, 'rte', 'train');
@@ -148,8 +153,10 @@ describe('held-out selection: a training run', function () {
   this.timeout(120_000);
   const dir = tempDir('heldout-train');
   const roberta = writeConfig(dir, 'roberta.json', tinyRobertaJson());
-  const train = readGlueSplit(DATA_DIR, 'rte', 'train');
-  before(async () => {
+  let train: GlueExample[];
+  before(async function () {
+    trainingInputsOrSkip(this);
+    train = readGlueSplit(DATA_DIR, 'rte', 'train');
     await initBackend('wasm');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -271,15 +278,16 @@ describe('held-out selection: config, ids, spec, cost, captions', () => {
     const cost = new CostModel({ finished: [], msPerTokenFlag: 1 });
     const dev = cost.estimate(planned({}));
     const held = cost.estimate(planned({ selectOn: 'heldout', heldoutSize: 100 }));
-    // RTE: 2,490 training, 277 dev examples; 4 epochs of 128 tokens.
-    assert.equal(dev.evalTokens, (4 * 200 * 128) / 3);
-    assert.equal(held.evalTokens, ((4 * 100 + 200) * 128) / 3);
-    assert.equal(dev.trainTokens, 2490 * 128 * 4);
-    assert.equal(held.trainTokens, 2390 * 128 * 4);
+    // RTE: 2,490 training, 277 dev examples; 4 epochs; real tokens per example (cost.ts MEAN_TOKENS,
+    // under maxSeqLength 128): 71.2 a training example, 69.5 an evaluated one.
+    assert.equal(dev.evalTokens, (4 * 200 * 69.5) / 3);
+    assert.equal(held.evalTokens, ((4 * 100 + 200) * 69.5) / 3);
+    assert.equal(dev.trainTokens, 2490 * 71.2 * 4);
+    assert.equal(held.trainTokens, 2390 * 71.2 * 4);
     // E2E counts MRs: 50 held-out MRs take ≈ 50 × 42061/4862 pairs out of training.
     const e2e = cost.estimate(planned({ task: 'e2e', evalLimit: 30, selectOn: 'heldout', heldoutSize: 50, decoding: { beam: 2, maxNewTokens: 10 } }));
     assert.equal(e2e.evalTokens, ((4 * 50 + 30) * 2 * 10) / 3);
-    assert.equal(e2e.trainTokens, Math.round(42061 - (50 * 42061) / 4862) * 128 * 4);
+    assert.equal(e2e.trainTokens, Math.round(42061 - (50 * 42061) / 4862) * 53.5 * 4);
   });
 
   const SPEC = `

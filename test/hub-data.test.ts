@@ -19,6 +19,7 @@ import { UserError } from '../src/util/errors.ts';
 import { FakeHubServer } from './helpers/fake-hub-server.ts';
 import { SHARED } from './helpers/tiny.ts';
 import { e2eParquet, glueParquet, parquet } from './helpers/hub-parquet.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 /** The same rows as an original-GLUE TSV (header lookup by name; CoLA header-less). */
 function glueTsv(task: GlueTaskName, rows: { a: string; b: string; raw: string }[]): string {
@@ -67,8 +68,7 @@ describe('hub parquet readers', function () {
     ['mrpc', 'glue/MRPC/dev.tsv'],
   ] as const) {
     it(`real ${tsv}: every row survives the parquet layout unchanged`, async function () {
-      const path = join(SHARED, 'data', tsv);
-      if (!existsSync(path)) this.skip();
+      const path = sharedOrSkip(this, `data/${tsv}`);
       const fromTsv = readGlueTsv(path, task);
       const file = join(dir, `real-${task}.parquet`);
       writeFileSync(file, glueParquet(task, fromTsv));

@@ -7,9 +7,8 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { ADDON_PATH } from '../src/backend/native.ts';
-import { SHARED } from './helpers/tiny.ts';
+import { sharedOrSkip, skipBecause } from './helpers/skip.ts';
 
 const BIN = new URL('../bin/lora-repro.mjs', import.meta.url).pathname;
 const FIXTURES = ['roberta-tiny', 'gpt2-tiny'];
@@ -43,8 +42,8 @@ describe('native kernels: fallback to the pure wasm path', function () {
   });
 
   for (const name of FIXTURES) {
-    it(`${name}: parity passes on the pure wasm path`, () => {
-      const r = cli(['parity', join(SHARED, 'fixtures/parity', name)], { LORA_REPRO_NATIVE: '0' });
+    it(`${name}: parity passes on the pure wasm path`, function () {
+      const r = cli(['parity', sharedOrSkip(this, `fixtures/parity/${name}`)], { LORA_REPRO_NATIVE: '0' });
       assert.equal(r.status, 0, r.out + r.err);
       assert.match(r.out, /PASS/);
     });
@@ -52,7 +51,7 @@ describe('native kernels: fallback to the pure wasm path', function () {
 
   describe('with the addon built', function () {
     before(function () {
-      if (!existsSync(ADDON_PATH)) this.skip();
+      if (!existsSync(ADDON_PATH)) skipBecause(this, `the native addon is not built (${ADDON_PATH}; npm run build:native)`);
     });
 
     it('it is used by default and reported with its BLAS', () => {
@@ -77,8 +76,8 @@ describe('native kernels: fallback to the pure wasm path', function () {
     });
 
     for (const name of FIXTURES) {
-      it(`${name}: parity passes with the native kernels`, () => {
-        const r = cli(['parity', join(SHARED, 'fixtures/parity', name)], { LORA_REPRO_NATIVE: '1' });
+      it(`${name}: parity passes with the native kernels`, function () {
+        const r = cli(['parity', sharedOrSkip(this, `fixtures/parity/${name}`)], { LORA_REPRO_NATIVE: '1' });
         assert.equal(r.status, 0, r.out + r.err);
       });
     }

@@ -12,16 +12,11 @@ import { adamwInPlace, nativeKernelsActive, registerNativeKernels, unregisterNat
 import { dropoutMaskValues, mix32 } from '../src/backend/dropout-mask.ts';
 import { dropoutMultiplier, geluErf, geluTanh, layerNorm, activation, linear, logSoftmax } from '../src/models/ops.ts';
 import { nativeAttention } from '../src/models/native-ops.ts';
-import { createModel } from '../src/models/factory.ts';
-import { RobertaModel } from '../src/models/roberta.ts';
-import { Gpt2Model } from '../src/models/gpt2.ts';
-import { lmLoss, sequenceClassificationLoss } from '../src/models/losses.ts';
-import { injectLora, loraVariables } from '../src/lora/inject.ts';
+import { lmLoss } from '../src/models/losses.ts';
 import { AdamW } from '../src/train/adamw.ts';
 import { trainStep } from '../src/train/step.ts';
-import { Rng } from '../src/util/rng.ts';
-import { randomBatch, tinyGpt2, tinyRoberta } from './helpers/tiny.ts';
 import { tinyTrainingSetup } from './helpers/tiny-step.ts';
+import { skipBecause } from './helpers/skip.ts';
 
 /** max |a − b| / max(1, max |b|). */
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -122,7 +117,7 @@ describe('kernels: wasm replacements', () => {
 describe('kernels: native BLAS kernels against independent truth', function () {
   before(async function () {
     await initBackend('wasm');
-    if (!nativeOn()) this.skip();
+    if (!nativeOn()) skipBecause(this, 'the native kernels are not active here (npm run build:native; OpenBLAS: lora-repro env says why)');
   });
 
   it('BatchMatMul: every transpose flag, batched, shared batch operand, k = 0 — float64 reference', () => {
@@ -323,7 +318,7 @@ describe('kernels: whole training steps, native against the composed path', func
   this.timeout(120000);
   before(async function () {
     await initBackend('wasm');
-    if (!nativeOn()) this.skip();
+    if (!nativeOn()) skipBecause(this, 'the native kernels are not active here (npm run build:native; OpenBLAS: lora-repro env says why)');
   });
 
   for (const kind of ['roberta', 'gpt2'] as const) {

@@ -10,16 +10,18 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { commandOrSkip, sharedOrSkip } from './helpers/skip.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const FAKE = fileURLToPath(new URL('../src/runner/fake-executor.ts', import.meta.url));
+const FAKE = fileURLToPath(new URL('./helpers/fake-executor.ts', import.meta.url));
 const MODEL = fileURLToPath(new URL('../../shared/fixtures/parity/roberta-tiny', import.meta.url));
 
 describe('make table2: a failed run fails make, after the table is written', function () {
   this.timeout(240_000);
   let dir = '';
   before(function () {
-    if (spawnSync('make', ['--version']).status !== 0) this.skip(); // no make on this machine
+    commandOrSkip(this, 'make', 'apt-get install make');
+    sharedOrSkip(this, 'fixtures/parity/roberta-tiny');
     dir = mkdtempSync(join(tmpdir(), 'make-table-'));
     writeFileSync(
       join(dir, 'table2.yaml'),

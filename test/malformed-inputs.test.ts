@@ -15,6 +15,7 @@ import { CASES as TRAIN_CASES } from './malformed/train.ts';
 import { CASES as TENSOR_CASES } from './malformed/tensors.ts';
 import { CASES as OUTPUT_CASES } from './malformed/outputs.ts';
 import { CASES as SPEC_CASES } from './malformed/specs.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const ALL: Case<Fixtures>[] = [...FLAG_CASES, ...TRAIN_CASES, ...TENSOR_CASES, ...OUTPUT_CASES, ...SPEC_CASES];
 
@@ -23,13 +24,16 @@ describe(`malformed inputs: ${ALL.length} cases, no stack traces (issue 23)`, fu
   let root: string;
   let fx: Fixtures;
   const dirs: string[] = [];
-  before(async () => {
+  before(async function () {
+    // The fixtures train with the GPT-2 tokenizer; the tensor cases copy roberta-tiny.
+    sharedOrSkip(this, 'fixtures/tokenizers/gpt2');
+    sharedOrSkip(this, 'fixtures/parity/roberta-tiny');
     await initBackend('wasm');
     root = caseDir();
     fx = await buildFixtures(root);
   });
   after(() => {
-    for (const d of [root, ...dirs]) rmSync(d, { recursive: true, force: true });
+    for (const d of [root, ...dirs]) if (d !== undefined) rmSync(d, { recursive: true, force: true });
     if (process.env.LORA_REPRO_MALFORMED_TALLY === '1') console.log(JSON.stringify(tally(ALL), null, 2));
   });
 
@@ -39,7 +43,8 @@ describe(`malformed inputs: ${ALL.length} cases, no stack traces (issue 23)`, fu
       it.skip(`${title} — skipped: ${c.skip}`);
       continue;
     }
-    it(title, async () => {
+    it(title, async function () {
+      this.timeout(c.maxMs ?? 20_000); // bounded time
       const dir = caseDir();
       dirs.push(dir);
       c.setup?.(dir, fx);

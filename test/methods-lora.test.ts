@@ -88,10 +88,10 @@ describe('lora method', () => {
       model.dispose();
     });
 
-    it(`${cfg.modelType}: PEFT artifact: keys, config, and PEFT's ΔW equal ours`, () => {
+    it(`${cfg.modelType}: PEFT artifact: keys, config, and PEFT's ΔW equal ours`, async () => {
       const { model, lora } = loraOn(cfg);
       const out = join(dir, `peft-${cfg.modelType}`);
-      lora.save(out, { baseModel: 'tiny' });
+      await lora.save(out, { baseModel: 'tiny' });
       const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
       const file = readSafetensors(join(out, 'adapter_model.safetensors'));
       assert.equal(file.metadata.format, 'pt');
@@ -148,10 +148,10 @@ describe('lora method', () => {
     });
   }
 
-  it('loading is strict: one error lists missing, unexpected and mis-shaped tensors, and writes nothing', () => {
+  it('loading is strict: one error lists missing, unexpected and mis-shaped tensors, and writes nothing', async () => {
     const { model, lora } = loraOn(ROBERTA_TINY);
     const out = join(dir, 'strict');
-    lora.save(out);
+    await lora.save(out);
     const path = join(out, 'adapter_model.safetensors');
     const tensors = new Map(readSafetensors(path).tensors);
     tensors.delete('base_model.model.roberta.encoder.layer.0.attention.self.query.lora_A.weight');
@@ -168,16 +168,16 @@ describe('lora method', () => {
     for (const [v, was] of before) assert.equal(maxDiff(v.dataSync() as Float32Array, was), 0, 'nothing written');
     // An artifact of another configuration is refused by its config.
     const other = configureMethod('lora', { r: R + 1, targets: ['q'] }).apply(build(ROBERTA_TINY), new Rng(2));
-    lora.save(out);
+    await lora.save(out);
     throwsUserError(() => other.load(out), /r is 4, expected 5/, /targets are q,v, expected q/);
     lora.remove();
     model.dispose();
   });
 
-  it('GPT-2: a c_attn lora_B with entries outside the q/v blocks is refused', () => {
+  it('GPT-2: a c_attn lora_B with entries outside the q/v blocks is refused', async () => {
     const { model, lora } = loraOn(GPT2_TINY);
     const out = join(dir, 'fused');
-    lora.save(out);
+    await lora.save(out);
     const path = join(out, 'adapter_model.safetensors');
     const file = readSafetensors(path);
     const tensors = new Map(file.tensors);
@@ -191,7 +191,7 @@ describe('lora method', () => {
     model.dispose();
   });
 
-  it('restoreMethod applies and loads an artifact from the directory alone', () => {
+  it('restoreMethod applies and loads an artifact from the directory alone', async () => {
     for (const [cfg, name, raw] of [
       [ROBERTA_TINY, 'adapter-l', { r: 3, ln: true }],
       [GPT2_TINY, 'prefix-layer', { prefixLength: 2, infixLength: 1 }],
@@ -201,7 +201,7 @@ describe('lora method', () => {
       const applied = configureMethod(name, raw).apply(model, new Rng(1));
       for (const v of applied.trainable) v.assign(tf.randomNormal(v.shape, 0, 0.1, 'float32', 5));
       const out = join(dir, `restore-${name}`);
-      applied.save(out);
+      await applied.save(out);
       const want = values(() => outputs(model, batchFor(model)));
       const fresh = build(cfg);
       const restored = restoreMethod(fresh, out, new Rng(2));
@@ -215,10 +215,10 @@ describe('lora method', () => {
     }
   });
 
-  it('a LoRA adapter_config.json as Python PEFT writes it (no lora-repro metadata) restores', () => {
+  it('a LoRA adapter_config.json as Python PEFT writes it (no lora-repro metadata) restores', async () => {
     const { model, lora } = loraOn(ROBERTA_TINY);
     const out = join(dir, 'peft-native');
-    lora.save(out);
+    await lora.save(out);
     const path = join(out, 'adapter_model.safetensors');
     writeSafetensors(path, readSafetensors(path).tensors, { format: 'pt' });
     const peft = { peft_type: 'LORA', task_type: 'SEQ_CLS', r: R, lora_alpha: ALPHA, lora_dropout: 0.1, target_modules: ['value', 'query'], bias: 'none', fan_in_fan_out: false, modules_to_save: ['classifier'], auto_mapping: null, layers_to_transform: null };
@@ -233,7 +233,7 @@ describe('lora method', () => {
     // GPT-2: PEFT's LoRA on the whole fused c_attn cannot become per-slice adapters.
     const g = loraOn(GPT2_TINY);
     const gOut = join(dir, 'peft-native-gpt2');
-    g.lora.save(gOut);
+    await g.lora.save(gOut);
     writeFileSync(join(gOut, 'adapter_config.json'), JSON.stringify({ ...peft, task_type: 'CAUSAL_LM', target_modules: ['c_attn'], fan_in_fan_out: true, modules_to_save: null }));
     const gPath = join(gOut, 'adapter_model.safetensors');
     writeSafetensors(gPath, readSafetensors(gPath).tensors, { format: 'pt' });

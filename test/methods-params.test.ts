@@ -11,6 +11,7 @@ import { paperRows } from '../src/cli/commands/params.ts';
 import { countParams } from '../src/methods/count.ts';
 import { configureMethod } from '../src/methods/registry.ts';
 import { builtinConfig, type RobertaConfig } from '../src/models/config.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const REFERENCE = new URL('../../shared/reference/', import.meta.url).pathname;
 
@@ -72,7 +73,8 @@ describe('params: trainable-parameter counts', () => {
     assert.equal(countParams('roberta-base', mnli, configureMethod('lora', { r: 8 })).head, 592_899);
   });
 
-  it('--paper covers every row of Tables 2 and 3 with the printed counts and param-counts.md\u2019s verdicts', () => {
+  it('--paper covers every row of Tables 2 and 3 with the printed counts and param-counts.md\u2019s verdicts', function () {
+    sharedOrSkip(this, 'reference');
     const rows = paperRows();
     const csvRows = ['paper-table2.csv', 'paper-table3.csv'].flatMap((f, i) =>
       readFileSync(`${REFERENCE}${f}`, 'utf8')

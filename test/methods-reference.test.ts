@@ -126,7 +126,7 @@ describe('methods against the reference code', () => {
     });
   }
 
-  it('PreLayer with the MLP: count by hand; merged prefixes = tanh(P\'W1ᵀ + b1)W2ᵀ + b2; the plain form computes the same', () => {
+  it('PreLayer with the MLP: count by hand; merged prefixes = tanh(P\'W1ᵀ + b1)W2ᵀ + b2; the plain form computes the same', async () => {
     const cfg = GPT2_TINY; // d 32, 2 layers
     const mid = 6;
     const n = 3; // l_p 2 + l_i 1
@@ -160,7 +160,7 @@ describe('methods against the reference code', () => {
 
     // The artifact holds the merged prefixes under a plain config and restores as the plain method.
     const dir = mkdtempSync(join(tmpdir(), 'prelayer-mlp-'));
-    applied.save(dir);
+    await applied.save(dir);
     assert.throws(() => applied.load(dir), /saves merged plain prefixes/);
     const restored = restoreMethod(fresh, dir, new Rng(4));
     rmSync(dir, { recursive: true, force: true });

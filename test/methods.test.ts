@@ -108,7 +108,7 @@ describe('adaptation methods: invariants', () => {
         // save → load onto a fresh copy of the base model (different method init) reproduces outputs.
         // PreLayer's MLP form saves its merged plain prefixes: it restores as the plain method.
         const out = join(dir, `${family}-${c.method}-${CASES.indexOf(c)}`);
-        applied.save(out, { baseModel: 'tiny' });
+        await applied.save(out, { baseModel: 'tiny' });
         const fresh = build(cfg);
         const merged = c.config.prefixMlp !== undefined;
         const again = merged ? restoreMethod(fresh, out, new Rng(99)) : method.apply(fresh, new Rng(99));

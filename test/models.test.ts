@@ -12,7 +12,7 @@ import { Gpt2Model } from '../src/models/gpt2.ts';
 import type { TransformerModel } from '../src/models/model.ts';
 import { RobertaModel, robertaPositionIds } from '../src/models/roberta.ts';
 import { lmLoss, sequenceClassificationLoss } from '../src/models/losses.ts';
-import { injectLora, loraVariables, mergeLora, unmergeLora, setLoraEnabled } from '../src/lora/inject.ts';
+import { injectLora, loraVariables, mergeLora, unmergeLora, setLoraEnabled } from '../src/methods/lora-inject.ts';
 import { AdamW } from '../src/train/adamw.ts';
 import { trainStep } from '../src/train/step.ts';
 import { readParityFixture } from '../src/parity/fixture.ts';
@@ -21,6 +21,7 @@ import { compareParity } from '../src/parity/compare.ts';
 import { Rng } from '../src/util/rng.ts';
 import { tokenBatch } from '../src/models/batch.ts';
 import { SHARED, randomBatch, tinyGpt2, tinyRoberta } from './helpers/tiny.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const FIXTURES = ['roberta-tiny', 'gpt2-tiny'];
 
@@ -29,7 +30,8 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
 }
 
 describe('models: parity with the reference implementation', () => {
-  before(async () => {
+  before(async function () {
+    sharedOrSkip(this, 'fixtures/parity');
     await initBackend('wasm');
   });
 
@@ -191,9 +193,9 @@ describe('models: invariants', () => {
     m.dispose();
   });
 
-  it('loads checkpoints strictly: a wrong shape or a missing tensor is one error listing it', async () => {
+  it('loads checkpoints strictly: a wrong shape or a missing tensor is one error listing it', async function () {
     const { loadHfWeights } = await import('../src/models/load-weights.ts');
-    const file = readSafetensors(join(SHARED, 'fixtures/parity/roberta-tiny/model.safetensors'));
+    const file = readSafetensors(sharedOrSkip(this, 'fixtures/parity/roberta-tiny/model.safetensors'));
     const m = createModel(tinyRoberta({ hidden_size: 16, num_attention_heads: 2 }), { seed: 0 });
     assert.throws(() => loadHfWeights(m, file, 'x.safetensors'), /x\.safetensors: checkpoint does not match .*has shape \[100,32\] but the model expects \[100,16\]/);
     const m2 = createModel(tinyRoberta(), { seed: 0 });

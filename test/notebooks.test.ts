@@ -18,6 +18,7 @@ import { readAnalysis, subspaceChartSpecs } from '../src/report/charts/build.ts'
 import { writeChart } from '../src/report/charts/render.ts';
 import { SAMPLES_FILE } from '../src/report/notebook-samples.ts';
 import { VEGALITE_MIME } from '../src/report/notebook.ts';
+import { skipBecause } from './helpers/skip.ts';
 
 const run = promisify(execFile);
 const NOTEBOOKS = ['table2', 'table3', 'subspace', 'mlflow'];
@@ -94,8 +95,8 @@ describe('notebooks (notebooks/*.ipynb)', function () {
 
     before(function () {
       const nbconvert = spawnSync('jupyter', ['nbconvert', '--version'], { encoding: 'utf8' });
-      if (nbconvert.status !== 0) this.skip(); // no Jupyter: apt-get install jupyter-nbconvert python3-nbclient (.ci/run does)
-      if (!existsSync(DENO)) this.skip(); // no deno binary: npm ci installs the pinned devDependency
+      if (nbconvert.status !== 0) skipBecause(this, 'no jupyter nbconvert on this machine (apt-get install jupyter-nbconvert python3-nbclient; .ci/run does)');
+      if (!existsSync(DENO)) skipBecause(this, `no ${DENO} (npm ci installs the pinned deno devDependency)`);
       dir = mkdtempSync(join(tmpdir(), 'notebooks-'));
       // The kernel spec goes to a folder of this test, not the user's Jupyter folder: XDG_DATA_HOME is where deno writes it.
       const xdg = join(dir, 'xdg');
@@ -177,7 +178,7 @@ describe('notebooks (notebooks/*.ipynb)', function () {
 
     it('subspace.ipynb on the committed mini results: lists the Section 7 files they hold', async function () {
       const files = readdirSync(join('results', 'mini')).filter((f) => /^(section7|intrinsic)/.test(f));
-      if (files.length === 0) this.skip(); // the committed mini results hold no Section 7 output (make section7 writes it)
+      if (files.length === 0) skipBecause(this, 'results/mini/ holds no Section 7 output in this checkout (make section7 writes it)');
       const nb = await execute('subspace', {});
       const inventory = code(nb)[1];
       assert.match(text(inventory), /^Section 7 in .*: \d+ subspace analys[ie]s .*, \d+ section7\*\/intrinsic\* files/);
@@ -237,7 +238,7 @@ async function writeSubspaceAnalysis(root: string): Promise<void> {
   const model = build(ROBERTA_TINY);
   const lora = configureMethod('lora', { r: 4, alpha: 8, targets: ['q', 'v'] }).apply(model, new Rng(1));
   const adapter = join(root, 'adapter');
-  lora.save(adapter);
+  await lora.save(adapter);
   lora.remove();
   model.dispose();
   const [log, err] = [console.log, console.error];

@@ -10,7 +10,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../src/backend/select.ts';
@@ -19,15 +19,16 @@ import { readGlueTsv } from '../src/data/glue-tsv.ts';
 import { e2eSplitSource, glueSplitSource, readE2eSource, readGlueSource } from '../src/data/split-source.ts';
 import { RepoCache } from '../src/hub/cache.ts';
 import { cachedSnapshots } from '../src/hub/cached-snapshots.ts';
-import { E2E_REPO, E2E_REVISION, e2eHubPath, GLUE_REPO, glueHubPath, glueRequest, MODEL_FILES, modelRequest } from '../src/hub/catalog.ts';
+import { MODEL_FILES, modelRequest } from '../src/hub/catalog.ts';
+import { E2E_REPO, E2E_REVISION, e2eHubPath, GLUE_REPO, glueHubPath, glueRequest } from '../src/data/hub-datasets.ts';
 import type { HubRepo } from '../src/hub/repo.ts';
 import { withHubSession } from '../src/hub/session.ts';
 import { fetchSnapshot } from '../src/hub/snapshot.ts';
 import type { Executor } from '../src/runner/executor.ts';
-import { runTraining as fakeTraining } from '../src/runner/fake-executor.ts';
+import { runTraining as fakeTraining } from './helpers/fake-executor.ts';
 import { locateModel, resolveModel } from '../src/runner/model-resolver.ts';
 import { runExperiment } from '../src/runner/runner.ts';
-import type { RunResult } from '../src/runner/result-schema.ts';
+import type { RunResult } from '../src/train/result-schema.ts';
 import { expandSpec } from '../src/spec/expand.ts';
 import { parseSpecText } from '../src/spec/load.ts';
 import { buildModel, resolveModelSource } from '../src/train/model-source.ts';
@@ -38,6 +39,7 @@ import { FakeHubServer } from './helpers/fake-hub-server.ts';
 import { e2eParquet, glueParquet } from './helpers/hub-parquet.ts';
 import { SHARED } from './helpers/tiny.ts';
 import { DATA_DIR, GPT2_TOKENIZER, rteConfig, tinyRobertaJson, writeConfig } from './helpers/train.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const ROBERTA: HubRepo = { type: 'model', id: 'FacebookAI/roberta-base' };
 const PARITY = join(SHARED, 'fixtures/parity/roberta-tiny');
@@ -82,7 +84,7 @@ describe('paper scale sources: models and data from the hub cache', function () 
   let savedUri: string | undefined;
 
   before(async function () {
-    if (!existsSync(RTE_TRAIN) || !existsSync(RTE_DEV) || !existsSync(E2E_DEV)) this.skip();
+    for (const f of ['data/glue/RTE/train.tsv', 'data/glue/RTE/dev.tsv', 'data/e2e/devset.csv', 'fixtures/parity/roberta-tiny', 'fixtures/tokenizers/gpt2']) sharedOrSkip(this, f);
     served.rteTrain = glueParquet('rte', readGlueTsv(RTE_TRAIN, 'rte'));
     served.rteDev = glueParquet('rte', readGlueTsv(RTE_DEV, 'rte'));
     served.e2eDev = e2eParquet(readE2eFile(E2E_DEV, 'csv').pairs);

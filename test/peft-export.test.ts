@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../src/backend/select.ts';
 import { readSafetensors } from '../src/io/safetensors.ts';
-import { LORA_TARGETS, type LoraTarget } from '../src/lora/inject.ts';
+import { LORA_TARGETS, type LoraTarget } from '../src/methods/lora-config.ts';
 import { AppliedLora } from '../src/methods/lora.ts';
 import { PEFT_MIN_VERSION, peftBaseModel } from '../src/methods/peft-layout.ts';
 import { configureMethod } from '../src/methods/registry.ts';
@@ -131,7 +131,7 @@ describe(`PEFT export: every LoRA artifact loads in PEFT ${PEFT_MIN_VERSION} →
   ];
 
   for (const c of cases) {
-    it(`${c.label}: ${c.targetSets.length} target sets × layers {all, [1]}`, () => {
+    it(`${c.label}: ${c.targetSets.length} target sets × layers {all, [1]}`, async () => {
       const model = createModel(structuredClone(c.cfg), { seed: 3, robertaHeads: c.heads });
       let n = 0;
       for (const targets of c.targetSets) {
@@ -139,7 +139,7 @@ describe(`PEFT export: every LoRA artifact loads in PEFT ${PEFT_MIN_VERSION} →
           const what = `${c.label} targets=${targets.join(',')} layers=${layers?.join(',') ?? 'all'}`;
           const lora = configureMethod('lora', { r: 2, alpha: 4, targets, ...(layers ? { layers } : {}) }).apply(model, new Rng(1)) as AppliedLora;
           const out = join(dir, `a${n++}`);
-          lora.save(out, { baseModel: 'roberta-base' });
+          await lora.save(out, { baseModel: 'roberta-base' });
           const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
           assert.deepEqual(peftConfigProblems(config), [], what);
           const file = readSafetensors(join(out, 'adapter_model.safetensors'));
@@ -170,7 +170,7 @@ describe(`PEFT export: every LoRA artifact loads in PEFT ${PEFT_MIN_VERSION} →
     });
   }
 
-  it('records num_labels (metadata) and the task type per head', () => {
+  it('records num_labels (metadata) and the task type per head', async () => {
     const heads: [('classification' | 'mlm')[], unknown, string | undefined][] = [
       [['classification'], 'SEQ_CLS', '3'],
       [[], 'FEATURE_EXTRACTION', undefined],
@@ -180,7 +180,7 @@ describe(`PEFT export: every LoRA artifact loads in PEFT ${PEFT_MIN_VERSION} →
       const model = createModel({ ...ROBERTA_TINY, numLabels: 3 } as ModelConfig, { seed: 3, robertaHeads: h });
       const lora = configureMethod('lora', { r: 2 }).apply(model, new Rng(1)) as AppliedLora;
       const out = join(dir, `h-${h.join('-') || 'none'}`);
-      lora.save(out, {});
+      await lora.save(out, {});
       const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
       assert.equal(config.task_type, task);
       if (task === null) assert.deepEqual(config.auto_mapping, { base_model_class: 'RobertaForMaskedLM', parent_library: 'transformers.models.roberta.modeling_roberta' });

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CORPUS_GLUE_TASKS, DEFAULT_CORPUS_BYTES, SEGMENT_SEPARATOR, buildCorpus, documentSegments, locateDataDir, waterFill, type Corpus } from '../src/data/corpus.ts';
 import { readE2eSplit } from '../src/data/e2e.ts';
 import { readGlueSplit } from '../src/data/glue-tsv.ts';
 import { UserError } from '../src/util/errors.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const DATA = fileURLToPath(new URL('../../shared/data/', import.meta.url));
-const HAS_DATA = existsSync(join(DATA, 'glue')) && existsSync(join(DATA, 'e2e'));
 
 const sentences = (task: (typeof CORPUS_GLUE_TASKS)[number], split: string): string[] =>
   readGlueSplit(DATA, task, split).flatMap((e) => (e.text_b === undefined ? [e.text_a] : [e.text_a, e.text_b]));
@@ -28,8 +27,13 @@ describe('pretraining corpus', () => {
     assert.throws(() => locateDataDir({ env: { LORA_REPRO_DATA: '/nonexistent/lora-data' } }), UserError);
     assert.equal(locateDataDir({ flag: 'none', env: { LORA_REPRO_DATA: DATA } }), undefined);
     assert.equal(locateDataDir({ env: { LORA_REPRO_DATA: 'none' } }), undefined);
-    if (HAS_DATA) assert.equal(locateDataDir({ flag: DATA, env: { LORA_REPRO_DATA: 'none' } }), join(DATA, '.').replace(/\/$/, ''));
-    if (HAS_DATA) assert.equal(locateDataDir({ env: {} }), join(DATA, '.').replace(/\/$/, ''));
+  });
+
+  it('finds the shared data directory: given as a flag, and by default beside the checkout', function () {
+    sharedOrSkip(this, 'data/glue');
+    sharedOrSkip(this, 'data/e2e');
+    assert.equal(locateDataDir({ flag: DATA, env: { LORA_REPRO_DATA: 'none' } }), join(DATA, '.').replace(/\/$/, ''));
+    assert.equal(locateDataDir({ env: {} }), join(DATA, '.').replace(/\/$/, ''));
   });
 
   it('without a data directory is generated SYNTHETIC text, deterministic, within budget', () => {
@@ -60,7 +64,8 @@ describe('pretraining corpus', () => {
   describe('from the shared data', function () {
     let corpus: Corpus;
     before(function () {
-      if (!HAS_DATA) this.skip();
+      sharedOrSkip(this, 'data/glue');
+      sharedOrSkip(this, 'data/e2e');
       corpus = buildCorpus({ dataDir: DATA });
     });
 

@@ -17,7 +17,9 @@ import { cacheRoot, ensurePretrained, locatePretrained } from '../src/pretrain/c
 import { maskTokens } from '../src/pretrain/mlm-masking.ts';
 import { blockBatch, causalTargets, clmLoss, mlmLoss } from '../src/pretrain/objectives.ts';
 import { packDocuments } from '../src/pretrain/packing.ts';
-import { linearSchedule } from '../src/pretrain/pretrain.ts';
+import { MINI_PRETRAIN, PRETRAIN_FAMILIES, pretrainModelConfig, SYNTHETIC_PRETRAIN } from '../src/pretrain/pretrain-config.ts';
+import { isNoDecay } from '../src/train/param-groups.ts';
+import { pretrainLearningRate } from '../src/pretrain/pretrain.ts';
 import { loadTokenizer } from '../src/tokenizers/hf-tokenizer.ts';
 import { robertaSpecialTokens } from '../src/tokenizers/special-tokens.ts';
 import { UserError } from '../src/util/errors.ts';
@@ -89,10 +91,47 @@ describe('pretraining', function () {
 
   it('warms up linearly, then decays linearly to zero', () => {
     const s = { learningRate: 1e-3, warmupSteps: 10, steps: 110 };
-    assert.equal(linearSchedule(0, s), 1e-4);
-    assert.equal(linearSchedule(9, s), 1e-3);
-    assert.ok(Math.abs(linearSchedule(59, s) - 0.5e-3) < 1e-12);
-    assert.equal(linearSchedule(109, s), 0);
+    assert.equal(pretrainLearningRate(0, s), 1e-4);
+    assert.equal(pretrainLearningRate(9, s), 1e-3);
+    assert.ok(Math.abs(pretrainLearningRate(59, s) - 0.5e-3) < 1e-12);
+    assert.equal(pretrainLearningRate(109, s), 0);
+    // A run that is all warm-up still ends at the full rate.
+    assert.equal(pretrainLearningRate(9, { ...s, steps: 10 }), 1e-3);
+    assert.ok(Math.abs(pretrainLearningRate(4, { ...s, steps: 5 }) - 5e-4) < 1e-12);
+  });
+
+  it('no weight decay on exactly the parameters the stand-ins were trained without it (every family, every head)', () => {
+    // Pretraining's own rule before it shared fine-tuning's (../src/train/param-groups.ts), written out.
+    const recorded = (name: string): boolean => name.endsWith('.bias') || /LayerNorm|layer_norm|\.ln_/.test(name);
+    for (const family of PRETRAIN_FAMILIES) {
+      const model = createModel(pretrainModelConfig(MINI_PRETRAIN[family], 300, { pad: 1, bos: 0, eos: 2 }), { seed: 1, robertaHeads: ['mlm', 'classification'], debertaHeads: ['mlm', 'classification'] });
+      try {
+        const names = model.params.names();
+        assert.ok(names.some(recorded) && names.some((n) => !recorded(n)), family);
+        assert.deepEqual(names.filter(isNoDecay), names.filter(recorded), family);
+      } finally {
+        model.dispose();
+      }
+    }
+  });
+
+  it('the learning rate the optimizer sees is the stand-ins\' at every step (the private schedule they were trained with)', () => {
+    // The schedule pretraining used before it shared ../train/schedule.ts, written out.
+    const recorded = (step: number, s: { learningRate: number; warmupSteps: number; steps: number }): number => {
+      const k = step + 1;
+      if (k <= s.warmupSteps) return (s.learningRate * k) / s.warmupSteps;
+      return s.learningRate * Math.max(0, (s.steps - k) / Math.max(1, s.steps - s.warmupSteps));
+    };
+    // AdamW hands the kernels float32 copies of these (train/adamw.ts, backend/native-kernels.ts adamwInPlace).
+    const seen = (lr: number, step: number, wd: number): number[] => [lr, 1 - lr * wd, lr / (1 - Math.pow(0.9, step + 1))].map(Math.fround);
+    for (const s of [...Object.values(MINI_PRETRAIN), ...Object.values(SYNTHETIC_PRETRAIN)]) {
+      for (const steps of [s.steps, s.warmupSteps, s.warmupSteps + 1, 40]) {
+        const t = { ...s, steps };
+        for (let step = 0; step < steps; step++) {
+          assert.deepEqual(seen(pretrainLearningRate(step, t), step, s.weightDecay), seen(recorded(step, t), step, s.weightDecay), `${s.family} steps ${steps}, step ${step}`);
+        }
+      }
+    }
   });
 
   it('MLM loss on the selected rows equals cross-entropy of the full mlmLogits at those rows', () => {
@@ -188,7 +227,6 @@ describe('pretraining', function () {
       assert.equal(where.cached, true);
       assert.equal(locatePretrained({ family: 'roberta', seed: 9, settings: TINY, cacheDir: cache }).cached, false);
       assert.deepEqual(again.meta, first.meta);
-      assert.ok(seconds < 5);
       const other = await ensurePretrained({ family: 'roberta', seed: 2, settings: { ...TINY, steps: 2 }, cacheDir: cache });
       assert.notEqual(other.dir, first.dir);
       // The tokenizer depends on the corpus only: trained once, shared by both seeds.

@@ -16,9 +16,10 @@ import { baselineVerdict, beginMarker, evidenceLines, currentBlock, endMarker, m
 import { loadResults } from '../src/report/results.ts';
 import { buildTable } from '../src/report/table-model.ts';
 import { tableJsonSchema, type TableJson } from '../src/report/table-json.ts';
-import type { RunBaseline } from '../src/runner/result-schema.ts';
+import type { RunBaseline } from '../src/train/result-schema.ts';
 import { lineDiff } from '../src/util/line-diff.ts';
 import { tempRoot, writeResultsFolder, type FixtureRun } from './helpers/results-fixture.ts';
+import { skipBecause } from './helpers/skip.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -26,8 +27,7 @@ describe('README results block: in sync with results/mini/', () => {
   it('README.md holds exactly the block `lora-repro summary --profile mini` renders from results/mini/table{2,3}.json', function () {
     const missing = ['table2.json', 'table3.json'].filter((f) => !existsSync(join(ROOT, 'results', 'mini', f)));
     if (missing.length > 0) {
-      console.log(`    skipped: results/mini/${missing.join(', ')} not in this checkout (make table2 / make table3 write them)`);
-      this.skip();
+      skipBecause(this, `results/mini/${missing.join(', ')} not in this checkout (make table2 / make table3 write them)`);
     }
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const now = currentBlock(readme, 'mini', 'README.md');

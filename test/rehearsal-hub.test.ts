@@ -13,15 +13,16 @@
  * every row the rehearsal covers (14 × 8 GLUE cells, 12 E2E cells).
  */
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src/backend/select.ts';
-import { runResultSchema, type RunResult } from '../src/runner/result-schema.ts';
+import { runResultSchema, type RunResult } from '../src/train/result-schema.ts';
 import { FakeHubServer } from './helpers/fake-hub-server.ts';
 import { paperDatasetRepos, paperModelRepos } from './helpers/hub-fixtures.ts';
+import { commandOrSkip, sharedOrSkip } from './helpers/skip.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const LONG = process.env.LORA_REPRO_LONG !== undefined && process.env.LORA_REPRO_LONG !== '';
@@ -67,7 +68,8 @@ describe(`paper profile rehearsal against a local hub${LONG ? ' (every row, LORA
   };
 
   before(async function () {
-    if (spawnSync('make', ['--version']).status !== 0) this.skip(); // no make on this machine
+    commandOrSkip(this, 'make', 'apt-get install make');
+    sharedOrSkip(this, 'fixtures/tokenizers/spm-unigram'); // paperModelRepos' DeBERTa tokenizer
     await initBackend('cpu');
     hub = new FakeHubServer([...paperModelRepos(), ...paperDatasetRepos()]);
     await hub.start();

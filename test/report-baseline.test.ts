@@ -5,19 +5,20 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCsv } from '../src/data/e2e.ts';
+import { parseCsv } from '../src/util/csv.ts';
 import { toTex } from '../src/report/format-tex.ts';
 import { TABLE_CSV_COLUMNS, toCsv, toJson, toMarkdown } from '../src/report/format-text.ts';
 import { tableHtml } from '../src/report/html.ts';
 import { profileTasks } from '../src/report/profile-tasks.ts';
 import { loadResults, readRunFile } from '../src/report/results.ts';
 import { buildTable, type Cell, type TableModel } from '../src/report/table-model.ts';
-import type { RunBaseline } from '../src/runner/result-schema.ts';
+import type { RunBaseline } from '../src/train/result-schema.ts';
 import { UserError } from '../src/util/errors.ts';
 import { tempRoot, writeResultsFolder, type FixtureRun } from './helpers/results-fixture.ts';
+import { commandOrSkip } from './helpers/skip.ts';
 
 const BIN = fileURLToPath(new URL('../bin/lora-repro.mjs', import.meta.url));
 const close = (a: number | undefined, b: number, tol = 1e-9) => assert.ok(a !== undefined && Math.abs(a - b) < tol, `${a} ≈ ${b}`);
@@ -143,7 +144,7 @@ describe('table: the baseline row', () => {
     assert.equal(lora.fields[at('vs_baseline')], 'equal');
   });
 
-  it('json carries the row (kind "baseline"); html renders it; tex stays balanced and compiles', function () {
+  it('json carries the row (kind "baseline"); html renders it; tex stays balanced', () => {
     const json = JSON.parse(toJson(t2)) as TableModel;
     assert.equal(json.baselines[0].kind, 'baseline');
     assert.equal(json.baselines[0].cells.length, json.columns.length);
@@ -160,9 +161,12 @@ describe('table: the baseline row', () => {
     assert.equal(depth, 0);
     assert.match(tex, /\\textit\{Baseline \(majority class \/ train mean\)\}/);
     assert.match(tex, /\{\\scriptsize\(\\ensuremath\{<\} baseline\)\}/);
-    if (!existsSync('/usr/bin/pdflatex')) return;
+  });
+
+  it('tex with the baseline row compiles with pdflatex (booktabs only)', function () {
+    commandOrSkip(this, 'pdflatex', 'apt-get install texlive-latex-base texlive-latex-recommended');
     const dir = tempRoot();
-    writeFileSync(join(dir, 't.tex'), tex);
+    writeFileSync(join(dir, 't.tex'), toTex(t2));
     writeFileSync(join(dir, 'doc.tex'), '\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n\\usepackage[margin=1cm,landscape]{geometry}\n\\begin{document}\n\\input{t}\n\\end{document}\n');
     const r = spawnSync('pdflatex', ['-interaction=nonstopmode', '-halt-on-error', 'doc.tex'], { cwd: dir, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stdout.split('\n').filter((l) => l.startsWith('!')).join('\n'));

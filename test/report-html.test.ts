@@ -18,6 +18,7 @@ import { analyzeSubspace } from '../src/analysis/run-analysis.ts';
 import { reportCommand } from '../src/cli/commands/report.ts';
 import { Rng } from '../src/util/rng.ts';
 import { standardRuns, tempRoot, writeResultsFolder } from './helpers/results-fixture.ts';
+import { skipBecause } from './helpers/skip.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -65,8 +66,7 @@ describe('HTML report (headless Chromium)', function () {
 
   it('in Chromium: every image loads, the tables have their rows, nothing outside the folder is requested', async function () {
     if (!existsSync(CHROMIUM)) {
-      console.log('      skipped: no /usr/bin/chromium (install: apt-get install -y chromium)');
-      this.skip();
+      skipBecause(this, 'no /usr/bin/chromium (install: apt-get install -y chromium)');
     }
     this.timeout(120_000);
     const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));

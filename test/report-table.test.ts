@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCsv } from '../src/data/e2e.ts';
-import { mean, median, sampleStd } from '../src/report/aggregate.ts';
+import { parseCsv } from '../src/util/csv.ts';
+import { mean, median, sampleStd } from '../src/util/stats.ts';
 import { toTex } from '../src/report/format-tex.ts';
 import { TABLE_CSV_COLUMNS, toCsv, toMarkdown } from '../src/report/format-text.ts';
 import { loadPaperTable, PAPER_TABLE_FILES } from '../src/report/paper-tables.ts';
@@ -17,6 +17,7 @@ import { loadResults } from '../src/report/results.ts';
 import { buildTable, type Cell, type TableModel } from '../src/report/table-model.ts';
 import { UserError } from '../src/util/errors.ts';
 import { standardRuns, tempRoot, writeResultsFolder } from './helpers/results-fixture.ts';
+import { commandOrSkip, sharedOrSkip } from './helpers/skip.ts';
 
 const SHARED_DATA = fileURLToPath(new URL('../../shared/data', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/lora-repro.mjs', import.meta.url));
@@ -46,8 +47,7 @@ describe('aggregation over seeds', () => {
 describe('the paper tables (datasets/paper/)', () => {
   it("are byte-identical copies of ../shared/reference/paper-table{2,3}.csv", function () {
     for (const t of [2, 3] as const) {
-      const ref = fileURLToPath(new URL(`../../shared/reference/paper-table${t}.csv`, import.meta.url));
-      if (!existsSync(ref)) this.skip();
+      const ref = sharedOrSkip(this, `reference/paper-table${t}.csv`);
       assert.ok(readFileSync(PAPER_TABLE_FILES[t]).equals(readFileSync(ref)), `datasets/paper/table${t}.csv drifted from the reference`);
     }
   });
@@ -106,8 +106,12 @@ describe('Table 2 and 3 from a results folder', () => {
   it("empty cells say why: all runs failed / no runs / task data missing", () => {
     assert.match(cell(t2, 'RoB-base LoRA', 'CoLA').reason!, /^all 2 run\(s\) failed \(NaN loss at step 12\)$/);
     assert.equal(cell(t2, 'RoB-base LoRA', 'RTE').reason, 'no runs');
-    if (existsSync(SHARED_DATA)) assert.match(cell(t2, 'RoB-base LoRA', 'MNLI').reason!, /^task data missing: glue\/MNLI\/train\.tsv/);
     assert.match(cell(t2, 'RoB-base LoRA', 'avg').reason!, /needs all 9 columns \(3 with a value\)/);
+  });
+
+  it('with the data directory, a cell whose task data is missing says so (MNLI: glue/MNLI/train.tsv)', function () {
+    sharedOrSkip(this, 'data');
+    assert.match(cell(t2, 'RoB-base LoRA', 'MNLI').reason!, /^task data missing: glue\/MNLI\/train\.tsv/);
   });
 
   it('another config of a cell (an older lr) is left out with a footnote; the config with more finished runs wins', () => {
@@ -124,7 +128,7 @@ describe('Table 2 and 3 from a results folder', () => {
     assert.equal(c.paper, undefined);
     assert.match(c.paperNote!, /synthetic stand-in/);
     assert.match(t2.caption, /synthetic stand-in data \(synthetic-sst2\), not GLUE data/);
-    assert.match(t2.caption, /mini-roberta \(d_model 256, 4 layers\), a scaled-down stand-in, not the paper's model/);
+    assert.match(t2.caption, /mini-roberta \(d_model 128, 4 layers\), a scaled-down stand-in, not the paper's model/);
     assert.match(t2.caption, /5 seed\(s\) \(0, 1, 2, 3, 4\)/);
     assert.match(t2.caption, /median over seeds/);
     assert.ok(t2.footnotes.some((f) => /mini-roberta LoRA: paper values are those of "RoB-base LoRA"/.test(f)));
@@ -201,7 +205,7 @@ describe('Table 2 and 3 from a results folder', () => {
   });
 
   it('tex: compiles with pdflatex (booktabs only) when pdflatex is installed', function () {
-    if (!existsSync('/usr/bin/pdflatex')) this.skip(); // apt-get install texlive-latex-base texlive-latex-recommended
+    commandOrSkip(this, 'pdflatex', 'apt-get install texlive-latex-base texlive-latex-recommended');
     const dir = tempRoot();
     for (const t of [t2, t3]) {
       writeFileSync(join(dir, `t${t.table}.tex`), toTex(t));
@@ -225,6 +229,30 @@ describe('Table 2 and 3 from a results folder', () => {
     assert.equal(cell(t, row.label, 'RTE').paper?.text, '80.1');
     assert.match(t.caption, /subsampled: rte: train 256, full eval/);
     assert.ok(t.footnotes.some((f) => /the paper row is the restricted setup \(†\)/.test(f)));
+    rmSync(r2, { recursive: true, force: true });
+  });
+
+  it("a stand-in whose pretraining cache is gone is captioned and counted as the stand-in it is (d_model 128), COUNT = FORMULA", () => {
+    const r2 = tempRoot();
+    // The runs trained weights from a cache entry since deleted: the table can only go by the name.
+    const gone = (f: string) => `${join(r2, 'gone-cache', 'pretrained', `${f}-0123456789abcdef`)} (model.safetensors sha256:${'0'.repeat(64)})`;
+    const lora8 = { r: 8, alpha: 16, targets: ['q', 'v'] };
+    const lora4 = { r: 4, alpha: 32, targets: ['q', 'v'] };
+    writeResultsFolder(r2, 'mini', [
+      // What the stand-ins' runs count: LoRA on W_q and W_v of 4 layers at d_model 128, 2·L·2·d·r: 2·4·2·128·8 = 16,384 and 2·4·2·128·4 = 8,192.
+      ...[0, 1].map((seed) => ({ model: 'mini-roberta', method: 'lora', methodConfig: lora8, task: 'sst2', seed, metrics: { accuracy: 0.7 }, counted: 16384, formula: 16384, provenanceModel: gone('roberta') })),
+      ...[0, 1].map((seed) => ({ model: 'mini-gpt2', method: 'lora', methodConfig: lora4, task: 'e2e', seed, headlineMetric: 'BLEU', metrics: { BLEU: 0.6, NIST: 7, METEOR: 0.4, ROUGE_L: 0.6, CIDEr: 1.5 }, counted: 8192, formula: 8192, provenanceModel: gone('gpt2') })),
+    ]);
+    const results = loadResults(join(r2, 'mini'), 'mini');
+    for (const [table, model, formula] of [[2, 'mini-roberta', 16384], [3, 'mini-gpt2', 8192]] as const) {
+      const t = buildTable(table, results);
+      assert.match(t.caption, new RegExp(`${model} \\(d_model 128, 4 layers\\), a scaled-down stand-in`));
+      const row = t.rows.find((r) => r.model === model)!;
+      assert.equal(row.params.formula, formula);
+      assert.deepEqual(row.params.counted, [formula]);
+      assert.doesNotMatch(row.params.text, /COUNT ≠ FORMULA/);
+      assert.ok(!t.footnotes.some((f) => f.includes('COUNT ≠ FORMULA')), t.footnotes.join('\n'));
+    }
     rmSync(r2, { recursive: true, force: true });
   });
 

@@ -20,10 +20,10 @@ import { createModel } from '../src/models/factory.ts';
 import { loadResults } from '../src/report/results.ts';
 import { buildTable } from '../src/report/table-model.ts';
 import type { Executor } from '../src/runner/executor.ts';
-import { runTraining as fakeTraining } from '../src/runner/fake-executor.ts';
+import { runTraining as fakeTraining } from './helpers/fake-executor.ts';
 import { resultsPaths } from '../src/runner/paths.ts';
 import { buildPlan, formatPlan } from '../src/runner/plan.ts';
-import type { RunResult } from '../src/runner/result-schema.ts';
+import type { RunResult } from '../src/train/result-schema.ts';
 import { scanResults } from '../src/runner/results-store.ts';
 import { runExperiment } from '../src/runner/runner.ts';
 import { expandSpec, type Expansion, type PlannedRun } from '../src/spec/expand.ts';
@@ -34,6 +34,7 @@ import { runTraining as realTraining } from '../src/train/trainer.ts';
 import { UserError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
 import { realTinySpec } from './helpers/real-spec.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const spec = (extra = '', mnli = '~'): string => `
 experiment: chain
@@ -183,7 +184,10 @@ describe('initFrom: the runner', function () {
 
 describe('initFrom: the trainer starts from the parent', function () {
   this.timeout(300_000);
-  before(async () => initBackend('wasm'));
+  before(async function () {
+    sharedOrSkip(this, 'fixtures/tokenizers/gpt2'); // realTinySpec's tokenizer
+    await initBackend('wasm');
+  });
 
   const loraB = (adapterDir: string): Map<string, Float32Array> =>
     new Map([...readArtifact(adapterDir).tensors].filter(([k]) => k.includes('lora_B')).map(([k, t]) => [k, toFloat32(t)]));
@@ -217,8 +221,8 @@ describe('initFrom: the trainer starts from the parent', function () {
     assert.equal(head?.[1].shape[0], 1, "the child's own 1-output head, not the parent's 2");
   });
 
-  it('an external loralib checkpoint (the released roberta-base MNLI file) loads its LoRA, not its 3-label head', () => {
-    const file = new URL('../../shared/fixtures/real-lora/roberta-base-mnli-lora.safetensors', import.meta.url).pathname;
+  it('an external loralib checkpoint (the released roberta-base MNLI file) loads its LoRA, not its 3-label head', function () {
+    const file = sharedOrSkip(this, 'fixtures/real-lora/roberta-base-mnli-lora.safetensors');
     const sha256 = checkpointSha256(file, 'test');
     assert.equal(sha256, '438cbe201ebe668a4198e97f6ac526a1c8a41698c49d96a8fd281c9ffc5220d8', 'the README states this sha256');
     const model = createModel({ ...(builtinConfig('roberta-base') as RobertaConfig), numLabels: 2 }, { seed: 0 });

@@ -15,7 +15,7 @@ import Papa from 'papaparse';
 import { expandSpec } from '../src/spec/expand.ts';
 import { parseSpecText } from '../src/spec/load.ts';
 import { resultsPaths } from '../src/runner/paths.ts';
-import { RUNS_CSV_COLUMNS } from '../src/runner/result-schema.ts';
+import { RUNS_CSV_COLUMNS } from '../src/runner/runs-csv.ts';
 import { scanResults } from '../src/runner/results-store.ts';
 
 const LONG = process.env.LORA_REPRO_LONG !== undefined && process.env.LORA_REPRO_LONG !== '';
@@ -80,7 +80,7 @@ function runOnce(
       env: {
         ...process.env,
         MLFLOW_TRACKING_URI: '',
-        LORA_REPRO_EXECUTOR: 'src/runner/fake-executor.ts',
+        LORA_REPRO_EXECUTOR: 'test/helpers/fake-executor.ts',
         LORA_REPRO_FAKE_SLEEP_MS: sleepMs,
         LORA_REPRO_FAILPOINTS: failpoints,
       },

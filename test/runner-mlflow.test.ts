@@ -35,7 +35,7 @@ function runner(specFile: string, root: string, uri: string, extra: string[], ki
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ENTRY, specFile, '--profile', 'test', '--workers', '2', '--results', root, ...extra], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MLFLOW_TRACKING_URI: uri, LORA_REPRO_EXECUTOR: 'src/runner/fake-executor.ts', LORA_REPRO_FAKE_SLEEP_MS: '20-200' },
+    env: { ...process.env, MLFLOW_TRACKING_URI: uri, LORA_REPRO_EXECUTOR: 'test/helpers/fake-executor.ts', LORA_REPRO_FAKE_SLEEP_MS: '20-200' },
   });
   let stderr = '';
   let out = '';

@@ -14,17 +14,22 @@ import { applyFilters } from '../src/spec/filter.ts';
 import { parseSpecText } from '../src/spec/load.ts';
 import { CostModel } from '../src/runner/cost.ts';
 import type { Executor } from '../src/runner/executor.ts';
-import { runTraining as fakeTraining } from '../src/runner/fake-executor.ts';
+import { runTraining as fakeTraining } from './helpers/fake-executor.ts';
 import { acquireLock } from '../src/runner/lock.ts';
 import { resultsPaths } from '../src/runner/paths.ts';
 import { buildPlan, formatPlan } from '../src/runner/plan.ts';
 import { loadSpecFile } from '../src/spec/load.ts';
-import { RUNS_CSV_COLUMNS, type RunResult } from '../src/runner/result-schema.ts';
+import type { RunResult } from '../src/train/result-schema.ts';
 import { scanResults } from '../src/runner/results-store.ts';
 import { runExperiment, type RunnerOptions } from '../src/runner/runner.ts';
-import { csvRow, formatCsv, RunsCsv } from '../src/runner/runs-csv.ts';
+import { csvRow, formatCsv, RUNS_CSV_COLUMNS, RunsCsv } from '../src/runner/runs-csv.ts';
 import { UserError } from '../src/util/errors.ts';
 import { realTinySpec } from './helpers/real-spec.ts';
+import { builtinConfig, toHfConfigJson } from '../src/models/config.ts';
+import { runTraining as realTraining } from '../src/train/trainer.ts';
+import { runKeys } from '../src/train/run-identity.ts';
+import { trainRunConfigSchema } from '../src/train/run-config.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const SPEC = `
 experiment: rt
@@ -38,7 +43,7 @@ grid:
 profiles:
   test: {}
 `;
-const FAKE_MODULE = new URL('../src/runner/fake-executor.ts', import.meta.url).pathname;
+const FAKE_MODULE = new URL('./helpers/fake-executor.ts', import.meta.url).pathname;
 
 let savedUri: string | undefined;
 before(() => {
@@ -331,6 +336,9 @@ describe('runner: lock, workers, interruption', () => {
 
 describe('runner: the real trainer, end to end', function () {
   this.timeout(180_000);
+  before(function () {
+    sharedOrSkip(this, 'fixtures/tokenizers/gpt2'); // realTinySpec's tokenizer
+  });
 
   it('trains a tiny LoRA run (mini-roberta, synthetic-sst2, 2 steps) in a worker and records it', async () => {
     const e = expandSpec(parseSpecText(realTinySpec('real-smoke', '[synthetic-sst2]'), 'real.yaml'), {});
@@ -342,14 +350,33 @@ describe('runner: the real trainer, end to end', function () {
     assert.equal(j.runId, e.runs[0].runId);
     assert.equal(j.epochs.length, 1);
     assert.equal(j.epochs[0].step, 2); // 16 examples / batch 8
-    // LoRA r=2 on W_q and W_v of 4 blocks, d_model 256: 4 · 2 · (256 + 256) · 2.
-    assert.equal(j.trainableParams.counted, 4 * 2 * 512 * 2);
+    // LoRA r=2 on W_q and W_v of 4 blocks, d_model 128 (mini-roberta is the stand-in's architecture): 4 · 2 · (128 + 128) · 2.
+    assert.equal(j.trainableParams.counted, 4 * 2 * 256 * 2);
     assert.equal(j.trainableParams.formula, j.trainableParams.counted);
     assert.ok(j.tokensPerSecond > 0 && j.peakRssMiB > 0);
     assert.match(j.provenance.backend, /wasm|cpu|tensorflow/);
     const rows = Papa.parse<Record<string, string>>(readFileSync(join(root, 'default', 'runs.csv'), 'utf8'), { header: true, skipEmptyLines: true }).data;
     assert.deepEqual(rows.map((r) => [r.runId, r.status]), [[j.runId, 'finished']]);
     assert.ok(existsSync(join(root, 'default', 'runs', j.runId, 'train.log')), 'the trainer wrote into the run directory');
+  });
+
+  it("the trainer's own result.json records the runner's run id, not a hash of the resolved model path; alone, its config's", async () => {
+    const e = expandSpec(parseSpecText(realTinySpec('real-ids', '[synthetic-sst2]'), 'real.yaml'), {});
+    const root = tempRoot();
+    // The model resolves to a config.json file (a random init of the same architecture): another config, so another hash.
+    const resolved = join(root, 'mini-roberta.json');
+    writeFileSync(resolved, JSON.stringify(toHfConfigJson(builtinConfig('mini-roberta'))));
+    const s = await runExperiment(e, e.runs, { resultsRoot: root, workers: 1, executor: (c, o) => realTraining(c, { ...o, log: () => {} }), resolveModel: () => resolved, log: () => {}, warn: () => {}, quiet: true });
+    assert.equal(s.finished, 1);
+    const planned = e.runs[0];
+    const own = JSON.parse(readFileSync(join(root, 'default', 'runs', planned.runId, 'result.json'), 'utf8')) as RunResult;
+    assert.equal(own.config.model, resolved, 'the trainer saw the resolved model');
+    assert.notEqual(runKeys(own.config as never).runId, planned.runId, 'so its config hashes to another id');
+    assert.deepEqual([own.runId, own.cellKey], [planned.runId, planned.cellKey]);
+    // Standalone (lora-repro train): no ids given, so the hash of the config it trained.
+    const alone = await realTraining(planned.config, { outDir: join(root, 'alone'), log: () => {} });
+    assert.equal(alone.runId, runKeys(planned.config).runId);
+    assert.equal(alone.runId, planned.runId, 'the spec config unresolved: the same id as the runner gives it');
   });
 });
 
@@ -377,10 +404,30 @@ describe('runner: --dry-run plan and cost model', () => {
     const rate = new CostModel({ finished: [measured, { ...measured, tokensPerSecond: 250 }, { ...measured, tokensPerSecond: 1000 }] }).rate('mini-roberta', 'lora');
     assert.equal(rate.msPerToken, 2); // median of 2, 4 and 1 ms/token
     assert.match(rate.source, /^measured \(3 finished runs\)/);
-    // Unmeasured, unknown to the spec: the mini bench rate scaled by 12·L·d² (roberta-base: 12·768² vs 4·256²).
+    // Unmeasured, unknown to the spec: the bench rate (bench-roberta) scaled by 12·L·d² (roberta-base: 12·768² vs 4·256²).
     const base = new CostModel({ finished: [] });
-    const ratio = base.rate('roberta-base', 'lora').msPerToken / base.rate('mini-roberta', 'lora').msPerToken;
+    const ratio = base.rate('roberta-base', 'lora').msPerToken / base.rate('bench-roberta', 'lora').msPerToken;
     assert.ok(Math.abs(ratio - (12 * 768 * 768) / (4 * 256 * 256)) < 1e-9);
+    // mini-roberta is the d-128 stand-in: 4·128² against the bench model's 4·256².
+    assert.ok(Math.abs(base.rate('mini-roberta', 'lora').msPerToken / base.rate('bench-roberta', 'lora').msPerToken - 0.25) < 1e-9);
+  });
+
+  it("counts real tokens, as measured rates do (tokensPerSecond counts no padding): SST-2's mean length, not maxSeqLength", () => {
+    const config = trainRunConfigSchema.parse({
+      experiment: 'c', profile: 'p', model: 'mini-roberta', task: 'sst2', method: 'lora', seed: 0, epochs: 2, batchSize: 16, learningRate: 1e-3, maxSeqLength: 128, trainLimit: 1000,
+    });
+    const run = { ...expansion().runs[0], config };
+    // A finished run trained 500 real tokens a second: 2 ms a token.
+    const measured = { tokensPerSecond: 500, status: 'finished', model: 'mini-roberta', method: 'lora' } as RunResult;
+    const est = new CostModel({ finished: [measured] }).estimate(run);
+    // Train: 1000 examples × 14.4 tokens (SST-2 train's mean) × 2 epochs = 28,800 (padded to 128 it was 256,000).
+    assert.ok(Math.abs(est.trainTokens - 28_800) < 1e-9, String(est.trainTokens));
+    // Dev after each epoch: 2 × 872 examples × 26.0 tokens (SST-2 dev's mean) ÷ 3 (forward only) = 15,114.67.
+    assert.ok(Math.abs(est.evalTokens - (2 * 872 * 26) / 3) < 1e-9, String(est.evalTokens));
+    assert.ok(Math.abs(est.ms - (28_800 + 15_114.666_666_666_666) * 2) < 1e-6, String(est.ms));
+    // A shorter maxSeqLength caps the mean (truncation); an unmeasured task counts maxSeqLength.
+    assert.equal(new CostModel({ finished: [measured] }).estimate({ ...run, config: { ...config, maxSeqLength: 8 } }).trainTokens, 1000 * 8 * 2);
+    assert.equal(new CostModel({ finished: [measured] }).estimate({ ...run, config: { ...config, task: 'synthetic-sst2' } }).trainTokens, 1000 * 128 * 2);
   });
 
   it("prints each cell's effective batch, optimizer updates and warm-up (table2 paper, RoB-base LoRA)", () => {

@@ -30,6 +30,7 @@ import { UserError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { tempRoot, writeResultsFolder, type FixtureRun } from './helpers/results-fixture.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 /** Columns e_k of the n×n identity, as an n×cols matrix. */
 function basis(n: number, ks: number[]): Dense {
@@ -115,8 +116,7 @@ describe('Section 7 numbers on hand-checkable cases', () => {
   });
 
   it('the paper constants are ../shared/reference/paper-other.md’s tables', function () {
-    const file = join('..', 'shared', 'reference', 'paper-other.md');
-    if (!existsSync(file)) this.skip();
+    const file = sharedOrSkip(this, 'reference/paper-other.md');
     const md = readFileSync(file, 'utf8');
     const row = (prefix: string) => {
       const line = md.split('\n').find((l) => l.startsWith(prefix));
@@ -160,7 +160,7 @@ describe('analyze section7 on a results folder of tiny adapters', () => {
     });
     const { dir, results } = writeResultsFolder(root, 'tiny', fixtures);
     // Each run: its adapter (B random so ΔW ≠ 0; A1 shared by every seed's r=8 and r=64 to make the top direction shared) and its base weights.
-    results.forEach((r, k) => {
+    for (const [k, r] of results.entries()) {
       const mc = r.config.methodConfig as { r: number; targets: string[] };
       const m = createModel(parseHfConfig(CONFIG, 'tiny'), { seed: 5 });
       const lora = configureMethod('lora', mc).apply(m, new Rng(100 + k)) as AppliedLora;
@@ -171,12 +171,12 @@ describe('analyze section7 on a results folder of tiny adapters', () => {
         shared.dispose();
         a.B.assign(tf.randomNormal(a.B.shape, 0, 0.1, 'float32', 7 + k));
       }
-      lora.save(join(dir, 'runs', r.runId, 'adapter'));
+      await lora.save(join(dir, 'runs', r.runId, 'adapter'));
       m.dispose();
       const json = JSON.parse(readFileSync(join(dir, 'runs', `${r.runId}.json`), 'utf8'));
       json.provenance.model = `${base} (model.safetensors sha256:${sha})`;
       writeFileSync(join(dir, 'runs', `${r.runId}.json`), JSON.stringify(json));
-    });
+    }
     model.dispose();
 
     const out = await writeSection7(loadResults(dir, 'tiny'));

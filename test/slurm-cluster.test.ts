@@ -14,30 +14,19 @@ import { join, resolve } from 'node:path';
 import { statusLines } from '../src/cli/commands/status.ts';
 import { expandSpec } from '../src/spec/expand.ts';
 import { parseSpecText } from '../src/spec/load.ts';
-import { runTraining } from '../src/runner/fake-executor.ts';
+import { runTraining } from './helpers/fake-executor.ts';
 import { resultsPaths } from '../src/runner/paths.ts';
 import { scanResults } from '../src/runner/results-store.ts';
 import { runExperiment } from '../src/runner/runner.ts';
 import { csvRow, readRunsCsv } from '../src/runner/runs-csv.ts';
 import { readSubmissions } from '../src/runner/slurm-records.ts';
 import { createTracker } from '../src/tracking/index.ts';
+import { slurmSpec } from './helpers/slurm-spec.ts';
+import { skipBecause } from './helpers/skip.ts';
 
-const SPEC = `
-experiment: slurmci
-seeds: [0, 1]
-defaults: { epochs: 2, batchSize: 8, learningRate: 1.0e-3, maxSeqLength: 32, trainLimit: 64 }
-grid:
-  - row: a
-    models: [mini-roberta]
-    methods: [lora, bitfit]
-    tasks: { mnli: ~, rte: ~ }
-    cells: [{ where: { method: lora, task: rte }, set: { initFrom: { task: mnli } } }]
-profiles:
-  test:
-    slurm: { cpusPerRun: 1, sbatchArgs: ['--comment=lora-repro-ci'] }
-`;
+const SPEC = slurmSpec('slurmci', " slurm: { cpusPerRun: 1, sbatchArgs: ['--comment=lora-repro-ci'] } ");
 const BIN = resolve('bin/lora-repro.mjs');
-const FAKE = resolve('src/runner/fake-executor.ts');
+const FAKE = resolve('test/helpers/fake-executor.ts');
 
 function slurmProblem(): string | undefined {
   try {
@@ -74,8 +63,7 @@ describe('slurm executor on a real Slurm (one node)', function () {
   before(function () {
     const problem = slurmProblem();
     if (problem !== undefined) {
-      console.log(`      skipped: ${problem}; '.ci/slurm.sh start' sets up a one-node cluster (root, Debian)`);
-      this.skip();
+      skipBecause(this, `${problem}; '.ci/slurm.sh start' sets up a one-node cluster (root, Debian)`);
     }
     root = mkdtempSync(join(tmpdir(), 'slurm-ci-'));
   });

@@ -15,7 +15,7 @@ import { runCommand } from '../src/cli/commands/run.ts';
 import { refuseIfSlurmActive, slurmSettings } from '../src/cli/commands/run-slurm.ts';
 import { expandSpec, type Expansion } from '../src/spec/expand.ts';
 import { parseSpecText } from '../src/spec/load.ts';
-import { runTraining } from '../src/runner/fake-executor.ts';
+import { runTraining } from './helpers/fake-executor.ts';
 import { acquireLeaseLock, acquireLock } from '../src/runner/lock.ts';
 import { resultsPaths } from '../src/runner/paths.ts';
 import { scanResults } from '../src/runner/results-store.ts';
@@ -27,21 +27,10 @@ import { runOne } from '../src/runner/slurm-task.ts';
 import { observeSlurm, reasonFromLog, runStates } from '../src/runner/slurm-state.ts';
 import { createTracker, syncSpool } from '../src/tracking/index.ts';
 import { FakeMlflowServer } from './helpers/fake-mlflow-server.ts';
+import { slurmSpec } from './helpers/slurm-spec.ts';
 import { expectUserError } from './helpers/user-error.ts';
 
-const SPEC = (slurm = ''): string => `
-experiment: slurmunit
-seeds: [0, 1]
-defaults: { epochs: 2, batchSize: 8, learningRate: 1.0e-3, maxSeqLength: 32, trainLimit: 64 }
-grid:
-  - row: a
-    models: [mini-roberta]
-    methods: [lora, bitfit]
-    tasks: { mnli: ~, rte: ~ }
-    cells: [{ where: { method: lora, task: rte }, set: { initFrom: { task: mnli } } }]
-profiles:
-  test: {${slurm}}
-`;
+const SPEC = (slurm = ''): string => slurmSpec('slurmunit', slurm);
 const expand = (text = SPEC()): Expansion => expandSpec(parseSpecText(text, join(tmpdir(), 'slurmunit.yaml')), { profile: 'test' });
 const fake = (config: Parameters<typeof runTraining>[0], opts: Parameters<typeof runTraining>[1]) => runTraining(config, opts, {});
 

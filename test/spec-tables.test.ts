@@ -8,16 +8,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import Papa from 'papaparse';
 import { getMethod } from '../src/methods/registry.ts';
-import { PAPER_ROWS, reproduces } from '../src/methods/paper-rows.ts';
+import { PAPER_ROWS, reproduces } from '../src/report/paper-rows.ts';
 import { BUILTIN_CONFIGS } from '../src/models/config.ts';
 import { expandSpec, type Expansion, type PlannedRun } from '../src/spec/expand.ts';
 import { loadSpecFile } from '../src/spec/load.ts';
 import { effectiveBatchSize } from '../src/train/batching.ts';
 import { trainRunConfigSchema } from '../src/train/run-config.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
-const REF = new URL('../../shared/reference/', import.meta.url);
 type Row = Record<string, string>;
-const csv = (name: string): Row[] => Papa.parse<Row>(readFileSync(new URL(name, REF), 'utf8'), { header: true, skipEmptyLines: true }).data;
+/** A ../shared/reference CSV; the test skips, saying so, without it. */
+const csv = (ctx: Mocha.Context, name: string): Row[] =>
+  Papa.parse<Row>(readFileSync(sharedOrSkip(ctx, `reference/${name}`), 'utf8'), { header: true, skipEmptyLines: true }).data;
 
 const MODEL: Record<string, string> = {
   'RoBERTa-base': 'roberta-base',
@@ -204,24 +206,24 @@ function checkCounts(e: Expansion, table: 2 | 3): number {
 describe('experiments/table2.yaml', () => {
   const loaded = loadSpecFile('experiments/table2.yaml');
   const paper = expandSpec(loaded, { profile: 'paper' });
-  const table = csv('paper-table2.csv');
 
-  it('has every row of paper-table2.csv once, 8 tasks × 5 seeds each (560 runs)', () => {
+  it('has every row of paper-table2.csv once, 8 tasks × 5 seeds each (560 runs)', function () {
+    const table = csv(this, 'paper-table2.csv');
     assert.equal(table.length, 14);
     checkPaperRows(paper, table, Object.values(GLUE_TASK), 5);
     assert.equal(paper.runs.length, 560);
   });
 
-  it('uses the hyperparameters of the hyperparams-glue.csv rows it cites', () => {
-    const compared = checkCitations(paper, csv('hyperparams-glue.csv'), GLUE_CHECKS, true);
+  it('uses the hyperparameters of the hyperparams-glue.csv rows it cites', function () {
+    const compared = checkCitations(paper, csv(this, 'hyperparams-glue.csv'), GLUE_CHECKS, true);
     // 12 citing rows × 8 tasks × 5 seeds, ≥ 5 fields each (batch, epochs, lr, length, warm-up).
     assert.ok(compared >= 12 * 8 * 5 * 5, `only ${compared} comparisons`);
     const cites = new Set(paper.runs.filter((r) => r.cite.length > 0).map((r) => r.row));
     assert.equal(cites.size, 11, 'every row with published or borrowed values cites them');
   });
 
-  it('trains on the per-device batch × the num_gpus of hyperparams-glue.csv (8; RoB-base CoLA 2)', () => {
-    const rows = csv('hyperparams-glue.csv');
+  it('trains on the per-device batch × the num_gpus of hyperparams-glue.csv (8; RoB-base CoLA 2)', function () {
+    const rows = csv(this, 'hyperparams-glue.csv');
     const scripts = rows.filter((r) => r.source.startsWith('microsoft/LoRA'));
     assert.equal(scripts.length, 26);
     assert.deepEqual(scripts.filter((r) => r.num_gpus !== '8').map((r) => `${r.source} ${r.num_gpus}`), ['microsoft/LoRA examples/NLU/roberta_base_cola.sh 2']);
@@ -254,8 +256,8 @@ describe('experiments/table2.yaml', () => {
     assert.ok(checkCounts(paper, 2) >= 5);
   });
 
-  it("starts from the same row's MNLI run exactly the cells whose first own citation's init_from is an MNLI checkpoint", () => {
-    const rows = csv('hyperparams-glue.csv');
+  it("starts from the same row's MNLI run exactly the cells whose first own citation's init_from is an MNLI checkpoint", function () {
+    const rows = csv(this, 'hyperparams-glue.csv');
     const chained: string[] = [];
     for (const run of paper.runs) {
       // The block's primary source for its own model and method (BitFit borrows LoRA's schedule, not its start).
@@ -315,15 +317,15 @@ describe('experiments/table2.yaml', () => {
 describe('experiments/table3.yaml', () => {
   const loaded = loadSpecFile('experiments/table3.yaml');
   const paper = expandSpec(loaded, { profile: 'paper' });
-  const table = csv('paper-table3.csv');
 
-  it('has every row of paper-table3.csv once, E2E × 3 seeds each (36 runs)', () => {
+  it('has every row of paper-table3.csv once, E2E × 3 seeds each (36 runs)', function () {
+    const table = csv(this, 'paper-table3.csv');
     assert.equal(table.length, 12);
     checkPaperRows(paper, table, ['e2e'], 3);
   });
 
-  it('uses the hyperparameters of the hyperparams-e2e.csv rows it cites', () => {
-    const compared = checkCitations(paper, csv('hyperparams-e2e.csv'), E2E_CHECKS, false);
+  it('uses the hyperparameters of the hyperparams-e2e.csv rows it cites', function () {
+    const compared = checkCitations(paper, csv(this, 'hyperparams-e2e.csv'), E2E_CHECKS, false);
     assert.ok(compared >= 12 * 3 * 4, `only ${compared} comparisons`);
     assert.ok(paper.runs.every((r) => r.cite.length > 0));
     const lora = paper.runs.find((r) => r.row === 'gpt2-m-lora')?.config;

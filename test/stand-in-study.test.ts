@@ -175,6 +175,36 @@ describe('bench/stand-in-study', () => {
     assert.equal(await main(['chart', '--in', json, '--out', join(root, 'out', 'charts')]), 0);
   });
 
+  it('corpus / objective: non-default points say which (JSON, run-folder tag, table), default points carry nothing new', async () => {
+    const DEFAULT_OBJ = { ...SETTINGS, nspEvery: 2, bagOfWords: true };
+    const entry = (key: string, settings: object): string => {
+      const dir = join(root, 'cache', 'pretrained', `roberta-${key}`);
+      writeJson(join(dir, 'pretrain.json'), { key, family: 'roberta', seed: 0, settings, corpus: { hash: 'c0ffee'.repeat(10) }, training: { msPerStep: 200, trainSeconds: 80, evalLoss: { after: 6.4 } } });
+      return dir;
+    };
+    const control = entry('1111000011110000', DEFAULT_OBJ);
+    const wordnet = entry('2222000022220000', { ...DEFAULT_OBJ, corpusExtra: ['wordnet'] });
+    const mlm = entry('3333000033330000', { ...DEFAULT_OBJ, nspEvery: 0, bagOfWords: false });
+    assert.equal(describeModel(control).tag, 'roberta-1111000011110000-step400');
+    assert.equal(describeModel(wordnet).tag, 'roberta-wordnet-2222000022220000-step400');
+    assert.equal(describeModel(mlm).tag, 'roberta-mlm-3333000033330000-step400');
+    const runs = join(root, 'ft');
+    [control, wordnet, mlm].forEach((m, i) => writeJson(join(runs, `r${i}`, 'result.json'), result(m, { value: 0.6 + i / 100 })));
+    const study = collectStudy({ runs: [runs] });
+    const by = new Map(study.points.map((p) => [p.key, p]));
+    assert.deepEqual([by.get('1111000011110000')?.objective, by.get('1111000011110000')?.corpusExtra], [undefined, undefined]);
+    assert.ok(!('objective' in (by.get('1111000011110000') as object)) && !('corpusExtra' in (by.get('1111000011110000') as object)));
+    assert.deepEqual([by.get('2222000022220000')?.corpusExtra, by.get('2222000022220000')?.objective], ['wordnet', undefined]);
+    assert.deepEqual([by.get('3333000033330000')?.objective, by.get('3333000033330000')?.corpusExtra], ['mlm', undefined]);
+    const table = studyTable(study);
+    assert.match(table, /\| roberta-11110000 \| d128-l4 \| 400 \/ 400 \(final\) \|/);
+    assert.match(table, /\| roberta-22220000 \(\+wordnet\) \| d128-l4 \| 400 \/ 400 \(final\) \| .* \| 61\.0 \|/);
+    assert.match(table, /\| roberta-33330000 \(obj mlm\) \| d128-l4 \|/);
+    assert.match(table, /\+wordnet = WordNet glosses/);
+    const spec = JSON.stringify(studySpec(study));
+    for (const label of ['lora · d128-l4', 'lora · d128-l4 wordnet', 'lora · d128-l4 mlm']) assert.ok(spec.includes(`"label":"${label}"`), label);
+  });
+
   it('a study JSON written before the architecture fields still charts (as the default d-128 × 4)', () => {
     const runs = join(root, 'ft');
     writeJson(join(runs, 'a', 'result.json'), result(snap, { value: 0.6 }));

@@ -18,6 +18,34 @@ import { configureMethod } from '../src/methods/registry.ts';
 import { Rng } from '../src/util/rng.ts';
 import { GPT2_TINY, ROBERTA_TINY, build } from './helpers/methods.ts';
 
+/**
+ * φ(r1, r2) = ‖Q1 Q2ᵀ‖²_F / min(r1, r2) with Q the orthonormal rows (Gram–Schmidt in float64) spanning
+ * each A's rows (r × d, row-major): the whole row spaces, computed without the analysis' SVD.
+ */
+function phiFullByGramSchmidt(a1: Float32Array, a2: Float32Array, d: number): number {
+  const dot = (x: Float64Array, y: Float64Array): number => x.reduce((s, v, t) => s + v * y[t], 0);
+  const rows = (a: Float32Array): Float64Array[] => {
+    const q: Float64Array[] = [];
+    for (let i = 0; i < a.length / d; i++) {
+      const v = Float64Array.from(a.subarray(i * d, (i + 1) * d));
+      for (let pass = 0; pass < 2; pass++) {
+        for (const u of q) {
+          const c = dot(v, u);
+          for (let t = 0; t < d; t++) v[t] -= c * u[t];
+        }
+      }
+      const n = Math.sqrt(dot(v, v));
+      q.push(v.map((x) => x / n));
+    }
+    return q;
+  };
+  const q1 = rows(a1);
+  const q2 = rows(a2);
+  let s = 0;
+  for (const x of q1) for (const y of q2) s += dot(x, y) ** 2;
+  return s / Math.min(q1.length, q2.length);
+}
+
 describe('subspace analysis of lora-repro adapter artifacts', () => {
   let dir: string;
   before(async () => {
@@ -27,13 +55,13 @@ describe('subspace analysis of lora-repro adapter artifacts', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const cfg of [ROBERTA_TINY, GPT2_TINY]) {
-    it(`${cfg.modelType}: every recovered A, B equals the adapter's (q, v; r = 4, alpha = 12)`, () => {
+    it(`${cfg.modelType}: every recovered A, B equals the adapter's (q, v; r = 4, alpha = 12)`, async () => {
       const model = build(cfg);
       const lora = configureMethod('lora', { r: 4, alpha: 12, targets: ['q', 'v'] }).apply(model, new Rng(1)) as AppliedLora;
       let seed = 3;
       for (const a of lora.injection.adapters.values()) a.B.assign(tf.randomNormal(a.B.shape, 0, 0.2, 'float32', seed++));
       const out = join(dir, cfg.modelType);
-      lora.save(out);
+      await lora.save(out);
       const ck = readLoraCheckpoint(out);
       assert.equal(ck.format, 'peft');
       assert.equal(ck.alpha, 12);
@@ -54,10 +82,12 @@ describe('subspace analysis of lora-repro adapter artifacts', () => {
   it('analyze subspace --a <runId> --b <runId>: finds results/<profile>/runs/<runId>/ adapters and writes the φ grids of every module', async () => {
     const root = join(dir, 'results');
     const ids = ['aaaa1111', 'bbbb2222'];
+    const saved: Map<string, Float32Array>[] = [];
     for (const [k, r] of [2, 8].entries()) {
       const model = build(ROBERTA_TINY);
       const lora = configureMethod('lora', { r, alpha: 2 * r, targets: ['q', 'v'] }).apply(model, new Rng(k + 1)) as AppliedLora;
-      lora.save(join(root, 'p', 'runs', ids[k], 'adapter'));
+      await lora.save(join(root, 'p', 'runs', ids[k], 'adapter'));
+      saved.push(new Map([...lora.injection.adapters].map(([key, a]) => [key, a.A.dataSync() as Float32Array])));
       lora.remove();
       model.dispose();
     }
@@ -75,7 +105,10 @@ describe('subspace analysis of lora-repro adapter artifacts', () => {
       assert.deepEqual([m.r1, m.r2, m.d], [2, 8, 32]);
       assert.equal(m.grid?.length, 2);
       assert.equal(m.grid?.[0].length, 8);
-      assert.ok(m.phiFull >= 0 && m.phiFull <= 1 + 1e-12);
+      const key = `${m.layer}.${m.weight}`;
+      const want = phiFullByGramSchmidt(saved[0].get(key)!, saved[1].get(key)!, m.d);
+      assert.ok(Math.abs(m.phiFull - want) < 1e-6, `${key}: φ(2, 8) ${m.phiFull}, by Gram–Schmidt ${want}`);
+      assert.ok(Math.abs(m.grid![1][7] - want) < 1e-6, `${key}: grid (2, 8)`);
     }
   });
 });

@@ -5,7 +5,7 @@
  * (‖scaling·B·A‖_F per layer against its README table).
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { analyzeSubspace } from '../src/analysis/run-analysis.ts';
 import { expectedRandomPhi, phi, phiGrid, phiOfA, rightSingularBasis } from '../src/analysis/subspace.ts';
 import { f32, writeSafetensors } from '../src/io/safetensors.ts';
 import { Rng } from '../src/util/rng.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const REAL = fileURLToPath(new URL('../../shared/fixtures/real-lora/', import.meta.url));
 
@@ -174,8 +175,8 @@ describe('LoRA checkpoints (loralib and PEFT names)', () => {
     assert.ok(Math.abs(sp.frobenius - 2 * frobenius(matmul(b, a))) < 1e-4 * sp.frobenius);
   });
 
-  it('splits a GPT-2 loralib MergedLinear c_attn into W_q and W_v (lora_A = [A_q; A_v], lora_B = [B_q; B_v])', () => {
-    const ck = readLoraCheckpoint(fileURLToPath(new URL('../../shared/fixtures/parity/gpt2-tiny/lora.safetensors', import.meta.url)), { alpha: 32 });
+  it('splits a GPT-2 loralib MergedLinear c_attn into W_q and W_v (lora_A = [A_q; A_v], lora_B = [B_q; B_v])', function () {
+    const ck = readLoraCheckpoint(sharedOrSkip(this, 'fixtures/parity/gpt2-tiny/lora.safetensors'), { alpha: 32 });
     assert.deepEqual(ck.modules.map((m) => `${m.layer}${m.weight}${m.r}`), ['0q4', '0v4', '1q4', '1v4']);
     assert.deepEqual([ck.modules[1].a.rows, ck.modules[1].a.cols, ck.modules[1].b.rows, ck.modules[1].b.cols], [4, 32, 32, 4]);
   });
@@ -183,7 +184,7 @@ describe('LoRA checkpoints (loralib and PEFT names)', () => {
 
 describe('the real roberta-base MNLI LoRA checkpoint (../shared/fixtures/real-lora)', function () {
   before(function () {
-    if (!existsSync(join(REAL, 'roberta-base-mnli-lora.safetensors'))) this.skip();
+    sharedOrSkip(this, 'fixtures/real-lora/roberta-base-mnli-lora.safetensors');
   });
 
   /** The README's "Norm of scaling · B @ A per layer" table. */
@@ -230,6 +231,9 @@ describe('the real roberta-base MNLI LoRA checkpoint (../shared/fixtures/real-lo
 });
 
 describe('ΔW orientation against the parity fixture (W₀ + scaling·B·A = the reference merged weight)', () => {
+  before(function () {
+    sharedOrSkip(this, 'fixtures/parity');
+  });
   it('roberta-tiny: every merged query/value weight of expected.safetensors', async () => {
     const { readSafetensors, toFloat32 } = await import('../src/io/safetensors.ts');
     const { openBaseWeights, baseWeightOf } = await import('../src/analysis/base-weights.ts');

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { mrToLoraContext } from '../src/data/e2e.ts';
 import type { GlueExample } from '../src/data/glue-tsv.ts';
 import {
-  SYNTHETIC_GLUE_TASK_NAMES, SYNTHETIC_STAND_IN, SYNTHETIC_TASKS, SYNTHETIC_TASK_NAMES, copyInputBaseline, copyInputHypotheses,
-  generateSyntheticE2e, generateSyntheticGlue, isSyntheticTask, majorityBaseline, syntheticGlueMetrics, type SyntheticGlueData,
+  SYNTHETIC_GLUE_TASK_NAMES, SYNTHETIC_TASKS, SYNTHETIC_TASK_NAMES,
+  generateSyntheticE2e, generateSyntheticGlue, isSyntheticTask, type SyntheticGlueData,
 } from '../src/data/synthetic.ts';
 import { GLUE_TASK_NAMES } from '../src/data/glue-tasks.ts';
-import { pearson } from '../src/eval/glue-metrics.ts';
+import { pearson, scoreGlueMetrics } from '../src/eval/glue-metrics.ts';
 import { scoreE2E } from '../src/eval/e2e/index.ts';
+import { copyInputHypotheses, majorityBaseline, SYNTHETIC_STAND_IN, syntheticCopyInputScores } from './helpers/synthetic.ts';
 
 /** Word-presence features; pair tasks mark which sentence a word came from. */
 function features(e: GlueExample): string[] {
@@ -90,7 +91,7 @@ describe('synthetic stand-in tasks', () => {
   it('synthetic-sst2: bag of words beats the majority class but stays far from perfect', () => {
     const d = generateSyntheticGlue('synthetic-sst2');
     const base = majorityBaseline(d).headline.value;
-    const bow = syntheticGlueMetrics(d.spec, bagOfWords(d), labelsOf(d.dev)).headline.value;
+    const bow = scoreGlueMetrics(d.spec, bagOfWords(d), labelsOf(d.dev)).headline.value;
     console.log(`      synthetic-sst2 dev accuracy: majority ${base.toFixed(3)}, bag-of-words LR ${bow.toFixed(3)}`);
     assert.ok(base > 0.4 && base < 0.6);
     assert.ok(bow > base + 0.08, `${bow} vs ${base}`);
@@ -101,14 +102,14 @@ describe('synthetic stand-in tasks', () => {
   it('synthetic-rte: bag of words and a new-word rule beat the majority class but not by much', () => {
     const d = generateSyntheticGlue('synthetic-rte');
     const base = majorityBaseline(d).headline.value;
-    const bow = syntheticGlueMetrics(d.spec, bagOfWords(d), labelsOf(d.dev)).headline.value;
+    const bow = scoreGlueMetrics(d.spec, bagOfWords(d), labelsOf(d.dev)).headline.value;
     // "The hypothesis adds a word or a negation → not entailed" fails on synonyms and on deletions.
     const rule = d.dev.map((e) => {
       const premise = new Set(e.text_a.split(' '));
       const hyp = (e.text_b as string).split(' ').filter((w) => !['was', 'by', 'did', 'a', 'an'].includes(w));
       return hyp.some((w) => !premise.has(w)) ? 1 : 0;
     });
-    const ruleAcc = syntheticGlueMetrics(d.spec, rule, labelsOf(d.dev)).headline.value;
+    const ruleAcc = scoreGlueMetrics(d.spec, rule, labelsOf(d.dev)).headline.value;
     console.log(`      synthetic-rte dev accuracy: majority ${base.toFixed(3)}, bag-of-words LR ${bow.toFixed(3)}, new-word rule ${ruleAcc.toFixed(3)}`);
     assert.ok(bow > base + 0.08 && bow < 0.9, `${bow}`);
     assert.ok(ruleAcc > base + 0.1 && ruleAcc < 0.92, `${ruleAcc}`);
@@ -128,7 +129,7 @@ describe('synthetic stand-in tasks', () => {
       const shared = [...a].filter((w) => b.has(w)).length;
       return (5 * shared) / new Set([...a, ...b]).size;
     });
-    const r = syntheticGlueMetrics(d.spec, overlap, labelsOf(d.dev)).headline.value;
+    const r = scoreGlueMetrics(d.spec, overlap, labelsOf(d.dev)).headline.value;
     console.log(`      synthetic-stsb dev Pearson: constant 0, word-overlap rule ${r.toFixed(3)}`);
     assert.ok(r > 0.6 && r < 0.97, `${r}`);
   });
@@ -154,7 +155,7 @@ describe('synthetic stand-in tasks', () => {
   it('synthetic-e2e: the copy-the-input baseline is scored with the E2E metrics and is low', () => {
     const d = generateSyntheticE2e({ devSize: 60 });
     assert.equal(copyInputHypotheses(d.dev)[0], mrToLoraContext(d.dev.instances[0]?.mr as string));
-    const s = copyInputBaseline(d.dev);
+    const s = syntheticCopyInputScores(d.dev);
     console.log(`      synthetic-e2e copy-the-input: BLEU ${s.BLEU.toFixed(3)} NIST ${s.NIST.toFixed(2)} METEOR ${s.METEOR.toFixed(3)} ROUGE_L ${s.ROUGE_L.toFixed(3)} CIDEr ${s.CIDEr.toFixed(3)}`);
     assert.ok(s.BLEU > 0 && s.BLEU < 0.2, `${s.BLEU}`);
     // Leave-one-out: one reference scored against the others is far better, so the references

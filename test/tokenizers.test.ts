@@ -1,22 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HfTokenizer, loadGpt2Bpe, loadTokenizer } from '../src/tokenizers/hf-tokenizer.ts';
 import { gpt2SpecialTokens, robertaInputIds, robertaSpecialTokens, ROBERTA_BASE_SPECIAL_IDS } from '../src/tokenizers/special-tokens.ts';
 import { UserError } from '../src/util/errors.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 const shared = (p: string): string => fileURLToPath(new URL(`../../shared/${p}`, import.meta.url));
 const GPT2_DIR = shared('fixtures/tokenizers/gpt2');
 const ENCODINGS = join(GPT2_DIR, 'encodings.json');
-const E2E_TRAIN = shared('data/e2e/trainset.csv');
 
 interface Case {
   text: string;
   ids: number[];
 }
-const cases = (JSON.parse(readFileSync(ENCODINGS, 'utf8')) as { cases: Case[] }).cases;
+// The cases name the tests, so they are read at load time; without ../shared the suite skips (its before).
+const cases = existsSync(ENCODINGS) ? (JSON.parse(readFileSync(ENCODINGS, 'utf8')) as { cases: Case[] }).cases : [];
 
 /** The `ref` column of the first `n` rows of an E2E csv (RFC 4180 quoting: "" escapes a quote). */
 function e2eRefs(path: string, n: number): string[] {
@@ -50,7 +51,8 @@ function userErrorMatching(pattern: RegExp) {
 describe('tokenizers', () => {
   let fromJson: HfTokenizer;
   let fromPair: HfTokenizer;
-  before(() => {
+  before(function () {
+    sharedOrSkip(this, 'fixtures/tokenizers/gpt2');
     fromJson = loadTokenizer(GPT2_DIR); // the directory holds tokenizer.json
     fromPair = loadGpt2Bpe(join(GPT2_DIR, 'encoder.json'), join(GPT2_DIR, 'vocab.bpe'));
   });
@@ -97,8 +99,8 @@ describe('tokenizers', () => {
     assert.throws(() => fromJson.decode([1.5]), RangeError);
   });
 
-  it('round-trips the first 2000 E2E training references exactly', () => {
-    const refs = e2eRefs(E2E_TRAIN, 2000);
+  it('round-trips the first 2000 E2E training references exactly', function () {
+    const refs = e2eRefs(sharedOrSkip(this, 'data/e2e/trainset.csv'), 2000);
     assert.equal(refs.length, 2000);
     assert.equal(refs[0], 'The Vaults pub near Café Adriatic has a 5 star rating.  Prices start at £30.');
     for (const ref of refs) assert.equal(fromJson.decode(fromJson.encode(ref)), ref);

@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseReferences } from '../src/eval/e2e/references.ts';
 import { e2eEosIds, e2eHypothesisText, formatE2eReferences } from '../src/eval/evaluate-e2e.ts';
@@ -17,13 +16,22 @@ import { initBackend } from '../src/backend/select.ts';
 import { UserError } from '../src/util/errors.ts';
 import { GPT2_TOKENIZER, tinyGpt2Json, tinyRobertaJson } from './helpers/train.ts';
 import { batchFor, maxAbsDiff, outputs } from './helpers/methods.ts';
-import { SHARED } from './helpers/tiny.ts';
+import { sharedOrSkip } from './helpers/skip.ts';
 
 describe('train: parts', () => {
-  const gpt2Tok = loadTokenizer(GPT2_TOKENIZER);
+  let gpt2Tok: ReturnType<typeof loadTokenizer>;
+  /** The real GPT-2 BPE, for the tests that use it (they skip without ../shared). */
+  const gpt2OrSkip = (ctx: Mocha.Context): ReturnType<typeof loadTokenizer> => {
+    sharedOrSkip(ctx, 'fixtures/tokenizers/gpt2');
+    gpt2Tok ??= loadTokenizer(GPT2_TOKENIZER);
+    return gpt2Tok;
+  };
   before(() => initBackend('wasm'));
 
   describe('fitting the GPT-2 BPE to randomly initialised models', () => {
+    before(function () {
+      gpt2OrSkip(this);
+    });
     it('RoBERTa at the real vocabulary size: specials at 0..3, BPE id i at 4 + i, <mask> last, exact round trip', () => {
       const cfg = parseHfConfig(tinyRobertaJson(), 'tiny');
       const { tokenizer, map } = fitTokenizer(gpt2Tok, cfg, () => {
@@ -121,10 +129,10 @@ describe('train: parts', () => {
     }
   });
 
-  it("model dropout: replaces every rate of a pretrained model's config.json; at 0 a training forward equals the eval forward", () => {
+  it("model dropout: replaces every rate of a pretrained model's config.json; at 0 a training forward equals the eval forward", function () {
     // The parity fixtures: RoBERTa with dropout 0.1, GPT-2 with none.
     for (const [name, from, to] of [['roberta-tiny', 0.1, 0], ['gpt2-tiny', 0, 0.3]] as const) {
-      const source = resolveModelSource(join(SHARED, 'fixtures/parity', name));
+      const source = resolveModelSource(sharedOrSkip(this, `fixtures/parity/${name}`));
       const rates = (c: ModelConfig): number[] =>
         c.modelType !== 'gpt2' ? [c.hiddenDropout, c.attentionDropout] : [c.residDropout, c.embdDropout, c.attnDropout];
       assert.deepEqual(rates(source.config), rates(source.config).map(() => from));
@@ -141,7 +149,8 @@ describe('train: parts', () => {
     }
   });
 
-  it('E2E output text: cut at <|endoftext|> and "\\n\\n", one line, stripped; references in the official format', () => {
+  it('E2E output text: cut at <|endoftext|> and "\\n\\n", one line, stripped; references in the official format', function () {
+    gpt2OrSkip(this);
     const ids = gpt2Tok.encode(' The Eagle is nice.\nReally.\n\nname : X');
     assert.equal(e2eHypothesisText(gpt2Tok, [...ids]), 'The Eagle is nice. Really.');
     assert.equal(e2eHypothesisText(gpt2Tok, [...gpt2Tok.encode(' Hi there '), 50256, ...gpt2Tok.encode('more')]), 'Hi there');

@@ -8,16 +8,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/select.ts';
-import { runResultSchema, type RunResult } from '../src/runner/result-schema.ts';
+import { runResultSchema, type RunResult } from '../src/train/result-schema.ts';
 import { evaluateSavedRun } from '../src/train/evaluate-run.ts';
 import type { TrainRunConfig } from '../src/train/run-config.ts';
 import { runKeys } from '../src/train/run-identity.ts';
-import { PAPER_DECODING, parseRunConfig, runTraining } from '../src/train/trainer.ts';
+import { PAPER_DECODING } from '../src/generate/paper-decoding.ts';
+import { parseRunConfig, runTraining } from '../src/train/trainer.ts';
 import { classificationTask } from '../src/train/classification-task.ts';
 import { createModel } from '../src/models/factory.ts';
 import { parseHfConfig } from '../src/models/config.ts';
 import { UserError } from '../src/util/errors.ts';
 import { e2eConfig, rteConfig, tempDir, tinyGpt2Json, tinyRobertaJson, writeConfig } from './helpers/train.ts';
+import { trainingInputsOrSkip } from './helpers/skip.ts';
 
 async function run(config: Record<string, unknown>, outDir: string, steps?: number[]): Promise<RunResult> {
   return runTraining(config as TrainRunConfig, { outDir, log: () => {}, onStep: (_s, loss) => steps?.push(loss) });
@@ -31,7 +33,8 @@ describe('train: the training loop', function () {
   const robertaNoDropout = writeConfig(dir, 'roberta-nodrop.json', tinyRobertaJson({ hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }));
   const gpt2 = writeConfig(dir, 'gpt2.json', tinyGpt2Json());
 
-  before(async () => {
+  before(async function () {
+    trainingInputsOrSkip(this);
     await initBackend('wasm');
   });
 

@@ -6,7 +6,7 @@ import { z } from 'zod';
 
 const grid = z.array(z.array(z.number()));
 
-export const wRelationSchema = z.object({
+const wRelationSchema = z.object({
   r: z.number().int(),
   wNorm: z.number(),
   deltaNorm: z.number(),
@@ -59,7 +59,7 @@ export const checkpointSummarySchema = z.object({
   crossType: z.array(z.object({ layer: z.number().int(), weights: z.tuple([z.string(), z.string()]), phiTop1: z.number(), phiFull: z.number() })),
 });
 
-export const pairModuleSchema = z.object({
+const pairModuleSchema = z.object({
   layer: z.number().int(),
   weight: z.string(),
   r1: z.number().int(),

@@ -30,7 +30,7 @@ export function spectrumOf(b: Dense, a: Dense, scaling: number): Spectrum & { u:
 }
 
 /** ‖Uᵀ W V‖_F for U (out × r), V (in × r). */
-export function projectedNorm(w: Dense, u: Dense, v: Dense): number {
+function projectedNorm(w: Dense, u: Dense, v: Dense): number {
   return frobenius(matmul(matmulTN(u, w), v));
 }
 

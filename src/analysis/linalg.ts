@@ -31,10 +31,6 @@ export function dense(rows: number, cols: number, data?: ArrayLike<number>): Den
   return { rows, cols, data: d };
 }
 
-export function get(a: Dense, i: number, j: number): number {
-  return a.data[i * a.cols + j];
-}
-
 export function transpose(a: Dense): Dense {
   const t = dense(a.cols, a.rows);
   for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) t.data[j * a.rows + i] = a.data[i * a.cols + j];
@@ -75,7 +71,7 @@ export function matmulTN(a: Dense, b: Dense): Dense {
   return out;
 }
 
-export function scale(a: Dense, s: number): Dense {
+function scale(a: Dense, s: number): Dense {
   const out = dense(a.rows, a.cols);
   for (let i = 0; i < a.data.length; i++) out.data[i] = a.data[i] * s;
   return out;
@@ -125,7 +121,7 @@ export function svd(a: Dense): Svd {
 }
 
 /** Orthonormal basis of the column space of a (rows ≥ cols): the thin Q of a Householder QR. */
-export function qrQ(a: Dense): { q: Dense; r: Dense } {
+function qrQ(a: Dense): { q: Dense; r: Dense } {
   if (a.rows < a.cols) throw new Error(`qrQ: ${a.rows}×${a.cols} has more columns than rows`);
   const qr = new QrDecomposition(toMl(a));
   return { q: leadingColumns(fromMl(qr.orthogonalMatrix), a.cols), r: fromMl(qr.upperTriangularMatrix) };

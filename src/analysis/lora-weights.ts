@@ -16,7 +16,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { floatWeights, readSafetensors, type TensorEntry } from '../io/safetensors.ts';
+import { LORA_TARGETS } from '../methods/lora-config.ts';
+import { LORA_MODULE, isFusedTarget } from '../methods/lora-names.ts';
 import { UserError } from '../util/errors.ts';
+import { escapeRegExp } from '../util/regex.ts';
 import { type Dense, dense } from './linalg.ts';
 
 export type WeightType = 'q' | 'k' | 'v' | 'o' | 'ffn1' | 'ffn2' | 'c_attn';
@@ -56,17 +59,16 @@ export interface LoraCheckpoint {
   other: string[];
 }
 
-const ROBERTA_RE = /^(?:roberta\.)?encoder\.layer\.(\d+)\.(attention\.self\.query|attention\.self\.key|attention\.self\.value|attention\.output\.dense|intermediate\.dense|output\.dense)$/;
-const GPT2_RE = /^(?:transformer\.)?h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)$/;
-const ROBERTA_TYPE: Record<string, WeightType> = {
-  'attention.self.query': 'q',
-  'attention.self.key': 'k',
-  'attention.self.value': 'v',
-  'attention.output.dense': 'o',
-  'intermediate.dense': 'ffn1',
-  'output.dense': 'ffn2',
-};
-const GPT2_TYPE: Record<string, WeightType> = { 'attn.c_attn': 'c_attn', 'attn.c_proj': 'o', 'mlp.c_fc': 'ffn1', 'mlp.c_proj': 'ffn2' };
+/** Block-relative module → weight type, from the LoRA module table (GPT-2's fused q/k/v: `c_attn`). */
+function weightTypes(modelType: 'roberta' | 'gpt2'): Map<string, WeightType> {
+  return new Map(LORA_TARGETS.map((t): [string, WeightType] => [LORA_MODULE[modelType][t], isFusedTarget(modelType, t) ? 'c_attn' : t]));
+}
+const ROBERTA_TYPE = weightTypes('roberta');
+const GPT2_TYPE = weightTypes('gpt2');
+const alternatives = (types: Map<string, WeightType>): string => [...types.keys()].map(escapeRegExp).join('|');
+// The stem's first part is optional: a bare RobertaModel (PEFT FEATURE_EXTRACTION) and some GPT-2 checkpoints drop it.
+const ROBERTA_RE = new RegExp(`^(?:roberta\\.)?encoder\\.layer\\.(\\d+)\\.(${alternatives(ROBERTA_TYPE)})$`);
+const GPT2_RE = new RegExp(`^(?:transformer\\.)?h\\.(\\d+)\\.(${alternatives(GPT2_TYPE)})$`);
 
 function toDense(e: TensorEntry, name: string, source: string): Dense {
   if (e.shape.length !== 2) throw new UserError(`${source}: ${name} has shape [${e.shape.join(', ')}], expected a matrix`);
@@ -147,7 +149,7 @@ export function readLoraCheckpoint(path: string, opts: ReadOptions = {}): LoraCh
     if (modelType !== undefined && modelType !== mt) throw new UserError(`${file}: mixes RoBERTa and GPT-2 module names`);
     modelType = mt;
     const layer = Number((rob ?? gpt)![1]);
-    const weight = rob ? ROBERTA_TYPE[rob[2]] : GPT2_TYPE[gpt![2]];
+    const weight = (rob ? ROBERTA_TYPE.get(rob[2]) : GPT2_TYPE.get(gpt![2]))!;
     if (weight === 'c_attn') modules.push(...splitCAttn(module, layer, a, b, format, metaCfg, opts, file));
     else {
       if (b.cols !== a.rows) throw new UserError(`${file}: ${module} lora_B is ${b.rows}×${b.cols} but lora_A is ${a.rows}×${a.cols} (B's columns must equal A's rows)`);

@@ -113,7 +113,7 @@ function crossType(ckpt: LoraCheckpoint): CheckpointSummary['crossType'] {
   return out;
 }
 
-export function defaultHeatmapLayers(layers: number[]): number[] {
+function defaultHeatmapLayers(layers: number[]): number[] {
   const sorted = [...new Set(layers)].sort((a, b) => a - b);
   if (sorted.length === 0) return [];
   return [...new Set([sorted[0], sorted[Math.floor((sorted.length - 1) / 2)], sorted[sorted.length - 1]])];

@@ -9,6 +9,19 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeAddon } from './native.ts';
 
+/**
+ * The addon holds ONE parameter block and heap for the process, so this module must exist once: a
+ * second instance (the same file loaded through both require and import, as mocha did with tsx's
+ * CommonJS hook until .mocharc.json loaded tests as ES modules only) would rebind the addon to its own
+ * block while the first instance's kernels write theirs, and the kernels would read garbage offsets
+ * and corrupt the wasm heap. Fail loudly instead.
+ */
+const INSTANCE = Symbol.for('lora-repro.native-heap');
+if ((globalThis as Record<symbol, unknown>)[INSTANCE] !== undefined) {
+  throw new Error(`src/backend/native-heap.ts loaded twice (${import.meta.url}): load src/ as ES modules only (tsx/esm)`);
+}
+(globalThis as Record<symbol, unknown>)[INSTANCE] = true;
+
 /** The parameter block (its own ArrayBuffer: off the V8 heap, never moved by the GC). */
 export const P = new Float64Array(new ArrayBuffer(8 * 64));
 let addon: NativeAddon | undefined;

@@ -54,7 +54,7 @@ export interface NativeStatus {
  * Below this, the library is a reference BLAS (≈3 GFLOP/s): tfjs-wasm's own GEMM is faster.
  * LORA_REPRO_NATIVE_MIN_GFLOPS overrides it (the tests raise it to exercise the refusal).
  */
-export const MIN_BLAS_GFLOPS = 20;
+const MIN_BLAS_GFLOPS = 20;
 
 function minGflops(): number {
   const v = Number(process.env.LORA_REPRO_NATIVE_MIN_GFLOPS);

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/lora-repro.mjs', import.meta.url));
-export const PYTORCH_REFERENCE = fileURLToPath(new URL('../../bench/pytorch_reference.py', import.meta.url));
+const PYTORCH_REFERENCE = fileURLToPath(new URL('../../bench/pytorch_reference.py', import.meta.url));
 
 export interface CompareOptions {
   models: string[];
@@ -83,7 +83,7 @@ function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv): { status: num
 }
 
 /** The first interpreter that imports torch: LORA_REPRO_PYTHON, python3, /usr/bin/python3 (Debian's). */
-export function findPython(explicit?: string): { python?: string; why?: string } {
+function findPython(explicit?: string): { python?: string; why?: string } {
   const candidates = explicit ? [explicit] : [process.env.LORA_REPRO_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
   const tried: string[] = [];
   for (const py of [...new Set(candidates)]) {

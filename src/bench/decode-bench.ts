@@ -3,8 +3,8 @@
  * 1. cost per new token against sequence length — each step feeds `beam` rows of one token, reuses
  *    and reorders the cache (as beam search does) and reads the last logits; with the cache the cost
  *    should stay flat-ish as the sequence grows (attention over T keys is the only part that grows);
- * 2. end-to-end beam search with the E2E settings of the paper's NLG runs (beam 10, length penalty
- *    0.8, no-repeat-4-gram; no end-of-sequence, so every run decodes the full length): tokens/s.
+ * 2. end-to-end beam search with the paper's E2E decoding (../generate/paper-decoding.ts; `beam` and
+ *    the new tokens as given; no end-of-sequence, so every run decodes the full length): tokens/s.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { activeBackend } from '../backend/select.ts';
@@ -14,7 +14,9 @@ import { EVAL } from '../models/context.ts';
 import { createModel } from '../models/factory.ts';
 import { Gpt2Model, disposeCache, gatherCache, type KvCache } from '../models/gpt2.ts';
 import { beamSearch } from '../generate/beam-search.ts';
+import { PAPER_DECODING } from '../generate/paper-decoding.ts';
 import { Rng } from '../util/rng.ts';
+import { median } from '../util/stats.ts';
 import { UserError } from '../util/errors.ts';
 import { checkBenchSizes } from './train-bench.ts';
 
@@ -33,7 +35,7 @@ export interface DecodeBenchOptions {
 export interface DecodeBenchResult {
   model: string;
   beam: number;
-  /** Mean ms per decoding step (beam rows × 1 token) over windows of sequence length. */
+  /** Median ms per decoding step (beam rows × 1 token) in each window of sequence length. */
   perToken: { fromLength: number; toLength: number; ms: number }[];
   /** Last window's ms per token ÷ first window's (1 = perfectly flat). */
   growth: number;
@@ -54,7 +56,7 @@ async function cachedStep(model: Gpt2Model, rows: number[][], past: KvCache | un
 
 export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBenchResult> {
   const config = builtinConfig(o.model);
-  if (config.modelType !== 'gpt2') throw new UserError(`--model ${o.model}: the decode benchmark needs a GPT-2 model (mini-gpt2, gpt2-medium, gpt2-large)`);
+  if (config.modelType !== 'gpt2') throw new UserError(`--model ${o.model}: the decode benchmark needs a GPT-2 model (bench-gpt2, gpt2-medium, gpt2-large)`);
   checkBenchSizes(config, o.model, { 'max-length': o.maxLength, prompt: o.prompt, beam: o.beam }, 'max-length');
   if (o.prompt >= o.maxLength) throw new UserError(`--prompt ${o.prompt}: must be shorter than --max-length ${o.maxLength}`);
   const model = createModel(config, { seed: o.seed }) as Gpt2Model;
@@ -83,14 +85,14 @@ export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBench
   const perToken: DecodeBenchResult['perToken'] = [];
   for (let i = 0; i + per <= times.length; i += per) {
     // Median of the window: robust to a garbage collection or another process's burst.
-    const w = times.slice(i, i + per).sort((a, b) => a - b);
-    perToken.push({ fromLength: o.prompt + i, toLength: o.prompt + i + per, ms: w[Math.floor(w.length / 2)] });
+    perToken.push({ fromLength: o.prompt + i, toLength: o.prompt + i + per, ms: median(times.slice(i, i + per)) });
   }
 
   // 2. End-to-end beam search (E2E settings).
   const context = Array.from({ length: o.prompt }, token);
   const t0 = performance.now();
-  await beamSearch(model, context, { beam: o.beam, lengthPenalty: 0.8, maxNewTokens: o.newTokens, repetitionPenalty: 1, noRepeatNgramSize: 4, minLength: 0, eosTokenIds: [] });
+  const { lengthPenalty, repetitionPenalty, noRepeatNgramSize } = PAPER_DECODING;
+  await beamSearch(model, context, { beam: o.beam, lengthPenalty, maxNewTokens: o.newTokens, repetitionPenalty, noRepeatNgramSize, minLength: 0, eosTokenIds: [] });
   const seconds = (performance.now() - t0) / 1000;
   const tensorsAfter = tf.memory().numTensors;
   model.dispose();

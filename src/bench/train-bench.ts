@@ -11,10 +11,11 @@ import { maxInputLength } from '../train/model-source.ts';
 import { UserError } from '../util/errors.ts';
 import { createModel } from '../models/factory.ts';
 import { lmLoss, sequenceClassificationLoss } from '../models/losses.ts';
-import { injectLora, loraVariables } from '../lora/inject.ts';
+import { injectLora, loraVariables } from '../methods/lora-inject.ts';
 import { AdamW } from '../train/adamw.ts';
 import { trainStep } from '../train/step.ts';
 import { Rng } from '../util/rng.ts';
+import { median } from '../util/stats.ts';
 
 export interface TrainBenchOptions {
   model: string;
@@ -46,12 +47,6 @@ export interface TrainBenchResult {
   kernels: string;
   tensorsAfterFirstStep: number;
   tensorsAtEnd: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /**

@@ -13,8 +13,8 @@ import { statSync } from 'node:fs';
 import { UserError } from '../util/errors.ts';
 
 export const EXIT_USER = 2;
-export const EXIT_BUG = 1;
-export const REPORT_TO = 'the project\'s issue tracker (include the command line and the output of LORA_REPRO_DEBUG=1)';
+const EXIT_BUG = 1;
+const REPORT_TO = 'the project\'s issue tracker (include the command line and the output of LORA_REPRO_DEBUG=1)';
 
 /** What is wrong and how to fix it, per errno code of a failed file-system call. */
 const FS_ERRORS: Record<string, [string, string]> = {

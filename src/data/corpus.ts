@@ -24,6 +24,12 @@
  * references do not crowd out CoLA's 0.3 MB. The chosen documents are then shuffled together, so
  * packed pretraining sequences mix sources.
  *
+ * Extra sources (`extraSources`, e.g. WordNet's glosses and examples: ../pretrain/wordnet-text.ts) are
+ * text beyond the data directory's. They never displace it: the data-directory (or synthetic) sources
+ * are de-duplicated and taken first exactly as without extras, and the extras share what those leave
+ * of the budget, water-filled the same way and de-duplicated against everything before them. (With the
+ * 16 MiB budget and the 10.6 MB data directory, ~6.2 MB of WordNet's 11.3 MB, a random subsample.)
+ *
  * `hash` is the SHA-256 of the documents (JSON array), the corpus part of pretraining cache keys.
  */
 import { createHash } from 'node:crypto';
@@ -77,6 +83,15 @@ export interface CorpusOptions {
   seed?: number;
   /** Keep related texts together as the segments of one document (see the file comment). */
   linkRelated?: boolean;
+  /** Text beyond the data directory's, filling what it leaves of the budget (see the file comment). */
+  extraSources?: readonly CorpusExtraSource[];
+}
+
+/** An extra corpus source: one document per string, named in `sources` and in the description. */
+export interface CorpusExtraSource {
+  /** For `sources[].name`, e.g. 'WordNet 3.0 glosses + examples'. */
+  name: string;
+  documents: readonly string[];
 }
 
 /** Between the segments of a linked document; no segment contains one (they are made one line). */
@@ -88,7 +103,7 @@ export function documentSegments(document: string): string[] {
 }
 
 /** `--data-dir none` / LORA_REPRO_DATA=none: use the synthetic stand-ins even where data exists. */
-export const NO_DATA = 'none';
+const NO_DATA = 'none';
 
 /**
  * The data directory the mini profile uses, or undefined for synthetic data. An explicit --data-dir
@@ -157,7 +172,7 @@ function dataSources(dataDir: string, linkRelated: boolean): Source[] {
 export function waterFill(available: readonly number[], budget: number): number[] {
   const out = new Array<number>(available.length).fill(0);
   let left = budget;
-  const order = available.map((a, i) => i).sort((x, y) => (available[x] as number) - (available[y] as number) || x - y);
+  const order = available.map((_, i) => i).sort((x, y) => (available[x] as number) - (available[y] as number) || x - y);
   order.forEach((i, k) => {
     const share = left / (order.length - k);
     out[i] = Math.min(available[i] as number, share);
@@ -189,36 +204,43 @@ export function buildCorpus(opts: CorpusOptions = {}): Corpus {
     opts.dataDir === undefined
       ? [{ name: 'synthetic generators', documents: distinct(syntheticCorpusDocuments(budget, (opts.seed ?? 0) + 7, linkRelated)) }]
       : dataSources(opts.dataDir, linkRelated);
+  const extras: Source[] = (opts.extraSources ?? []).map((e) => ({ name: e.name, documents: distinct(e.documents.map((d) => [d])) }));
   // A document in two sources (STS-B reuses MRPC's news sentences) is kept in the first only.
   const seen = new Set<string>();
-  for (const s of sources) {
+  for (const s of [...sources, ...extras]) {
     s.documents = s.documents.filter((d) => !seen.has(d));
     for (const d of s.documents) seen.add(d);
   }
-  // Each document counts its bytes plus one separator.
-  const sizes = sources.map((s) => s.documents.reduce((n, d) => n + utf8Bytes(d) + 1, 0));
-  const shares = waterFill(sizes, budget);
   const info: CorpusSourceInfo[] = [];
   const chosen: string[] = [];
-  sources.forEach((s, i) => {
-    const docs = take(s.documents, shares[i] as number, rng);
-    chosen.push(...docs);
-    info.push({
-      name: s.name,
-      availableDocuments: s.documents.length,
-      availableBytes: sizes[i] as number,
-      usedDocuments: docs.length,
-      usedBytes: docs.reduce((n, d) => n + utf8Bytes(d) + 1, 0),
+  // Each document counts its bytes plus one separator.
+  const fill = (group: Source[], groupBudget: number): void => {
+    const sizes = group.map((s) => s.documents.reduce((n, d) => n + utf8Bytes(d) + 1, 0));
+    const shares = waterFill(sizes, groupBudget);
+    group.forEach((s, i) => {
+      const docs = take(s.documents, shares[i] as number, rng);
+      chosen.push(...docs);
+      info.push({
+        name: s.name,
+        availableDocuments: s.documents.length,
+        availableBytes: sizes[i] as number,
+        usedDocuments: docs.length,
+        usedBytes: docs.reduce((n, d) => n + utf8Bytes(d) + 1, 0),
+      });
     });
-  });
+  };
+  fill(sources, budget);
+  // Extras after the main sources, in what they left: without extras the corpus is the same as before.
+  if (extras.length > 0) fill(extras, budget - info.reduce((n, s) => n + s.usedBytes, 0));
   const documents = rng.shuffle(chosen);
   const bytes = info.reduce((n, s) => n + s.usedBytes, 0);
   const mb = (bytes / 1e6).toFixed(2);
   const linked = linkRelated ? ', related texts linked' : '';
+  const extra = extras.map((e) => ` + ${e.name}`).join('');
   const description =
     opts.dataDir === undefined
-      ? `SYNTHETIC generated text (no data directory${linked}), ${mb} MB`
-      : `GLUE train sentences (CoLA, SST-2, MRPC, STS-B, RTE) + E2E train references${linked}, ${mb} MB subsample`;
+      ? `SYNTHETIC generated text (no data directory${extra}${linked}), ${mb} MB`
+      : `GLUE train sentences (CoLA, SST-2, MRPC, STS-B, RTE) + E2E train references${extra}${linked}, ${mb} MB subsample`;
   const hash = createHash('sha256').update(JSON.stringify(documents)).digest('hex');
   const where = opts.dataDir === undefined ? {} : { dataDir: opts.dataDir };
   return { kind: opts.dataDir === undefined ? 'synthetic' : 'data', ...where, description, documents, bytes, sources: info, hash };

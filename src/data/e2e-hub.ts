@@ -10,7 +10,7 @@
  * opened the files (text mode, universal newlines): a line break inside a quoted reference is "\n" in
  * the parquet where trainset.csv has "\r\n" (two train references, MANIFEST.md).
  */
-import { E2E_REPO, E2E_REVISION, e2eHubPath } from '../hub/catalog.ts';
+import { E2E_REPO, E2E_REVISION, e2eHubPath } from './hub-datasets.ts';
 import { openParquet, readStringColumn } from '../hub/parquet.ts';
 import type { HubOptions } from '../hub/session.ts';
 import { ensureSnapshot } from '../hub/snapshot.ts';
@@ -36,7 +36,7 @@ export interface E2eHubOptions extends HubOptions {
 }
 
 /** Path of a split's parquet file in the cache, downloading it first when missing. */
-export async function e2eHubFile(split: E2eSplit, opts: E2eHubOptions = {}): Promise<string> {
+async function e2eHubFile(split: E2eSplit, opts: E2eHubOptions = {}): Promise<string> {
   const repoPath = e2eHubPath(split);
   const snapshot = await ensureSnapshot({ repo: E2E_REPO, revision: opts.revision ?? E2E_REVISION, files: [repoPath] }, opts);
   return snapshot.files[0]?.path as string;

@@ -3,7 +3,7 @@
  *
  * (a) the challenge CSVs `mr,ref` (trainset.csv, devset.csv, testset_w_refs.csv): RFC 4180, quoted fields
  *     contain commas, CRLF (train/dev) or LF (test) line ends, and two train references contain a quoted
- *     CRLF line break. Parsed with the small RFC 4180 reader below.
+ *     CRLF line break. Parsed with the one CSV reader, src/util/csv.ts.
  * (b) the LoRA repository's line format (microsoft/LoRA examples/NLG/data/e2e/{valid,test}.txt):
  *     `name : X | Type : Y | ...||tokenized reference ` one pair per line. Read as
  *     examples/NLG/src/format_converting_e2e.py does: `line.strip().split('||')`, context = part 0,
@@ -15,6 +15,7 @@
  * groups for 4862 distinct MRs (training uses pairs, never instances).
  */
 import { UserError } from '../util/errors.ts';
+import { parseCsv } from '../util/csv.ts';
 import { dataFile, readDataText } from './data-dir.ts';
 
 export interface E2ePair {
@@ -33,6 +34,8 @@ export interface E2eInstance {
 
 export type E2eSplit = 'train' | 'dev' | 'test';
 export type E2eFormat = 'csv' | 'lora';
+/** The E2E challenge's metrics (their scorer: eval/e2e/, whose E2EScores has these keys). */
+export type E2eMetricName = 'BLEU' | 'NIST' | 'METEOR' | 'ROUGE_L' | 'CIDEr';
 
 /** File of each split, relative to the data directory (MANIFEST.md). */
 export const E2E_FILES: Readonly<Record<E2eFormat, Readonly<Record<E2eSplit, string>>>> = {
@@ -44,86 +47,11 @@ export const E2E_FILES: Readonly<Record<E2eFormat, Readonly<Record<E2eSplit, str
  * Official sizes: MR-reference pairs of the challenge release, and instances (consecutive-MR groups, as
  * e2e-metrics counts them) for the scored splits.
  */
-export const E2E_OFFICIAL_COUNTS: Readonly<Record<E2eSplit, { pairs: number; instances?: number }>> = {
+const E2E_OFFICIAL_COUNTS: Readonly<Record<E2eSplit, { pairs: number; instances?: number }>> = {
   train: { pairs: 42061 },
   dev: { pairs: 4672, instances: 547 },
   test: { pairs: 4693, instances: 630 },
 };
-
-export interface CsvRecord {
-  fields: string[];
-  /** 1-based line where the record starts. */
-  line: number;
-}
-
-/**
- * RFC 4180 reader: `,` separates fields; CRLF or LF ends a record (a missing final line end is fine);
- * a field that starts with `"` is quoted, may contain `,`, `"` written as `""`, and line breaks. A quote
- * inside an unquoted field is kept as text (as Python's csv module does). Malformed quoting is a UserError
- * naming `file:line`.
- */
-export function parseCsv(text: string, file: string): CsvRecord[] {
-  const records: CsvRecord[] = [];
-  let fields: string[] = [];
-  let field = '';
-  // True until the current field has content or a quoted part; only there does `"` open quoting.
-  let atFieldStart = true;
-  let line = 1;
-  let recordLine = 1;
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const c = text[i] as string;
-    if (atFieldStart && c === '"') {
-      const openLine = line;
-      i++;
-      for (;;) {
-        if (i >= n) {
-          throw new UserError(`${file}:${openLine}: quoted field is never closed: add the closing " or write inner quotes as ""`);
-        }
-        const q = text[i] as string;
-        if (q === '"') {
-          if (text[i + 1] !== '"') break;
-          field += '"';
-          i += 2;
-          continue;
-        }
-        if (q === '\n') line++;
-        field += q;
-        i++;
-      }
-      i++; // the closing quote
-      const next = text[i];
-      if (next !== undefined && next !== ',' && next !== '\n' && !(next === '\r' && text[i + 1] === '\n')) {
-        throw new UserError(`${file}:${line}: text after a closing quote: write quotes inside a quoted field as ""`);
-      }
-      atFieldStart = false;
-    } else if (c === ',') {
-      fields.push(field);
-      field = '';
-      atFieldStart = true;
-      i++;
-    } else if (c === '\n' || (c === '\r' && text[i + 1] === '\n')) {
-      fields.push(field);
-      records.push({ fields, line: recordLine });
-      fields = [];
-      field = '';
-      atFieldStart = true;
-      i += c === '\r' ? 2 : 1;
-      line++;
-      recordLine = line;
-    } else {
-      field += c;
-      atFieldStart = false;
-      i++;
-    }
-  }
-  if (!atFieldStart || fields.length > 0) {
-    fields.push(field);
-    records.push({ fields, line: recordLine });
-  }
-  return records;
-}
 
 /** Parses an E2E challenge CSV (header `mr,ref`). */
 export function parseE2eCsv(text: string, file: string): E2ePair[] {

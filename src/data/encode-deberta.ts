@@ -13,7 +13,7 @@ import type { TextTokenizer } from '../tokenizers/types.ts';
 import { truncateToFit, type EncodedClassificationExample, type TextPairExample } from './encode-roberta.ts';
 
 /** Special tokens DeBERTa-v2 adds: 2 for one sequence, 3 for a pair. */
-export function debertaSpecialCount(pair: boolean): number {
+function debertaSpecialCount(pair: boolean): number {
   return pair ? 3 : 2;
 }
 

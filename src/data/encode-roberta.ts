@@ -42,7 +42,7 @@ export function truncateLongestFirst(a: readonly number[], b: readonly number[] 
 }
 
 /** Number of special tokens RoBERTa adds: 2 for one sequence, 4 for a pair. */
-export function robertaSpecialCount(pair: boolean): number {
+function robertaSpecialCount(pair: boolean): number {
   return pair ? 4 : 2;
 }
 

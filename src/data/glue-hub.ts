@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
-import { GLUE_REPO, GLUE_REVISION, glueHubPath } from '../hub/catalog.ts';
+import { GLUE_REPO, GLUE_REVISION, glueHubPath } from './hub-datasets.ts';
 import { kvMetadata, openParquet, readNumberColumn, readStringColumn, type ParquetTable } from '../hub/parquet.ts';
 import type { HubOptions } from '../hub/session.ts';
 import { ensureSnapshot } from '../hub/snapshot.ts';
@@ -90,7 +90,7 @@ export interface GlueHubOptions extends HubOptions {
 }
 
 /** Path of a split's parquet file in the cache, downloading it first when missing. */
-export async function glueHubFile(task: GlueTaskName, split: string, opts: GlueHubOptions = {}): Promise<string> {
+async function glueHubFile(task: GlueTaskName, split: string, opts: GlueHubOptions = {}): Promise<string> {
   const repoPath = glueHubPath(task, split);
   const snapshot = await ensureSnapshot({ repo: GLUE_REPO, revision: opts.revision ?? GLUE_REVISION, files: [repoPath] }, opts);
   return snapshot.files[0]?.path as string;

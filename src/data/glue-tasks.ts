@@ -230,7 +230,3 @@ export function parseGlueTaskName(input: string): GlueTaskName | undefined {
   const key = input.toLowerCase().replace(/[-_]/g, '');
   return (GLUE_TASK_NAMES as readonly string[]).includes(key) ? (key as GlueTaskName) : undefined;
 }
-
-export function glueTask(name: GlueTaskName): GlueTaskSpec {
-  return GLUE_TASKS[name];
-}

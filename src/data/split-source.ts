@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path';
 import { findCachedSnapshot } from '../hub/cached-snapshots.ts';
-import { E2E_REPO, e2eHubPath, GLUE_REPO, glueHubPath } from '../hub/catalog.ts';
+import { E2E_REPO, e2eHubPath, GLUE_REPO, glueHubPath } from './hub-datasets.ts';
 import type { HubRepo } from '../hub/repo.ts';
 import { UserError } from '../util/errors.ts';
 import { DATA_DIR_ENV, glueSplitRelativePath, isDataFile, missingFileNote } from './data-dir.ts';

@@ -22,7 +22,7 @@ export interface SyntheticMr {
 }
 
 /** The MR in the challenge CSV's format, attributes in the E2E order. */
-export function formatMr(m: SyntheticMr): string {
+function formatMr(m: SyntheticMr): string {
   const items: [string, string | undefined][] = [
     ['name', m.name], ['eatType', m.eatType], ['food', m.food], ['priceRange', m.priceRange],
     ['customer rating', m.customerRating], ['area', m.area], ['familyFriendly', m.familyFriendly], ['near', m.near],

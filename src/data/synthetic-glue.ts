@@ -78,7 +78,7 @@ export function sentimentExample(rng: Rng): GlueExample {
 // --- events: the shared sentence of the pair tasks ----------------------------------------------
 
 type Slot = 'adj' | 'person' | 'verb' | 'color' | 'object' | 'place' | 'day';
-export const EVENT_SLOTS: readonly Slot[] = ['adj', 'person', 'verb', 'color', 'object', 'place', 'day'];
+const EVENT_SLOTS: readonly Slot[] = ['adj', 'person', 'verb', 'color', 'object', 'place', 'day'];
 
 interface Event {
   adj: Word;

@@ -12,18 +12,14 @@
  * The splits have the shapes of the real readers (GLUE: GlueExample[]; E2E: E2eData with challenge-
  * format MRs), so the trainer treats them as tasks. The data depend only on the task's data seed (a
  * constant per task unless overridden), never on a run's seed: like a real dataset, every run of every
- * seed sees the same examples. Baselines: majority class (GLUE-like; for the regression task the
- * constant train-mean prediction, whose correlation is undefined and reported as 0) and
- * copy-the-input (E2E-like: the output is the input context string), computed on dev.
+ * seed sees the same examples. Metrics and baselines are eval's (eval/glue-metrics.ts scoreGlueMetrics,
+ * eval/baselines.ts), as for the real tasks: data/ stays below eval/.
  */
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
-import { accuracy, f1Binary, matthewsCorrelation, pearson, spearman } from '../eval/glue-metrics.ts';
-import { constantBaseline, copyInputBaseline as copyInput } from '../eval/baselines.ts';
-import { scoreE2E, type E2EScores } from '../eval/e2e/index.ts';
 import type { GlueMetricName, GlueTaskName } from './glue-tasks.ts';
 import type { GlueExample } from './glue-tsv.ts';
-import { mrToLoraContext, type E2eData } from './e2e.ts';
+import type { E2eData, E2eMetricName } from './e2e.ts';
 import { entailmentExample, sentimentExample, similarityExample } from './synthetic-glue.ts';
 import { generateE2eSplits, randomMr, reference } from './synthetic-e2e.ts';
 
@@ -54,8 +50,8 @@ export interface SyntheticE2eSpec {
   kind: 'e2e';
   description: string;
   imitates: 'e2e';
-  metrics: readonly (keyof E2EScores)[];
-  headline: keyof E2EScores;
+  metrics: readonly E2eMetricName[];
+  headline: E2eMetricName;
   /** Sizes in MRs (each with 2–6 references). */
   defaultSizes: { train: number; dev: number };
   dataSeed: number;
@@ -120,15 +116,6 @@ export const SYNTHETIC_TASKS: Readonly<Record<SyntheticTaskName, SyntheticSpec>>
   },
 };
 
-/**
- * Which stand-in replaces each real task when there is no data directory: single-sentence tasks →
- * synthetic-sst2, pair classification → synthetic-rte, STS-B → synthetic-stsb, E2E → synthetic-e2e.
- */
-export const SYNTHETIC_STAND_IN: Readonly<Record<GlueTaskName | 'e2e', SyntheticTaskName>> = {
-  sst2: 'synthetic-sst2', cola: 'synthetic-sst2', mnli: 'synthetic-rte', qnli: 'synthetic-rte', qqp: 'synthetic-rte',
-  mrpc: 'synthetic-rte', rte: 'synthetic-rte', stsb: 'synthetic-stsb', e2e: 'synthetic-e2e',
-};
-
 export function isSyntheticTask(name: string): name is SyntheticTaskName {
   return (SYNTHETIC_TASK_NAMES as readonly string[]).includes(name);
 }
@@ -181,62 +168,6 @@ export function generateSyntheticE2e(opts: SyntheticOptions = {}): SyntheticE2eD
   const rng = new Rng(opts.dataSeed ?? spec.dataSeed);
   const { train, dev } = generateE2eSplits(rng, opts.trainSize ?? spec.defaultSizes.train, opts.devSize ?? spec.defaultSizes.dev);
   return { spec, train, dev };
-}
-
-export interface MetricValues {
-  metrics: Partial<Record<GlueMetricName, number>>;
-  headline: { name: GlueMetricName; value: number };
-}
-
-const METRIC_FUNCTIONS = { accuracy, f1: f1Binary, matthews: matthewsCorrelation, pearson, spearman } as const;
-
-/** The stand-in's metrics (same definitions as the GLUE ones of ../eval/glue-metrics.ts). */
-export function syntheticGlueMetrics(spec: SyntheticGlueSpec, predictions: ArrayLike<number>, labels: ArrayLike<number>): MetricValues {
-  const metrics: Partial<Record<GlueMetricName, number>> = {};
-  for (const m of spec.metrics) metrics[m] = METRIC_FUNCTIONS[m](predictions, labels);
-  return { metrics, headline: { name: spec.headline, value: metrics[spec.headline] as number } };
-}
-
-export interface GlueBaseline extends MetricValues {
-  /** 'majority' (the most frequent train class) or 'mean' (the train mean score, regression). */
-  kind: 'majority' | 'mean';
-  prediction: number;
-}
-
-/**
- * The majority-class baseline on dev, as the trainer records it for every run (eval/baselines.ts):
- * always predict train's most frequent class (ties → the lower id). Regression: always predict the
- * train mean; a constant has no correlation with anything (Pearson/Spearman undefined), reported as 0.
- */
-export function majorityBaseline(data: SyntheticGlueData): GlueBaseline {
-  const { spec, train, dev } = data;
-  const b = constantBaseline({
-    numLabels: spec.numLabels,
-    trainLabels: train.map((e) => e.label),
-    splits: [{ name: 'dev', labels: labelArray(dev, spec.isRegression) }],
-    metrics: (_split, preds, labels) => syntheticGlueMetrics(spec, preds, labels).metrics as Record<string, number>,
-    key: (metric) => metric,
-  });
-  const metrics = b.metrics as Partial<Record<GlueMetricName, number>>;
-  return { kind: b.kind as GlueBaseline['kind'], prediction: b.prediction as number, metrics, headline: { name: spec.headline, value: metrics[spec.headline] as number } };
-}
-
-function labelArray(examples: readonly GlueExample[], regression: boolean): Int32Array | Float32Array {
-  return regression ? Float32Array.from(examples, (e) => e.label) : Int32Array.from(examples, (e) => e.label);
-}
-
-/** Copy-the-input on E2E-like data: each output is the instance's LoRA context string. */
-export function copyInputHypotheses(data: E2eData): string[] {
-  return data.instances.map((inst) => mrToLoraContext(inst.mr));
-}
-
-/** The copy-input baseline (eval/baselines.ts, as the trainer records it) with the E2E scorer. */
-export function copyInputBaseline(data: E2eData): E2EScores {
-  return copyInput(
-    data.instances.map((i) => i.refs),
-    copyInputHypotheses(data),
-    scoreE2E,
-  ).metrics;
 }
 
 /**

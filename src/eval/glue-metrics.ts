@@ -137,12 +137,16 @@ export function spearman(x: Numbers, y: Numbers): number {
   return pearson(averageRanks(x), averageRanks(y));
 }
 
-export interface GlueMetricResult {
-  task: GlueTaskName;
+/** Metrics of one evaluation split. */
+export interface GlueMetricValues {
   /** Every metric the HF glue metric reports for the task. */
   metrics: Partial<Record<GlueMetricName, number>>;
   /** The metric of the paper's Table 2 and its value. */
   headline: { name: GlueMetricName; value: number };
+}
+
+export interface GlueMetricResult extends GlueMetricValues {
+  task: GlueTaskName;
 }
 
 const METRIC_FUNCTIONS: Readonly<Record<GlueMetricName, (p: Numbers, l: Numbers) => number>> = {
@@ -158,11 +162,22 @@ const METRIC_FUNCTIONS: Readonly<Record<GlueMetricName, (p: Numbers, l: Numbers)
  * ids; STS-B: float scores. For MNLI call it once per split (dev_matched, dev_mismatched).
  */
 export function computeGlueMetrics(task: GlueTaskName, predictions: Numbers, labels: Numbers): GlueMetricResult {
-  const spec = GLUE_TASKS[task];
   checkLengths(predictions, labels, `${task} metrics`);
+  return { task, ...scoreGlueMetrics(GLUE_TASKS[task], predictions, labels) };
+}
+
+/**
+ * The metrics `spec` names (a GLUE task's, or a SYNTHETIC stand-in's, src/data/synthetic.ts, which
+ * imitates one) with the same definitions as computeGlueMetrics.
+ */
+export function scoreGlueMetrics(
+  spec: { metrics: readonly GlueMetricName[]; headline: GlueMetricName },
+  predictions: Numbers,
+  labels: Numbers,
+): GlueMetricValues {
   const metrics: Partial<Record<GlueMetricName, number>> = {};
   for (const name of spec.metrics) metrics[name] = METRIC_FUNCTIONS[name](predictions, labels);
-  return { task, metrics, headline: { name: spec.headline, value: metrics[spec.headline] as number } };
+  return { metrics, headline: { name: spec.headline, value: metrics[spec.headline] as number } };
 }
 
 /** Class id per row of row-major logits [n, numLabels] (first maximum on ties, as numpy argmax). */

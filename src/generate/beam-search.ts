@@ -127,24 +127,3 @@ export async function beamSearch(model: Gpt2Model, context: number[], s: BeamSet
   }
   return { tokens: best!.tokens, score: best!.score, finishedByEos: best!.eos };
 }
-
-/** Greedy decoding with the same cache; stops at an end-of-sequence id (included) or after maxNewTokens. */
-export async function greedyDecode(model: Gpt2Model, context: number[], maxNewTokens: number, eosTokenIds: number[]): Promise<number[]> {
-  const out: number[] = [];
-  let cache: KvCache | undefined;
-  try {
-    let rows = [context];
-    for (let step = 0; step < maxNewTokens; step++) {
-      const { logits, cache: next } = await lastLogits(model, rows, cache);
-      disposeCache(cache);
-      cache = next;
-      const tok = topK(logits[0], 1)[0];
-      out.push(tok);
-      if (eosTokenIds.includes(tok)) break;
-      rows = [[tok]];
-    }
-  } finally {
-    disposeCache(cache);
-  }
-  return out;
-}

@@ -4,7 +4,7 @@
  */
 
 /** CTRL's repetition penalty on raw logits: divide positive, multiply negative, once per distinct token. */
-export function applyRepetitionPenalty(logits: Float32Array, history: number[], penalty: number): void {
+function applyRepetitionPenalty(logits: Float32Array, history: number[], penalty: number): void {
   if (penalty === 1) return;
   for (const t of new Set(history)) {
     logits[t] = logits[t] < 0 ? logits[t] * penalty : logits[t] / penalty;
@@ -15,7 +15,7 @@ export function applyRepetitionPenalty(logits: Float32Array, history: number[], 
  * fairseq's no-repeat-n-gram rule over the GENERATED tokens only (the prompt is not included):
  * a token is banned if it would complete an n-gram that already occurs in `history`.
  */
-export function bannedNgramTokens(history: number[], n: number): number[] {
+function bannedNgramTokens(history: number[], n: number): number[] {
   const curLen = history.length;
   if (n <= 0 || curLen + 1 < n) return [];
   const prefix = history.slice(curLen + 1 - n, curLen).join(',');

@@ -24,10 +24,10 @@ import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
 import { checkRepoPath, repoFolderName, type HubRepo } from './repo.ts';
 
-export const CACHE_ENV = 'LORA_REPRO_CACHE';
+const CACHE_ENV = 'LORA_REPRO_CACHE';
 
 /** `.cache/lora-repro` beside src/ (this file is src/hub/cache.ts). */
-export function defaultCacheRoot(): string {
+function defaultCacheRoot(): string {
   return fileURLToPath(new URL('../../.cache/lora-repro', import.meta.url));
 }
 
@@ -67,7 +67,7 @@ const manifestSchema = z.object({
 type Manifest = z.infer<typeof manifestSchema>;
 
 /** Writes through a temporary file and a rename, so readers never see half a file. */
-export function writeFileAtomic(path: string, text: string): void {
+function writeFileAtomic(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text);

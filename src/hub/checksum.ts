@@ -40,11 +40,6 @@ function newHash(algorithm: ChecksumAlgorithm, size: number): Hash {
   return createHash('sha1').update(`blob ${size}\0`);
 }
 
-/** Digest of in-memory bytes (tests, the fake hub). */
-export function digestBytes(algorithm: ChecksumAlgorithm, bytes: Uint8Array): string {
-  return newHash(algorithm, bytes.length).update(bytes).digest('hex');
-}
-
 /** Streams the file through the hash; `size` is its length (needed up front for the git header). */
 export async function digestFile(path: string, algorithm: ChecksumAlgorithm, size: number): Promise<string> {
   const hash = newHash(algorithm, size);

@@ -47,7 +47,7 @@ export interface CachedFile {
 /** A transfer that ended early without an HTTP error; resuming is the cure. */
 class ShortTransfer extends Error {}
 
-export function expectedChecksum(meta: FileMetadata): Checksum {
+function expectedChecksum(meta: FileMetadata): Checksum {
   const sum = checksumFromEtag(meta.etag);
   if (sum === undefined) {
     throw new UserError(

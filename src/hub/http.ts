@@ -52,7 +52,7 @@ function header(headers: Dispatcher.ResponseData['headers'], name: string): stri
 }
 
 /** The error code of a failed connection (undici sometimes puts it on `cause`). */
-export function networkErrorCode(err: unknown): string | undefined {
+function networkErrorCode(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string') return code;
@@ -76,7 +76,7 @@ export function interrupted(url: string, err: unknown, have: number, size: numbe
 }
 
 /** One-line error for a hub answer other than success. */
-export function statusError(url: string, status: number, errorCode: string | undefined, what: string): UserError {
+function statusError(url: string, status: number, errorCode: string | undefined, what: string): UserError {
   if (errorCode === 'RepoNotFound') {
     return new UserError(`${url}: repository not found (HTTP ${status} RepoNotFound): check the ${what} name`);
   }

@@ -17,8 +17,8 @@ export interface HubRepo {
   id: string;
 }
 
-export const DEFAULT_ENDPOINT = 'https://huggingface.co';
-export const ENDPOINT_ENV = 'HF_ENDPOINT';
+const DEFAULT_ENDPOINT = 'https://huggingface.co';
+const ENDPOINT_ENV = 'HF_ENDPOINT';
 
 /** A full commit id; only these are immutable, so only these are trusted from the cache without asking. */
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;

@@ -69,7 +69,7 @@ function blockNormAfter(model: TransformerModel, p: AdapterPlacement): FrozenNor
   return { weight: model.params.get(`${name}.weight`), bias: model.params.get(`${name}.bias`) };
 }
 
-function activate(name: AdapterActivation, x: tf.Tensor): tf.Tensor {
+export function activate(name: AdapterActivation, x: tf.Tensor): tf.Tensor {
   switch (name) {
     case 'relu':
       return tf.relu(x);
@@ -163,6 +163,10 @@ export class BottleneckAdapter implements SiteModule {
  */
 export interface SiteModule {
   forward(h: tf.Tensor3D, residual: tf.Tensor3D | undefined): tf.Tensor3D;
+  /** Its trainable tensors with their artifact names. */
+  parameters(): { name: string; v: tf.Variable }[];
+  /** Frees every tensor it owns (trainable or not). */
+  dispose(): void;
 }
 
 export function siteKey(p: AdapterPlacement): string {
@@ -170,7 +174,7 @@ export function siteKey(p: AdapterPlacement): string {
 }
 
 /** Routes each hook call to the module placed at that (site, layer), if any. */
-export class SiteHooks implements BlockHooks {
+class SiteHooks implements BlockHooks {
   enabled = true;
 
   constructor(private readonly at: Map<string, SiteModule>) {}
@@ -193,25 +197,26 @@ export class SiteHooks implements BlockHooks {
   }
 }
 
-/** Adapters at the given placements, wired into the model's hooks. */
-export class AppliedAdapters extends AppliedBase {
+/**
+ * Modules at hook sites wired into the model's hooks: what every adapter-style method (the bottleneck
+ * adapters below, Compacter) shares. `shared` are trainable tensors every module uses (Compacter's
+ * PHM rule), listed first. Disabling switches the hooks off; removing takes them out of the model and
+ * frees the modules and the shared tensors.
+ */
+export class AppliedSiteModules extends AppliedBase {
   readonly trainable: tf.Variable[];
   readonly names: string[];
-  readonly adapters: BottleneckAdapter[];
   private readonly hooks: SiteHooks;
 
-  constructor(model: TransformerModel, name: string, config: object, placements: AdapterPlacement[], options: AdapterOptions, rng: Rng) {
+  constructor(
+    model: TransformerModel,
+    name: string,
+    config: object,
+    private readonly at: Map<string, SiteModule>,
+    private readonly shared: { name: string; v: tf.Variable }[] = [],
+  ) {
     super(model, name, config);
-    const at = new Map<string, BottleneckAdapter>();
-    const eps = model.config.layerNormEps;
-    for (const p of placements) {
-      if (options.pfeiffer && p.site === 'afterBlock') throw new Error(`${name}: a Pfeiffer adapter sits after a sub-layer, not after the block`);
-      const norm = options.pfeiffer ? blockNormAfter(model, p) : undefined;
-      const a = new BottleneckAdapter(adapterModuleName(model, p), model.config.hidden, options, eps, model.config.initializerRange, rng, norm);
-      at.set(siteKey(p), a);
-    }
-    this.adapters = [...at.values()];
-    const params = this.adapters.flatMap((a) => a.parameters());
+    const params = [...shared, ...[...at.values()].flatMap((m) => m.parameters())];
     this.trainable = params.map((p) => p.v);
     this.names = params.map((p) => p.name);
     this.hooks = new SiteHooks(at);
@@ -225,7 +230,32 @@ export class AppliedAdapters extends AppliedBase {
   protected detach(): void {
     const i = this.model.hooks.indexOf(this.hooks);
     if (i >= 0) this.model.hooks.splice(i, 1);
-    for (const a of this.adapters) a.dispose();
+    for (const m of this.at.values()) m.dispose();
+    for (const p of this.shared) p.v.dispose();
+  }
+}
+
+/** Bottleneck adapters at the given placements (a later placement at the same site replaces an earlier one). */
+function placeAdapters(model: TransformerModel, name: string, placements: AdapterPlacement[], options: AdapterOptions, rng: Rng): Map<string, BottleneckAdapter> {
+  const at = new Map<string, BottleneckAdapter>();
+  const eps = model.config.layerNormEps;
+  for (const p of placements) {
+    if (options.pfeiffer && p.site === 'afterBlock') throw new Error(`${name}: a Pfeiffer adapter sits after a sub-layer, not after the block`);
+    const norm = options.pfeiffer ? blockNormAfter(model, p) : undefined;
+    const a = new BottleneckAdapter(adapterModuleName(model, p), model.config.hidden, options, eps, model.config.initializerRange, rng, norm);
+    at.set(siteKey(p), a);
+  }
+  return at;
+}
+
+/** Adapters at the given placements, wired into the model's hooks. */
+export class AppliedAdapters extends AppliedSiteModules {
+  readonly adapters: BottleneckAdapter[];
+
+  constructor(model: TransformerModel, name: string, config: object, placements: AdapterPlacement[], options: AdapterOptions, rng: Rng) {
+    const at = placeAdapters(model, name, placements, options, rng);
+    super(model, name, config, at);
+    this.adapters = [...at.values()];
   }
 }
 

@@ -130,10 +130,10 @@ export abstract class AppliedBase implements AppliedMethod {
     };
   }
 
-  save(dir: string, opts: SaveOptions = {}): void {
+  async save(dir: string, opts: SaveOptions = {}): Promise<void> {
     this.assertLive();
     if (!this.on) throw new UserError(`${this.name}: enable the method before saving it`);
-    writeArtifact(dir, this.artifactConfig(opts), [...this.ownTensors(), ...this.headTensors()], this.metadata());
+    await writeArtifact(dir, this.artifactConfig(opts), [...this.ownTensors(), ...this.headTensors()], this.metadata());
   }
 
   load(dir: string): void {

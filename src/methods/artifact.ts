@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { f32, nonFiniteIndex, readSafetensors, toFloat32, writeSafetensors, type TensorEntry } from '../io/safetensors.ts';
 import { UserError } from '../util/errors.ts';
 
-export const CONFIG_FILE = 'adapter_config.json';
+const CONFIG_FILE = 'adapter_config.json';
 export const WEIGHTS_FILE = 'adapter_model.safetensors';
 /** PEFT's prefix for keys of the wrapped model's modules. */
 export const PEFT_PREFIX = 'base_model.model.';
@@ -22,8 +22,8 @@ export const PEFT_PREFIX = 'base_model.model.';
 export interface ArtifactTensor {
   key: string;
   shape: number[];
-  /** The current value, a host copy. */
-  read(): Float32Array;
+  /** The current value, a host copy (awaited: a device backend reads asynchronously). */
+  read(): Promise<Float32Array>;
   /** Writes a value of `shape` into the model. */
   write(data: Float32Array): void;
   /** Extra check before anything is written (e.g. blocks that must be zero); returns a problem. */
@@ -35,7 +35,7 @@ export function variableTensor(key: string, v: tf.Variable): ArtifactTensor {
   return {
     key,
     shape: v.shape.slice(),
-    read: () => Float32Array.from(v.dataSync() as Float32Array),
+    read: async () => Float32Array.from((await v.data()) as Float32Array),
     write(data) {
       const t = tf.tensor(data, v.shape, 'float32');
       v.assign(t);
@@ -44,13 +44,17 @@ export function variableTensor(key: string, v: tf.Variable): ArtifactTensor {
   };
 }
 
-export function writeArtifact(dir: string, config: object, tensors: ArtifactTensor[], metadata: Record<string, string> = {}): void {
-  mkdirSync(dir, { recursive: true });
-  const entries = new Map<string, TensorEntry>();
+export async function writeArtifact(dir: string, config: object, tensors: ArtifactTensor[], metadata: Record<string, string> = {}): Promise<void> {
+  const keys = new Set<string>();
   for (const t of tensors) {
-    if (entries.has(t.key)) throw new Error(`artifact: duplicate key ${t.key}`);
-    entries.set(t.key, f32(t.shape, t.read()));
+    if (keys.has(t.key)) throw new Error(`artifact: duplicate key ${t.key}`);
+    keys.add(t.key);
   }
+  // One read at a time: a read may materialise a computed tensor (a concatenation, merged prefixes),
+  // so at most one such copy is alive; the file order is the order of `tensors`.
+  const entries = new Map<string, TensorEntry>();
+  for (const t of tensors) entries.set(t.key, f32(t.shape, await t.read()));
+  mkdirSync(dir, { recursive: true });
   // PEFT writes {"format": "pt"}; transformers' safetensors loader requires it.
   writeSafetensors(join(dir, WEIGHTS_FILE), entries, { format: 'pt', ...metadata });
   writeFileSync(join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
@@ -82,7 +86,7 @@ function shapeText(s: readonly number[]): string {
 }
 
 /** Joins problems into one line, the first `max` in full. */
-export function problemList(problems: string[], max = 100): string {
+function problemList(problems: string[], max = 100): string {
   const shown = problems.slice(0, max).join('; ');
   return problems.length > max ? `${shown}; … and ${problems.length - max} more` : shown;
 }

@@ -19,8 +19,7 @@ import { init } from '../models/param-store.ts';
 import { makeVariable } from '../models/shape-only.ts';
 import { UserError } from '../util/errors.ts';
 import type { Rng } from '../util/rng.ts';
-import { ADAPTER_ACTIVATIONS, SiteHooks, adapterModuleName, siteKey, type AdapterActivation, type AdapterPlacement, type SiteModule } from './adapter-module.ts';
-import { AppliedBase } from './applied.ts';
+import { ADAPTER_ACTIVATIONS, AppliedSiteModules, activate, adapterModuleName, siteKey, type AdapterActivation, type AdapterPlacement, type SiteModule } from './adapter-module.ts';
 import { defineMethod, fmt } from './method.ts';
 
 const schema = z
@@ -36,7 +35,7 @@ const schema = z
 type Config = z.infer<typeof schema>;
 
 /** W = Σᵢ Aᵢ ⊗ (sᵢ tᵢᵀ) as an [in, out] matrix, via one 2-D product (no batched matmul on wasm). */
-export function phmWeight(A: tf.Tensor, s: tf.Tensor, t: tf.Tensor): tf.Tensor2D {
+function phmWeight(A: tf.Tensor, s: tf.Tensor, t: tf.Tensor): tf.Tensor2D {
   return tf.tidy(() => {
     const n = (A.shape as number[])[0];
     const bi = (s.shape as number[])[1];
@@ -96,8 +95,7 @@ class CompacterAdapter implements SiteModule {
   forward(h: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
       const [b, l, d] = h.shape;
-      let x = this.down.apply(tf.reshape(h, [b * l, d]), this.A);
-      x = this.activation === 'relu' ? tf.relu(x) : this.activation === 'swish' ? tf.mul(x, tf.sigmoid(x)) : this.activation === 'tanh' ? tf.tanh(x) : tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+      const x = activate(this.activation, this.down.apply(tf.reshape(h, [b * l, d]), this.A));
       return tf.add(h, tf.reshape(this.up.apply(x, this.A), [b, l, d])) as tf.Tensor3D;
     });
   }
@@ -107,45 +105,20 @@ class CompacterAdapter implements SiteModule {
   }
 }
 
-class AppliedCompacter extends AppliedBase {
-  readonly trainable: tf.Variable[];
-  readonly names: string[];
-  private readonly hooks: SiteHooks;
-  private readonly adapters: CompacterAdapter[];
-  private readonly rule: tf.Variable;
-
-  constructor(model: TransformerModel, config: Config, rng: Rng) {
-    super(model, 'compacter', config);
-    const n = config.phmDim;
-    this.rule = makeVariable(init.normal([n, n, n], 1 / Math.sqrt(n), rng));
-    const placements: AdapterPlacement[] = [];
-    for (let layer = 0; layer < model.config.layers; layer++) {
-      if (config.placement === 'houlsby') placements.push({ layer, site: 'afterAttention' });
-      placements.push({ layer, site: 'afterFfn' });
-    }
-    const at = new Map<string, SiteModule>();
-    this.adapters = placements.map((p) => {
-      const a = new CompacterAdapter(adapterModuleName(model, p), this.rule, model.config.hidden, config.r, config.activation, model.config.initializerRange, rng);
-      at.set(siteKey(p), a);
-      return a;
-    });
-    const params = [{ name: 'compacter.phm_rule', v: this.rule }, ...this.adapters.flatMap((a) => a.parameters())];
-    this.trainable = params.map((p) => p.v);
-    this.names = params.map((p) => p.name);
-    this.hooks = new SiteHooks(at);
-    model.hooks.push(this.hooks);
+/** One Compacter per placement, all sharing the PHM rule Aᵢ (the first trainable tensor); hook wiring: adapter-module.ts. */
+function applyCompacter(model: TransformerModel, config: Config, rng: Rng): AppliedSiteModules {
+  const n = config.phmDim;
+  const rule = makeVariable(init.normal([n, n, n], 1 / Math.sqrt(n), rng));
+  const placements: AdapterPlacement[] = [];
+  for (let layer = 0; layer < model.config.layers; layer++) {
+    if (config.placement === 'houlsby') placements.push({ layer, site: 'afterAttention' });
+    placements.push({ layer, site: 'afterFfn' });
   }
-
-  protected setActive(on: boolean): void {
-    this.hooks.enabled = on;
+  const at = new Map<string, SiteModule>();
+  for (const p of placements) {
+    at.set(siteKey(p), new CompacterAdapter(adapterModuleName(model, p), rule, model.config.hidden, config.r, config.activation, model.config.initializerRange, rng));
   }
-
-  protected detach(): void {
-    const i = this.model.hooks.indexOf(this.hooks);
-    if (i >= 0) this.model.hooks.splice(i, 1);
-    for (const a of this.adapters) a.dispose();
-    this.rule.dispose();
-  }
+  return new AppliedSiteModules(model, 'compacter', config, at, [{ name: 'compacter.phm_rule', v: rule }]);
 }
 
 const adaptersOf = (layers: number, c: Config): number => (c.placement === 'houlsby' ? 2 : 1) * layers;
@@ -159,7 +132,7 @@ export const compacterMethod = defineMethod({
       throw new UserError(`compacter: phmDim ${c.phmDim} must divide d_model ${m.hidden} and r ${c.r}`);
     }
   },
-  apply: (model, config, rng) => new AppliedCompacter(model, config, rng),
+  apply: applyCompacter,
   formula: (m, c) => adaptersOf(m.layers, c) * (3 * m.hidden + 3 * c.r) + c.phmDim ** 3,
   formulaText(m, c) {
     const k = adaptersOf(m.layers, c);

@@ -41,7 +41,7 @@ function popcount(x: number): number {
   return c;
 }
 
-export function nextPow2(n: number): number {
+function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;

@@ -18,83 +18,34 @@
  * Targets PEFT >= PEFT_MIN_VERSION (peft-layout.ts); docs/peft.md shows the loading code.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { blockPrefix as modelBlockPrefix, type TransformerModel } from '../models/model.ts';
-import { DEBERTA_LORA_MODULE } from '../lora/loralib-format.ts';
-import { LORA_TARGETS, type LoraInjection, type LoraTarget } from '../lora/inject.ts';
-import type { LoraAdapter } from '../lora/lora-layer.ts';
+import type { TransformerModel } from '../models/model.ts';
+import { LORA_TARGETS, type LoraConfig, type LoraTarget } from './lora-config.ts';
+import { adaptersByLayer, type LoraInjection } from './lora-inject.ts';
+import type { LoraAdapter } from './lora-layer.ts';
+import { LORA_MODULE, PEFT_TARGET_NAME, loraModulePath } from './lora-names.ts';
 import { PEFT_PREFIX, variableTensor, type ArtifactTensor } from './artifact.ts';
 import { modulesToSave, peftAutoMapping, peftBaseModel, peftModuleName, peftTaskType } from './peft-layout.ts';
 import { UserError } from '../util/errors.ts';
+import { escapeRegExp } from '../util/regex.ts';
 import type { SaveOptions } from './method.ts';
-
-export interface LoraConfigLike {
-  r: number;
-  alpha: number;
-  dropout: number;
-  targets: LoraTarget[];
-  layers?: number[];
-}
-
-/** Block-relative module paths of each target. */
-export const ROBERTA_LORA_MODULE: Record<LoraTarget, string> = {
-  q: 'attention.self.query',
-  k: 'attention.self.key',
-  v: 'attention.self.value',
-  o: 'attention.output.dense',
-  ffn1: 'intermediate.dense',
-  ffn2: 'output.dense',
-};
-export const GPT2_LORA_MODULE: Record<LoraTarget, string> = {
-  q: 'attn.c_attn',
-  k: 'attn.c_attn',
-  v: 'attn.c_attn',
-  o: 'attn.c_proj',
-  ffn1: 'mlp.c_fc',
-  ffn2: 'mlp.c_proj',
-};
-
-/** PEFT target_modules entries (suffix-matched): short where unambiguous. */
-const ROBERTA_PEFT_NAME: Record<LoraTarget, string> = {
-  q: 'query',
-  k: 'key',
-  v: 'value',
-  o: 'attention.output.dense',
-  ffn1: 'intermediate.dense',
-  ffn2: 'output.dense',
-};
-const DEBERTA_PEFT_NAME: Record<LoraTarget, string> = { ...ROBERTA_PEFT_NAME, q: 'query_proj', k: 'key_proj', v: 'value_proj' };
-const GPT2_PEFT_NAME: Record<LoraTarget, string> = { q: 'c_attn', k: 'c_attn', v: 'c_attn', o: 'attn.c_proj', ffn1: 'c_fc', ffn2: 'mlp.c_proj' };
-
-export function blockPrefix(model: TransformerModel, layer: number): string {
-  return modelBlockPrefix(model.modelType, layer);
-}
-
-export function loraModulePath(model: TransformerModel, layer: number, target: LoraTarget): string {
-  const table = model.modelType === 'roberta' ? ROBERTA_LORA_MODULE : model.modelType === 'deberta-v2' ? DEBERTA_LORA_MODULE : GPT2_LORA_MODULE;
-  return `${blockPrefix(model, layer)}.${table[target]}`;
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /**
  * The LoraConfig fields PEFT needs (and nothing PEFT would not know). LoraConfig.__post_init__
  * (peft/tuners/lora/config.py, every version since 0.6) raises when target_modules is a regex
  * string and layers_to_transform or layers_pattern is set: a regex carries the layer subset itself.
  */
-export function peftLoraConfig(model: TransformerModel, c: LoraConfigLike, headNames: string[], opts: SaveOptions): Record<string, unknown> {
+export function peftLoraConfig(model: TransformerModel, c: LoraConfig, headNames: string[], opts: SaveOptions): Record<string, unknown> {
   // RoBERTa and DeBERTa-v2: one nn.Linear per target (DeBERTa's are `query_proj` …); GPT-2: fused Conv1D.
   const roberta = model.modelType !== 'gpt2';
-  const peftNames = model.modelType === 'deberta-v2' ? DEBERTA_PEFT_NAME : roberta ? ROBERTA_PEFT_NAME : GPT2_PEFT_NAME;
-  const moduleTable = model.modelType === 'deberta-v2' ? DEBERTA_LORA_MODULE : ROBERTA_LORA_MODULE;
+  const peftNames = PEFT_TARGET_NAME[model.modelType];
+  const moduleTable = LORA_MODULE[model.modelType];
   const names = [...new Set(c.targets.map((t) => peftNames[t]))];
   // RoBERTa's FFN output `output.dense` is also a suffix of `attention.output.dense`: PEFT then
   // needs a full-match regex (re.fullmatch in check_target_module_exists) instead of the suffix list.
   const ambiguous = roberta && c.targets.includes('ffn2');
   const layerRe = c.layers ? `(${c.layers.join('|')})` : '\\d+';
   const targetModules = ambiguous
-    ? `.*\\.layer\\.${layerRe}\\.(${[...new Set(c.targets.map((t) => escapeRe(moduleTable[t])))].join('|')})`
+    ? `.*\\.layer\\.${layerRe}\\.(${[...new Set(c.targets.map((t) => escapeRegExp(moduleTable[t])))].join('|')})`
     : names;
   const byLayerList = c.layers !== undefined && !ambiguous;
   const fused = roberta ? 0 : c.targets.filter((t) => t === 'q' || t === 'k' || t === 'v').length;
@@ -123,19 +74,7 @@ export function peftLoraConfig(model: TransformerModel, c: LoraConfigLike, headN
 
 /** A LoRA module's key prefix in the artifact (module path in the class PEFT wraps). */
 function peftKey(model: TransformerModel, layer: number, target: LoraTarget): string {
-  return `${PEFT_PREFIX}${peftModuleName(model, loraModulePath(model, layer, target))}`;
-}
-
-/** Adapters of one layer by target. */
-function byLayer(inj: LoraInjection): Map<number, Map<LoraTarget, LoraAdapter>> {
-  const out = new Map<number, Map<LoraTarget, LoraAdapter>>();
-  for (const [key, a] of inj.adapters) {
-    const [l, t] = key.split('.') as [string, LoraTarget];
-    const layer = Number(l);
-    if (!out.has(layer)) out.set(layer, new Map());
-    out.get(layer)!.set(t, a);
-  }
-  return out;
+  return `${PEFT_PREFIX}${peftModuleName(model, loraModulePath(model.modelType, layer, target))}`;
 }
 
 /** GPT-2's fused c_attn slices as one PEFT LoRA (see the file comment). */
@@ -146,12 +85,14 @@ function fusedTensors(prefix: string, slices: LoraAdapter[], d: number): Artifac
   const a: ArtifactTensor = {
     key: `${prefix}.lora_A.weight`,
     shape: [k * r, d],
-    read() {
+    async read() {
       // The concatenation outlives tidy (it is its result): dispose it once read.
       const t = tf.concat(slices.map((s) => s.A), 0);
-      const data = Float32Array.from(t.dataSync() as Float32Array);
-      t.dispose();
-      return data;
+      try {
+        return Float32Array.from((await t.data()) as Float32Array);
+      } finally {
+        t.dispose();
+      }
     },
     write(data) {
       slices.forEach((s, j) => {
@@ -164,10 +105,11 @@ function fusedTensors(prefix: string, slices: LoraAdapter[], d: number): Artifac
   const b: ArtifactTensor = {
     key: `${prefix}.lora_B.weight`,
     shape: [out, k * r],
-    read() {
+    async read() {
       const full = new Float32Array(out * k * r);
+      const blocks = await Promise.all(slices.map((s) => s.B.data() as Promise<Float32Array>)); // [d, r] each
       slices.forEach((s, j) => {
-        const data = s.B.dataSync() as Float32Array; // [d, r]
+        const data = blocks[j];
         for (let i = 0; i < d; i++) for (let c = 0; c < r; c++) full[(s.outStart + i) * k * r + j * r + c] = data[i * r + c];
       });
       return full;
@@ -198,7 +140,7 @@ function fusedTensors(prefix: string, slices: LoraAdapter[], d: number): Artifac
 /** Every LoRA tensor of the injection under its PEFT key. */
 export function peftLoraTensors(model: TransformerModel, inj: LoraInjection): ArtifactTensor[] {
   const out: ArtifactTensor[] = [];
-  for (const [layer, adapters] of [...byLayer(inj)].sort((x, y) => x[0] - y[0])) {
+  for (const [layer, adapters] of adaptersByLayer(inj)) {
     if (model.modelType === 'gpt2') {
       const slices = (['q', 'k', 'v'] as const).filter((t) => adapters.has(t)).map((t) => adapters.get(t)!);
       if (slices.length > 0) out.push(...fusedTensors(peftKey(model, layer, 'q'), slices, model.config.hidden));
@@ -250,7 +192,7 @@ export function loraConfigFromPeft(model: TransformerModel, c: Record<string, un
   const perLayer = new Map<number, LoraTarget[]>();
   for (let layer = 0; layer < model.config.layers; layer++) {
     if (layerFilter !== undefined && !layerFilter.includes(layer)) continue;
-    const hits = LORA_TARGETS.filter((t) => match(peftModuleName(model, loraModulePath(model, layer, t))));
+    const hits = LORA_TARGETS.filter((t) => match(peftModuleName(model, loraModulePath(model.modelType, layer, t))));
     if (hits.length > 0) perLayer.set(layer, hits);
   }
   if (perLayer.size === 0) throw new UserError(`${label}: target_modules ${JSON.stringify(c.target_modules)} match no module of this ${model.modelType} model`);

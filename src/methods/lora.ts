@@ -1,54 +1,34 @@
 /**
- * LoRA (paper Section 4, Eq. 3) as a method: the core (src/lora) puts ΔW = (α/r)·B·A on the chosen
- * matrices (W_q, W_k, W_v, W_o, the two FFN matrices) of every block or of a layer subset; B starts
- * at zero, so the adapted model starts as the pretrained one. merge()/unmerge() write ΔW into W₀
- * and take it out again (Section 4.2: no inference latency).
+ * LoRA (paper Section 4, Eq. 3) as a method: its layer (lora-layer.ts), put on the model by
+ * lora-inject.ts, adds ΔW = (α/r)·B·A to the chosen matrices (W_q, W_k, W_v, W_o, the two FFN
+ * matrices) of every block or of a layer subset; B starts at zero, so the adapted model starts as the
+ * pretrained one. merge()/unmerge() write ΔW into W₀ and take it out again (Section 4.2: no
+ * inference latency). Config: lora-config.ts; module names: lora-names.ts.
  *
  * Count (Section 5.1): |Θ| = 2·L̂_LoRA·d_model·r for d×d matrices; in general each adapted
  * in×out matrix costs r·(in + out) (so an FFN matrix costs r·(d + 4d)).
  * Artifacts are Hugging Face PEFT LoRA adapters (lora-peft.ts).
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { z } from 'zod';
 import type { ModelConfig } from '../models/config.ts';
 import type { TransformerModel } from '../models/model.ts';
-import { LORA_TARGETS, injectLora, loraVariables, mergeLora, removeLora, setLoraEnabled, unmergeLora, type LoraInjection, type LoraTarget } from '../lora/inject.ts';
 import { UserError } from '../util/errors.ts';
 import type { Rng } from '../util/rng.ts';
 import { AppliedBase } from './applied.ts';
 import type { ArtifactFiles, ArtifactTensor } from './artifact.ts';
 import { checkLayers, defineMethod, fmt, type SaveOptions } from './method.ts';
-import { loraConfigFromPeft, loraModulePath, peftLoraConfig, peftLoraTensors } from './lora-peft.ts';
-
-const unique = <T>(xs: T[]): boolean => new Set(xs).size === xs.length;
-
-export const loraSchema = z
-  .object({
-    r: z.number().int().positive().default(8),
-    /** Defaults to r (scaling α/r = 1); the paper sets α to the first r it tries (Section 4.1). */
-    alpha: z.number().positive().optional(),
-    dropout: z.number().min(0).lt(1).default(0),
-    targets: z.array(z.enum(LORA_TARGETS)).min(1).refine(unique, 'targets must not repeat').default(['q', 'v']),
-    layers: z.array(z.number().int().nonnegative()).min(1).refine(unique, 'layers must not repeat').optional(),
-  })
-  .strict()
-  .transform((c) => ({
-    r: c.r,
-    alpha: c.alpha ?? c.r,
-    dropout: c.dropout,
-    targets: LORA_TARGETS.filter((t) => c.targets.includes(t)),
-    layers: c.layers?.slice().sort((a, b) => a - b),
-  }));
-
-export type LoraMethodConfig = z.infer<typeof loraSchema>;
+import { loraSchema, type LoraConfig, type LoraTarget } from './lora-config.ts';
+import { injectLora, loraVariables, mergeLora, removeLora, setLoraEnabled, unmergeLora, type LoraInjection } from './lora-inject.ts';
+import { isFusedTarget, loraModulePath } from './lora-names.ts';
+import { loraConfigFromPeft, peftLoraConfig, peftLoraTensors } from './lora-peft.ts';
 
 /** in + out of the matrix a target adapts (the GPT-2 q/k/v slices of c_attn are d×d each). */
-export function targetInOut(m: ModelConfig, t: LoraTarget): number {
+function targetInOut(m: ModelConfig, t: LoraTarget): number {
   const d = m.hidden;
   return t === 'ffn1' || t === 'ffn2' ? d + m.intermediate : 2 * d;
 }
 
-function loraCount(m: ModelConfig, c: LoraMethodConfig): number {
+function loraCount(m: ModelConfig, c: LoraConfig): number {
   const layers = c.layers?.length ?? m.layers;
   return layers * c.targets.reduce((s, t) => s + c.r * targetInOut(m, t), 0);
 }
@@ -60,17 +40,17 @@ export class AppliedLora extends AppliedBase {
 
   constructor(
     model: TransformerModel,
-    readonly loraConfig: LoraMethodConfig,
+    readonly loraConfig: LoraConfig,
     rng: Rng,
   ) {
     super(model, 'lora', loraConfig);
-    this.injection = injectLora(model, { r: loraConfig.r, alpha: loraConfig.alpha, dropout: loraConfig.dropout, targets: loraConfig.targets, layers: loraConfig.layers }, rng);
+    this.injection = injectLora(model, loraConfig, rng);
     this.trainable = loraVariables(this.injection);
     this.names = [...this.injection.adapters.keys()].flatMap((k) => {
       const [layer, target] = k.split('.') as [string, LoraTarget];
-      const m = loraModulePath(model, Number(layer), target);
+      const m = loraModulePath(model.modelType, Number(layer), target);
       // GPT-2's q/k/v adapters are slices of the fused c_attn.
-      const slice = model.modelType === 'gpt2' && (target === 'q' || target === 'k' || target === 'v') ? `[${target}]` : '';
+      const slice = isFusedTarget(model.modelType, target) ? `[${target}]` : '';
       return [`${m}.lora_A${slice}`, `${m}.lora_B${slice}`];
     });
   }

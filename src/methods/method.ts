@@ -44,8 +44,11 @@ export interface AppliedMethod {
   enable(): void;
   /** Takes the method out: the base model's weights are restored and the method's state freed. */
   remove(): void;
-  /** Writes `adapter_config.json` + `adapter_model.safetensors` (its own weights and the head). */
-  save(dir: string, opts?: SaveOptions): void;
+  /**
+   * Writes `adapter_config.json` + `adapter_model.safetensors` (its own weights and the head). Async:
+   * the weights are read with `await data()`, as WebGPU has no synchronous read in Node.
+   */
+  save(dir: string, opts?: SaveOptions): Promise<void>;
   /** Strict load of an artifact written for the same method and config. */
   load(dir: string): void;
 }

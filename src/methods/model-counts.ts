@@ -46,7 +46,7 @@ export function finalParams(m: ModelConfig): number {
 }
 
 /** DeBERTa-v2's encoder-level tensors: the position table, its LayerNorm, the ConvLayer (and their biases). */
-export function debertaEncoderExtras(m: DebertaV2Config): { total: number; biases: number } {
+function debertaEncoderExtras(m: DebertaV2Config): { total: number; biases: number } {
   const d = m.hidden;
   const span = m.positionBuckets > 0 ? m.positionBuckets : m.maxRelativePositions;
   const relLn = m.normRelEmbeddings ? 2 * d : 0;
@@ -70,13 +70,4 @@ export function biasParams(m: ModelConfig): number {
     return m.layers * ((3 + debertaPosProjections(m)) * a + d + m.intermediate + d + 2 * d) + d + debertaEncoderExtras(m).biases;
   }
   return m.layers * (5 * d + m.intermediate + 2 * d) + d;
-}
-
-/**
- * RoBERTa's classification head: dense d×d + d, out_proj d×labels + labels; DeBERTa-v2's ContextPooler
- * dense + classifier have the same shapes; GPT-2: none (tied).
- */
-export function classificationHeadParams(m: ModelConfig): number {
-  if (m.modelType === 'gpt2') return 0;
-  return m.hidden * m.hidden + m.hidden + m.hidden * m.numLabels + m.numLabels;
 }

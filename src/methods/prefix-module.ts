@@ -207,24 +207,28 @@ export class AppliedPrefix extends AppliedBase {
   }
 
   protected override ownTensors(): ArtifactTensor[] {
-    if (this.mlp === undefined) return super.ownTensors();
+    const mlp = this.mlp;
+    if (mlp === undefined) return super.ownTensors();
     const names = prefixNames(true, this.slots);
-    const merged = this.mergedPrefixes();
-    try {
-      return merged.map((t, j) => {
-        const data = Float32Array.from(t.dataSync() as Float32Array);
-        return {
-          key: PEFT_PREFIX + names[j],
-          shape: t.shape.slice(),
-          read: () => data,
-          write: () => {
-            throw new Error(`${this.name}: merged prefixes are written, not loaded`);
-          },
-        };
-      });
-    } finally {
-      for (const t of merged) t.dispose();
-    }
+    // The MLP computes every slot at once: merged on the first read, all read back, then freed.
+    let values: Promise<Float32Array[]> | undefined;
+    const readAll = async (): Promise<Float32Array[]> => {
+      const merged = this.mergedPrefixes();
+      try {
+        return await Promise.all(merged.map(async (t) => Float32Array.from((await t.data()) as Float32Array)));
+      } finally {
+        for (const t of merged) t.dispose();
+      }
+    };
+    return names.map((name, j) => ({
+      key: PEFT_PREFIX + name,
+      // [n, d]: the prefix of one slot has the shape of the MLP's token table.
+      shape: mlp.wte.shape.slice(),
+      read: async () => (await (values ??= readAll()))[j],
+      write: () => {
+        throw new Error(`${this.name}: merged prefixes are written, not loaded`);
+      },
+    }));
   }
 
   protected override artifactConfig(opts: SaveOptions): object {

@@ -1,7 +1,7 @@
 /**
  * Model configurations: Hugging Face `config.json` files (validated at the boundary) and the
- * built-in configs of the paper's models (roberta-base/large, gpt2-medium/large) and of the
- * small `mini-*` models used for CPU runs and benchmarks.
+ * built-in configs of the paper's models (roberta-base/large, gpt2-medium/large, deberta-v2-xxlarge),
+ * of the offline stand-ins `mini-*` (stand-ins.ts) and of the training-step benchmark's `bench-*` models.
  */
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
 import { encoderJsonShape, encoderToJson, fromEncoderJson, type EncoderFields } from './encoder-config.ts';
 import { DEBERTA_V2_XXLARGE, debertaV2Schema, debertaV2ToJson, fromDebertaV2, type DebertaV2Config } from './deberta-config.ts';
+import { STAND_IN_CONFIGS } from './stand-ins.ts';
 
 export type { DebertaV2Config } from './deberta-config.ts';
 
@@ -194,18 +195,34 @@ const gpt2 = (hidden: number, layers: number, heads: number, vocab = 50257, maxP
 });
 
 /**
- * Built-in configs. The paper's models are the Hugging Face ones; `mini-*` is the benchmark
- * and CPU profile size: 4 layers, d_model 256, 4 heads, FFN 1024, vocab 8000.
+ * Built-in configs (a random init, unless a run resolves the name to weights). The paper's models
+ * are the Hugging Face ones. `mini-roberta` and `mini-gpt2` are the offline stand-ins the mini
+ * profiles train (stand-ins.ts: d_model 128, 4 layers, the shipped models' config.json);
+ * `mini-deberta` is one too, but not a built-in name (as before: a rehearsal of the mini profile
+ * leaves its rows out, and `train --model mini-deberta` needs its weights), so it is only in
+ * `namedConfig`. `bench-*` are the training-step benchmark's models (`lora-repro bench`,
+ * bench/pytorch_reference.py): 4 layers, d_model 256, 4 heads, FFN 1024, vocab 8000.
  */
 export const BUILTIN_CONFIGS: Record<string, ModelConfig> = {
   'roberta-base': roberta(768, 12, 12),
   'roberta-large': roberta(1024, 24, 16),
   'gpt2-medium': gpt2(1024, 24, 16),
   'gpt2-large': gpt2(1280, 36, 20),
-  'mini-roberta': roberta(256, 4, 4, 8000, 514),
   'deberta-v2-xxlarge': DEBERTA_V2_XXLARGE,
-  'mini-gpt2': gpt2(256, 4, 4, 8000, 1024),
+  'mini-roberta': STAND_IN_CONFIGS['mini-roberta'],
+  'mini-gpt2': STAND_IN_CONFIGS['mini-gpt2'],
+  'bench-roberta': roberta(256, 4, 4, 8000, 514),
+  'bench-gpt2': gpt2(256, 4, 4, 8000, 1024),
 };
+
+/**
+ * The architecture a model name stands for, without loading anything (captions, parameter formulas,
+ * cost estimates): a built-in config or a stand-in's; undefined for any other name.
+ */
+export function namedConfig(name: string): ModelConfig | undefined {
+  const c = BUILTIN_CONFIGS[name] ?? STAND_IN_CONFIGS[name];
+  return c === undefined ? undefined : structuredClone(c);
+}
 
 export function builtinConfig(name: string): ModelConfig {
   const c = BUILTIN_CONFIGS[name];

@@ -52,7 +52,7 @@ const EXTRAS: Record<TransformerModel['modelType'], CheckpointExtras> = {
 };
 
 /** Maps a checkpoint name onto ours (HF base-model checkpoints omit the `roberta.` / `transformer.` prefix). */
-export function canonicalName(name: string, model: TransformerModel): string {
+function canonicalName(name: string, model: TransformerModel): string {
   if (model.modelType === 'roberta') {
     if (/^(embeddings|encoder|pooler)\./.test(name)) return `roberta.${name}`;
     return name;

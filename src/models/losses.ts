@@ -17,7 +17,7 @@ export function crossEntropyLoss(logits: tf.Tensor2D, labels: Int32Array): tf.Sc
 }
 
 /** Mean squared error on the single regression output (HF num_labels = 1, e.g. STS-B). */
-export function mseLoss(logits: tf.Tensor2D, targets: Float32Array): tf.Scalar {
+function mseLoss(logits: tf.Tensor2D, targets: Float32Array): tf.Scalar {
   return tf.tidy(() => {
     const pred = tf.reshape(logits, [-1]);
     const diff = tf.sub(pred, tf.tensor1d(targets));

@@ -31,7 +31,7 @@ export function isShapesOnlyActive(): boolean {
 }
 
 /** True for stand-in tensors and variables (shape, no data). */
-export function isStandIn(t: tf.Tensor): boolean {
+function isStandIn(t: tf.Tensor): boolean {
   return standIns.has(t);
 }
 

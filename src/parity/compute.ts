@@ -3,15 +3,14 @@
  * (logits.*, loss.*, grad.<fixture name>, merged.<module>.weight) and its beam-search cases.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { toFloat32 } from '../io/safetensors.ts';
 import { tokenBatch, type TokenBatch } from '../models/batch.ts';
 import { EVAL } from '../models/context.ts';
 import { createModel } from '../models/factory.ts';
 import { loadHfWeights } from '../models/load-weights.ts';
 import { lmLoss, sequenceClassificationLoss } from '../models/losses.ts';
 import type { TransformerModel } from '../models/model.ts';
-import { injectLora, loraVariables, mergeLora, unmergeLora, type LoraInjection } from '../lora/inject.ts';
-import { composeLoralib, importLoralib, inferLoralibTargets, loralibLayout } from '../lora/loralib-format.ts';
+import { injectLora, loraVariables, mergeLora, unmergeLora, type LoraInjection } from '../methods/lora-inject.ts';
+import { composeLoralib, importLoralib, inferLoralibTargets, loralibLayout } from '../methods/loralib.ts';
 import { beamSearch } from '../generate/beam-search.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
@@ -76,8 +75,7 @@ export async function computeParity(fx: ParityFixture): Promise<ParityComputatio
       const names = [...fx.lora.tensors.tensors.keys()];
       const { targets, layers } = inferLoralibTargets(names, model.modelType, fx.lora.config.enable_lora);
       inj = injectLora(model, { r: fx.lora.config.r, alpha: fx.lora.config.alpha, dropout: fx.lora.config.dropout, targets, layers }, new Rng(0));
-      const sources = new Map([...fx.lora.tensors.tensors].map(([n, e]) => [n, { shape: e.shape, data: toFloat32(e) }]));
-      importLoralib(model, inj, sources, `${fx.dir}/lora.safetensors`);
+      importLoralib({ model, injection: inj }, fx.lora.tensors.tensors, `${fx.dir}/lora.safetensors`);
       const injection = inj;
       if (wanted.includes('logits.lora')) out.set('logits.lora', await host(logits(model, batch)));
       if (wanted.includes('loss.lora')) out.set('loss.lora', await host(loss(model, batch, fx)));

@@ -37,20 +37,21 @@ const isMlmHead = (name: string): boolean => name.startsWith('lm_head.') || name
 /** The next-sentence head of pretraining (next-sentence.ts; DeBERTa's reads its pooler): not a fine-tuning initialisation, not saved. */
 export const isPretrainClassifier = (name: string): boolean => name.startsWith('classifier.') || name.startsWith('pooler.');
 
-function entries(model: TransformerModel, keep: (name: string) => boolean): Map<string, TensorEntry> {
+/** Awaited reads: WebGPU has no synchronous read in Node. */
+async function entries(model: TransformerModel, keep: (name: string) => boolean): Promise<Map<string, TensorEntry>> {
   const out = new Map<string, TensorEntry>();
   for (const [name, v] of model.params.vars) {
-    if (keep(name)) out.set(name, f32(v.shape.slice(), v.dataSync() as Float32Array));
+    if (keep(name)) out.set(name, f32(v.shape.slice(), (await v.data()) as Float32Array));
   }
   return out;
 }
 
 /** Writes every file but pretrain.json into `dir` (which must exist). */
-export function writeModelFiles(dir: string, model: TransformerModel, tokenizerPath: string): void {
+export async function writeModelFiles(dir: string, model: TransformerModel, tokenizerPath: string): Promise<void> {
   writeFileSync(join(dir, PRETRAIN_FILES.config), `${JSON.stringify(hfConfigJson(model.config), null, 2)}\n`);
   const meta = { format: 'pt' };
-  writeSafetensors(join(dir, PRETRAIN_FILES.weights), entries(model, (n) => !isMlmHead(n) && !isPretrainClassifier(n)), meta);
-  if (model.modelType !== 'gpt2') writeSafetensors(join(dir, PRETRAIN_FILES.mlmHead), entries(model, isMlmHead), meta);
+  writeSafetensors(join(dir, PRETRAIN_FILES.weights), await entries(model, (n) => !isMlmHead(n) && !isPretrainClassifier(n)), meta);
+  if (model.modelType !== 'gpt2') writeSafetensors(join(dir, PRETRAIN_FILES.mlmHead), await entries(model, isMlmHead), meta);
   copyFileSync(tokenizerPath, join(dir, PRETRAIN_FILES.tokenizer));
 }
 

@@ -25,9 +25,11 @@ import { PRETRAIN_FILES, writeModelFiles } from './artifacts.ts';
 import { pairableDocuments, type PairLayoutIds } from './next-sentence.ts';
 import { packDocuments } from './packing.ts';
 import { pretrainModel, type PretrainInput } from './pretrain.ts';
+import { corpusExtraSources } from './pretrain-options.ts';
 import { pretrainDefaults, pretrainModelConfig, type PretrainFamily, type PretrainSettings, type SpecialIds } from './pretrain-config.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 
-export const CACHE_ENV = 'LORA_REPRO_CACHE';
+const CACHE_ENV = 'LORA_REPRO_CACHE';
 export const PRETRAIN_FORMAT = 3;
 
 /** `--cache`, else LORA_REPRO_CACHE, else `.cache/lora-repro` at the repository root. */
@@ -39,15 +41,6 @@ export function cacheRoot(flag?: string, env: Readonly<Record<string, string | u
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-
-/** JSON with object keys sorted, so equal values always hash equally. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
 
 export interface PretrainMeta {
   format: number;
@@ -136,11 +129,11 @@ function entryChecksums(dir: string): Record<string, string> {
 }
 
 /** Builds `target` through a temporary sibling; returns false when another process created it first. */
-function publish(target: string, build: (tmp: string) => void): boolean {
+async function publish(target: string, build: (tmp: string) => Promise<void>): Promise<boolean> {
   const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
   mkdirSync(tmp, { recursive: true });
   try {
-    build(tmp);
+    await build(tmp);
     renameSync(tmp, target);
     return true;
   } catch (err) {
@@ -151,7 +144,7 @@ function publish(target: string, build: (tmp: string) => void): boolean {
 }
 
 function ensureTokenizer(root: string, family: PretrainFamily, vocabSize: number, corpus: Corpus, log: (l: string) => void) {
-  const key = sha256(canonical({ format: PRETRAIN_FORMAT, family, vocabSize, corpus: corpus.hash })).slice(0, 16);
+  const key = sha256(canonicalJson({ format: PRETRAIN_FORMAT, family, vocabSize, corpus: corpus.hash })).slice(0, 16);
   const dir = join(root, 'tokenizers');
   const file = join(dir, `${family}-${key}.json`);
   if (existsSync(file)) {
@@ -191,8 +184,9 @@ export interface PretrainedLocation {
  */
 export function locatePretrained(opts: Omit<EnsurePretrainedOptions, 'log'>): PretrainedLocation {
   const settings: PretrainSettings = { ...pretrainDefaults(opts.family, opts.dataDir), ...(opts.settings ?? {}), family: opts.family };
-  const corpus = buildCorpus({ dataDir: opts.dataDir, budgetBytes: settings.corpusBytes, linkRelated: settings.linkRelated });
-  const key = sha256(canonical({ format: PRETRAIN_FORMAT, settings, corpus: corpus.hash, seed: opts.seed })).slice(0, 16);
+  const extras = corpusExtraSources(settings);
+  const corpus = buildCorpus({ dataDir: opts.dataDir, budgetBytes: settings.corpusBytes, linkRelated: settings.linkRelated, ...(extras.length > 0 ? { extraSources: extras } : {}) });
+  const key = sha256(canonicalJson({ format: PRETRAIN_FORMAT, settings, corpus: corpus.hash, seed: opts.seed })).slice(0, 16);
   const root = cacheRoot(opts.cacheDir);
   const dir = join(root, 'pretrained', `${opts.family}-${key}`);
   return { dir, cached: existsSync(join(dir, PRETRAIN_FILES.meta)), key, settings, corpus, root };
@@ -250,10 +244,10 @@ export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<P
   const onSnapshot =
     snapshot === undefined
       ? undefined
-      : (step: number, model: TransformerModel, heldOutLoss: number, trainSeconds: number): void => {
+      : async (step: number, model: TransformerModel, heldOutLoss: number, trainSeconds: number): Promise<void> => {
           const target = join(snapshot.dir, `step-${step}`);
           mkdirSync(target, { recursive: true });
-          writeModelFiles(target, model, tok.file);
+          await writeModelFiles(target, model, tok.file);
           const info = { key, family: opts.family, seed: opts.seed, step, of: settings.steps, heldOutLoss, trainSeconds, settings, corpus: corpus.hash };
           writeFileSync(join(target, 'snapshot.json'), `${JSON.stringify(info, null, 2)}\n`);
         };
@@ -287,8 +281,8 @@ export async function ensurePretrained(opts: EnsurePretrainedOptions): Promise<P
   };
   try {
     mkdirSync(join(root, 'pretrained'), { recursive: true });
-    const created = publish(dir, (tmp) => {
-      writeModelFiles(tmp, out.model, tok.file);
+    const created = await publish(dir, async (tmp) => {
+      await writeModelFiles(tmp, out.model, tok.file);
       meta.files = entryChecksums(tmp);
       writeFileSync(join(tmp, PRETRAIN_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
     });

@@ -34,7 +34,7 @@ export function blockBatch(blocks: readonly Int32Array[]): TokenBatch {
 export type MlmModel = RobertaModel | DebertaV2Model;
 
 /** MLM head logits [rows, vocab] for hidden states [rows, hidden]: RobertaLMHead, or DeBERTa-v2's own. */
-export function mlmHeadLogits(model: MlmModel, hidden: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+function mlmHeadLogits(model: MlmModel, hidden: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
   if (model.modelType === 'deberta-v2') return model.mlmHead(hidden, ctx) as tf.Tensor2D;
   return tf.tidy(() => {
     const p = model.params;
@@ -52,15 +52,17 @@ export function mlmLoss(model: MlmModel, batch: TokenBatch, positions: Int32Arra
 
 /**
  * The loss of a sentence-pair step (next-sentence.ts) from one encoder pass: masked LM on A and B,
- * next-sentence prediction (cross-entropy of the classification head on `<s>` / `[CLS]`, BERT §3.1) and the
- * bag of words of `<s>` (bag-of-words.ts), summed with equal weight.
+ * next-sentence prediction (cross-entropy of the classification head on `<s>` / `[CLS]`, BERT §3.1) and,
+ * unless `bagOfWords` is false (the `mlm-nsp` objective, pretrain-options.ts), the bag of words of `<s>`
+ * (bag-of-words.ts), summed with equal weight.
  */
-export function pairStepLoss(model: MlmModel, b: PairBatch, ctx: ForwardContext): tf.Scalar {
+export function pairStepLoss(model: MlmModel, b: PairBatch, ctx: ForwardContext, bagOfWords = true): tf.Scalar {
   return tf.tidy(() => {
     const h = model.encode(b.batch, ctx).hidden;
     const nsp = crossEntropyLoss(model.classifyHidden(h, ctx), b.isNext);
-    const bow = bagOfWordsLoss(h, b.bow, (rows) => mlmHeadLogits(model, rows, ctx));
-    return tf.addN([mlmLossOfHidden(model, h, b.mlmPositions, b.mlmLabels, ctx), nsp, bow]) as tf.Scalar;
+    const terms = [mlmLossOfHidden(model, h, b.mlmPositions, b.mlmLabels, ctx), nsp];
+    if (bagOfWords) terms.push(bagOfWordsLoss(h, b.bow, (rows) => mlmHeadLogits(model, rows, ctx)));
+    return tf.addN(terms) as tf.Scalar;
   });
 }
 
@@ -75,9 +77,9 @@ export function blockStepLoss(model: MlmModel, batch: TokenBatch, positions: Int
 }
 
 /** Share of rows whose next-sentence prediction (argmax of the head on `<s>`) is right. */
-export function nspAccuracy(model: MlmModel, batch: TokenBatch, isNext: Int32Array, ctx: ForwardContext): number {
+export async function nspAccuracy(model: MlmModel, batch: TokenBatch, isNext: Int32Array, ctx: ForwardContext): Promise<number> {
   const pred = tf.tidy(() => tf.argMax(model.classify(batch, ctx), -1));
-  const p = pred.dataSync();
+  const p = await pred.data();
   pred.dispose();
   let right = 0;
   for (let i = 0; i < isNext.length; i++) if (p[i] === isNext[i]) right++;

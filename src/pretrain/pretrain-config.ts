@@ -64,27 +64,24 @@
  * config.json still says 0.1, the value fine-tuning uses (as roberta-base's and gpt2's configs do).
  */
 import { DEFAULT_CORPUS_BYTES } from '../data/corpus.ts';
-import { toHfConfigJson, type Gpt2Config, type ModelConfig, type RobertaConfig } from '../models/config.ts';
-import { DEBERTA_V2_XXLARGE, type DebertaV2Config } from '../models/deberta-config.ts';
+import { toHfConfigJson, type ModelConfig } from '../models/config.ts';
+import { STAND_IN_MAX_POSITIONS, STAND_IN_SEQ_LEN, STAND_IN_SIZE, standInConfig, type SpecialIds, type StandInFamily, type StandInShape } from '../models/stand-ins.ts';
+
+export type { SpecialIds } from '../models/stand-ins.ts';
 
 /** The stand-in families: mini-roberta, mini-gpt2, mini-deberta (DeBERTa-v2, issue 21). */
-export const PRETRAIN_FAMILIES = ['roberta', 'gpt2', 'deberta'] as const;
+export const PRETRAIN_FAMILIES = ['roberta', 'gpt2', 'deberta'] as const satisfies readonly StandInFamily[];
 export type PretrainFamily = (typeof PRETRAIN_FAMILIES)[number];
 
-export interface PretrainSettings {
+/** Extra pretraining text beyond the data directory's (pretrain-options.ts). */
+export const CORPUS_EXTRAS = ['wordnet'] as const;
+export type CorpusExtra = (typeof CORPUS_EXTRAS)[number];
+
+/** The model's sizes (hidden … seqLen) are the stand-in shape of ../models/stand-ins.ts. */
+export interface PretrainSettings extends StandInShape {
   family: PretrainFamily;
   /** Target tokenizer size (the trained one can be smaller on a tiny corpus, see bpe-trainer.ts allowSmaller). */
   vocabSize: number;
-  hidden: number;
-  layers: number;
-  heads: number;
-  intermediate: number;
-  /** Std of the normal init of weights (HF's initializer_range; 0.02 in roberta-base and gpt2). */
-  initializerRange: number;
-  /** Position table size written to config.json (positions past seqLen are not trained). */
-  maxPositions: number;
-  /** Tokens per training block. */
-  seqLen: number;
   /**
    * The first `shortSeqSteps` steps train on blocks cut into pieces of `shortSeqLen` tokens (same
    * tokens per batch), the rest on full blocks: BERT's two-phase recipe (Devlin et al. 2019 App. A.2:
@@ -118,6 +115,16 @@ export interface PretrainSettings {
   /** Keep related texts together as the segments of one document (../data/corpus.ts `linkRelated`). */
   linkRelated: boolean;
   /**
+   * Study options (pretrain-options.ts; `lora-repro pretrain --corpus-extra`, `--objective`). Absent in
+   * every default, so the default settings, their cache key and the shipped stand-ins' match are as
+   * before these existed; set only when a flag asks for something else.
+   * corpusExtra: text added to the data directory's corpus (../data/corpus.ts `extraSources`).
+   * pairBagOfWords: false = sentence-pair steps train masked LM + next-sentence only (absent: with the
+   * bag of words of `<s>`, as always).
+   */
+  corpusExtra?: readonly CorpusExtra[];
+  pairBagOfWords?: boolean;
+  /**
    * BLAS threads while pretraining (native kernels). The runner pretrains before its workers start,
    * so both cores are free. Part of the cache key: the count changes the last bits of the weights.
    */
@@ -126,14 +133,10 @@ export interface PretrainSettings {
   evalBlocks: number;
 }
 
+// The architecture (vocabulary, sizes, init, block length) is the stand-ins' (../models/stand-ins.ts).
 const common = {
-  vocabSize: 8000,
-  hidden: 128,
-  layers: 4,
-  heads: 4,
-  intermediate: 512,
-  initializerRange: 0.02,
-  seqLen: 128,
+  ...STAND_IN_SIZE,
+  seqLen: STAND_IN_SEQ_LEN,
   batchSize: 8,
   shortSeqLen: 32,
   weightDecay: 0.01,
@@ -146,19 +149,16 @@ const common = {
 };
 
 export const MINI_PRETRAIN: Readonly<Record<PretrainFamily, PretrainSettings>> = {
-  // RoBERTa's positions start at pad + 1 = 2, so 514 rows serve 512 tokens, as in roberta-base.
   // RoBERTa's own objectives relate sentences (next-sentence pairs), so its corpus stays unlinked.
   // One BLAS thread: Table 2's measured numbers were made so (2 would save ~1 of its 2.5 minutes).
-  roberta: { family: 'roberta', ...common, maxPositions: 514, steps: 24000, shortSeqSteps: 12000, learningRate: 1e-3, warmupSteps: 500, nspEvery: 2, linkRelated: false, blasThreads: 1 },
+  roberta: { family: 'roberta', ...common, maxPositions: STAND_IN_MAX_POSITIONS.roberta, steps: 24000, shortSeqSteps: 12000, learningRate: 1e-3, warmupSteps: 500, nspEvery: 2, linkRelated: false, blasThreads: 1 },
   // DeBERTa-v2: RoBERTa's recipe and size on RoBERTa's CPU budget, not its step count: a DeBERTa step
   // costs 2.3× a RoBERTa one here (its attention and convolution run as plain tfjs ops, RoBERTa's
   // attention as one native kernel; measured interleaved on one core), so 10000 steps ≈ RoBERTa's
-  // 24000 in CPU time, half of them in the 32-token phase as RoBERTa's. No absolute positions, so
-  // maxPositions is only the longest input fine-tuning may give it (model-source.ts), 512 as in
-  // deberta-v2-xxlarge.
-  deberta: { family: 'deberta', ...common, maxPositions: 512, steps: 10000, shortSeqSteps: 5000, learningRate: 1e-3, warmupSteps: 500, nspEvery: 2, linkRelated: false, blasThreads: 1 },
+  // 24000 in CPU time, half of them in the 32-token phase as RoBERTa's.
+  deberta: { family: 'deberta', ...common, maxPositions: STAND_IN_MAX_POSITIONS.deberta, steps: 10000, shortSeqSteps: 5000, learningRate: 1e-3, warmupSteps: 500, nspEvery: 2, linkRelated: false, blasThreads: 1 },
   // Causal LM learns from every position at once and needs no short phase.
-  gpt2: { family: 'gpt2', ...common, maxPositions: 1024, steps: 16000, shortSeqSteps: 0, learningRate: 2e-3, warmupSteps: 200, nspEvery: 0, linkRelated: true, blasThreads: 1 },
+  gpt2: { family: 'gpt2', ...common, maxPositions: STAND_IN_MAX_POSITIONS.gpt2, steps: 16000, shortSeqSteps: 0, learningRate: 2e-3, warmupSteps: 200, nspEvery: 0, linkRelated: true, blasThreads: 1 },
 };
 
 /**
@@ -178,44 +178,9 @@ export function pretrainDefaults(family: PretrainFamily, dataDir: string | undef
   return (dataDir === undefined ? SYNTHETIC_PRETRAIN : MINI_PRETRAIN)[family];
 }
 
-export interface SpecialIds {
-  /** RoBERTa: `<pad>`, `<s>`, `</s>`; DeBERTa: `[PAD]`, `[CLS]`, `[SEP]`; GPT-2: `<|endoftext|>` for all three. */
-  pad: number;
-  bos: number;
-  eos: number;
-}
-
-/** The model config for the settings and the trained tokenizer's size and special ids. */
+/** The model config for the settings and the trained tokenizer's size and special ids (../models/stand-ins.ts). */
 export function pretrainModelConfig(s: PretrainSettings, vocabSize: number, ids: SpecialIds): ModelConfig {
-  if (s.family === 'roberta') {
-    const c: RobertaConfig = {
-      modelType: 'roberta', vocabSize, hidden: s.hidden, layers: s.layers, heads: s.heads, intermediate: s.intermediate,
-      hiddenAct: 'gelu', hiddenDropout: 0.1, attentionDropout: 0.1, maxPositions: s.maxPositions, typeVocabSize: 1,
-      layerNormEps: 1e-5, initializerRange: s.initializerRange, padTokenId: ids.pad, bosTokenId: ids.bos, eosTokenId: ids.eos, numLabels: 2,
-    };
-    return c;
-  }
-  if (s.family === 'deberta') {
-    // microsoft/deberta-v2-xxlarge's config.json with the sizes scaled down: every structural switch
-    // (no absolute positions, no token types, c2p + p2c with shared keys, LayerNorm-ed position table,
-    // conv kernel 3 with GELU, eps 1e-7, GELU pooler) is XXL's. XXL has 256 log buckets over 512
-    // relative positions, its pretraining length: distances up to ±128 exact, longer ones in log
-    // buckets. Here seqLen / 2 buckets over seqLen (64 over 128): exact up to ±32, 33…127 in 31 log
-    // buckets each way; longer fine-tuning inputs share the outermost rows, as XXL's do beyond 512.
-    const c: DebertaV2Config = {
-      ...DEBERTA_V2_XXLARGE,
-      vocabSize, hidden: s.hidden, layers: s.layers, heads: s.heads, headSize: s.hidden / s.heads, intermediate: s.intermediate,
-      poolerHidden: s.hidden, maxPositions: s.maxPositions, positionBuckets: Math.floor(s.seqLen / 2), maxRelativePositions: s.seqLen,
-      initializerRange: s.initializerRange, padTokenId: ids.pad,
-    };
-    return c;
-  }
-  const c: Gpt2Config = {
-    modelType: 'gpt2', vocabSize, hidden: s.hidden, layers: s.layers, heads: s.heads, intermediate: s.intermediate,
-    activation: 'gelu_new', maxPositions: s.maxPositions, layerNormEps: 1e-5, initializerRange: s.initializerRange,
-    residDropout: 0.1, embdDropout: 0.1, attnDropout: 0.1, bosTokenId: ids.bos, eosTokenId: ids.eos,
-  };
-  return c;
+  return standInConfig(s.family, s, vocabSize, ids);
 }
 
 /** The Hugging Face config.json of a pretrained stand-in: toHfConfigJson plus the architecture it was trained as. */

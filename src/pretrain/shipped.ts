@@ -22,20 +22,19 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { f16, readSafetensors, toFloat32, writeSafetensors, type TensorEntry } from '../io/safetensors.ts';
+import { standInName } from '../models/stand-ins.ts';
 import { UserError } from '../util/errors.ts';
 import { PRETRAIN_FILES } from './artifacts.ts';
 import { PRETRAIN_FORMAT, fileSha256, verifyEntry, type PretrainMeta, type PretrainedLocation } from './cache.ts';
 import { PRETRAIN_FAMILIES, pretrainDefaults, type PretrainFamily } from './pretrain-config.ts';
 
-export const ARTIFACTS_ENV = 'LORA_REPRO_ARTIFACTS';
+const ARTIFACTS_ENV = 'LORA_REPRO_ARTIFACTS';
 /** Bump when the layout or provenance.json changes meaning; the runner ignores other formats. */
 export const SHIPPED_FORMAT = 1;
 export const PROVENANCE_FILE = 'provenance.json';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The spec's model name of a family's stand-in, also its folder under the artifacts root. */
-export const standInName = (family: PretrainFamily): string => `mini-${family}`;
 
 /** `--artifacts`, else LORA_REPRO_ARTIFACTS, else `artifacts/stand-ins` in the repository. */
 export function artifactsRoot(flag?: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
@@ -96,7 +95,7 @@ function gitPath(dir: string): string {
  * The pretrain command line that rebuilds `meta` (run from the repository root), and the settings
  * no flag can set (an entry made through the API, e.g. by a test), as "key value ≠ default".
  */
-export function recreateCommand(meta: PretrainMeta): { command: string; unflagged: string[] } {
+function recreateCommand(meta: PretrainMeta): { command: string; unflagged: string[] } {
   const defaults = pretrainDefaults(meta.family, meta.corpus.dataDir);
   const flags = [`lora-repro pretrain --model ${meta.family} --seed ${meta.seed}`];
   flags.push(meta.corpus.dataDir === undefined ? '--synthetic' : `--data-dir ${relative(REPO_ROOT, meta.corpus.dataDir) || '.'}`);

@@ -11,7 +11,7 @@
  * class) or below it is marked.
  */
 import { BASELINE_KIND_LABELS, type BaselineKind } from '../eval/baselines.ts';
-import { median } from './aggregate.ts';
+import { median } from '../util/stats.ts';
 import { cellValue, type ColumnDef, isSynthetic } from './columns.ts';
 import type { LoadedRun } from './results.ts';
 
@@ -47,11 +47,11 @@ export type VsBaseline = 'above' | 'equal' | 'below';
 /** Values this close are the same number computed twice (a model that predicts the majority class). */
 const SAME = 1e-9;
 
-export function sameValue(a: number, b: number): boolean {
+function sameValue(a: number, b: number): boolean {
   return Math.abs(a - b) <= SAME * Math.max(1, Math.abs(a), Math.abs(b));
 }
 
-export function compareWithBaseline(value: number, baseline: number): VsBaseline {
+function compareWithBaseline(value: number, baseline: number): VsBaseline {
   return sameValue(value, baseline) ? 'equal' : value > baseline ? 'above' : 'below';
 }
 
@@ -61,14 +61,14 @@ function orderedKinds(kinds: Iterable<BaselineKind>): BaselineKind[] {
 }
 
 /** "Baseline (majority class / train mean)"; the table's usual kinds when no run recorded one. */
-export function baselineLabel(table: 2 | 3, kinds: readonly BaselineKind[], task: string | undefined): string {
+function baselineLabel(table: 2 | 3, kinds: readonly BaselineKind[], task: string | undefined): string {
   const shown = kinds.length > 0 ? kinds : table === 2 ? (['majority', 'mean'] as const) : (['copy-input'] as const);
   const base = `Baseline (${shown.map((k) => BASELINE_KIND_LABELS[k]).join(' / ')})`;
   return task !== undefined && isSynthetic(task) ? `${base} [${task}]` : base;
 }
 
 /** The baseline of one column from the finished runs behind its cells. */
-export function baselineCell(col: ColumnDef, runs: readonly LoadedRun[]): BaselineCell {
+function baselineCell(col: ColumnDef, runs: readonly LoadedRun[]): BaselineCell {
   const finished = runs.filter((r) => r.result.status === 'finished');
   const values: number[] = [];
   let nMissing = 0;
@@ -99,7 +99,7 @@ export function baselineCell(col: ColumnDef, runs: readonly LoadedRun[]): Baseli
 }
 
 /** Mean of the row's cells, when every column has one (as the method rows' Avg.). */
-export function baselineAverage(cells: readonly BaselineCell[]): BaselineCell {
+function baselineAverage(cells: readonly BaselineCell[]): BaselineCell {
   const have = cells.filter((c) => c.value !== undefined);
   const cell: BaselineCell = { column: 'avg', n: have.length, nMissing: 0, distinct: [] };
   if (cells.length === 0 || have.length < cells.length) {

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GLUE_TASK_NAMES, GLUE_TASKS, type GlueTaskName } from '../data/glue-tasks.ts';
 import { E2E_FILES, type E2eSplit } from '../data/e2e.ts';
-import type { RunResult } from '../runner/result-schema.ts';
+import type { RunResult } from '../train/result-schema.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface ColumnDef {
@@ -30,7 +30,7 @@ export interface ColumnDef {
   synthetic: boolean;
 }
 
-export const SYNTHETIC_PREFIX = 'synthetic-';
+const SYNTHETIC_PREFIX = 'synthetic-';
 
 export function isSynthetic(task: string): boolean {
   return task.startsWith(SYNTHETIC_PREFIX);

@@ -9,6 +9,7 @@ import type { BaselineCell, BaselineRow } from './baseline-row.ts';
 import type { Cell, Row, TableModel } from './table-model.ts';
 import type { ColumnDef } from './columns.ts';
 import { describeRunReport } from './protocol.ts';
+import { csvField } from '../util/csv.ts';
 
 export function fmtNum(x: number, decimals: number): string {
   const s = x.toFixed(decimals);
@@ -47,7 +48,7 @@ export function baselineCellText(cell: Pick<BaselineCell, 'value' | 'reason' | '
   return `${fmtNum(cell.value, decimals)}${cell.distinct.length > 1 ? ' (median; runs disagree)' : ''}`;
 }
 
-export function cellText(cell: Cell, decimals: number): string {
+function cellText(cell: Cell, decimals: number): string {
   const ours = oursText(cell, decimals);
   const paper = paperText(cell);
   if (paper === undefined) return ours;
@@ -130,11 +131,10 @@ export function toMarkdown(t: TableModel): string {
   return lines.join('\n');
 }
 
-function csvField(v: string | number | undefined): string {
+function csvCell(v: string | number | undefined): string {
   if (v === undefined) return '';
   // Numbers to 10 significant digits: enough for any score, without float noise (0.0999999…).
-  const s = typeof v === 'number' ? String(Number(v.toPrecision(10))) : v;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return csvField(typeof v === 'number' ? String(Number(v.toPrecision(10))) : v);
 }
 
 export const TABLE_CSV_COLUMNS = [
@@ -195,7 +195,7 @@ export function toCsv(t: TableModel): string {
         c.vsBaseline,
       ];
       if (t.withRuns) fields.push(c.runs.map((r) => r.runId).join(' '));
-      lines.push(fields.map(csvField).join(','));
+      lines.push(fields.map(csvCell).join(','));
     });
   }
   for (const b of t.baselines) {
@@ -207,7 +207,7 @@ export function toCsv(t: TableModel): string {
       // n_finished: the runs whose recorded baseline gives the value.
       const fields: (string | number | undefined)[] = [t.table, t.profile, b.label, '', 'baseline', b.kinds.join(' '), task, '0', '', col.header, '', c.value, undefined, c.n, undefined, undefined, undefined, undefined, reason, 'baseline', undefined];
       if (t.withRuns) fields.push('');
-      lines.push(fields.map(csvField).join(','));
+      lines.push(fields.map(csvCell).join(','));
     });
   }
   return lines.join('\n') + '\n';

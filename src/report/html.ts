@@ -20,7 +20,7 @@ export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-export function agreement(c: Cell, col: ColumnDef): 'agree' | 'close' | 'differs' | undefined {
+function agreement(c: Cell, col: ColumnDef): 'agree' | 'close' | 'differs' | undefined {
   if (c.diff === undefined) return undefined;
   const tol = Math.max(c.paper?.std ?? 0, c.std ?? 0) + 10 ** -col.decimals;
   const d = Math.abs(c.diff);

@@ -19,7 +19,7 @@ import { scoredRuns, type ScoredRun } from './section7-runs.ts';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
-export function intrinsicSpec(m: IntrinsicModel, t: IntrinsicTask, runs: readonly ScoredRun[]): TopLevelSpec {
+function intrinsicSpec(m: IntrinsicModel, t: IntrinsicTask, runs: readonly ScoredRun[]): TopLevelSpec {
   const x = { field: 'x', type: 'quantitative', scale: { type: 'log' }, title: 'trainable parameters: subspace dimension d (intrinsic) or LoRA count (W_q+W_v)' };
   const y = { field: 'y', type: 'quantitative', scale: { zero: false }, title: `${t.info.metric} (×100)` };
   const mean = t.points.filter((p) => p.mean !== undefined).map((p) => ({ x: p.d, y: p.mean, lo: p.mean! - (p.std ?? 0), hi: p.mean! + (p.std ?? 0), what: 'intrinsic (mean ± std)' }));

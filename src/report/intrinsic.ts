@@ -13,12 +13,13 @@
  */
 import { formatCount, formatDint, intrinsicDimension, type Dint } from '../analysis/intrinsic-dim.ts';
 import { loraCount } from '../analysis/section7.ts';
-import { median } from './aggregate.ts';
+import { mean, median } from '../util/stats.ts';
+import { csvLine } from '../util/csv.ts';
 import { taskCaption, taskName, type PlainTable } from './section7-format.ts';
 import { aggregateRuns, aggText, baseModelConfig, displayScale, reportedWords, type Agg, type ScoredRun } from './section7-runs.ts';
 import type { TaskInfo } from './section7.ts';
 
-export const LORA_RANKS = [1, 2, 4, 8, 16, 32, 64] as const;
+const LORA_RANKS = [1, 2, 4, 8, 16, 32, 64] as const;
 export const DINT_FRACTION = 0.9;
 
 export interface IntrinsicTask {
@@ -82,7 +83,7 @@ export function buildIntrinsic(profile: string, runs: readonly ScoredRun[], lora
       line === undefined ? [] : seeds.map((seed) => ({ seed, dint: intrinsicDimension(scored.filter((r) => r.seed === seed).map((r) => ({ d: r.dim as number, score: r.score as number })), line) }));
     const perSeed = seedCurves(threshold);
     const base = mine.map((r) => r.result.baseline?.metrics[r.metric]).filter((x): x is number => x !== undefined);
-    const baseline = base.length > 0 ? (base.reduce((a, b) => a + b, 0) / base.length) * displayScale(mine[0].metric) : undefined;
+    const baseline = base.length > 0 ? mean(base) * displayScale(mine[0].metric) : undefined;
     const gainThreshold = baseline === undefined || ft.mean === undefined ? undefined : baseline + DINT_FRACTION * (ft.mean - baseline);
     const meanCurve = points.filter((p) => p.mean !== undefined).map((p) => ({ d: p.d, score: p.mean as number }));
     const config = mine.map((r) => baseModelConfig(r.result)).find((c) => c !== undefined);
@@ -113,7 +114,7 @@ export function buildIntrinsic(profile: string, runs: readonly ScoredRun[], lora
 }
 
 /** Median and range of the seeds' crossings (seeds that do not cross on the grid are listed, not averaged). */
-export function spreadOf(perSeed: { seed: number; dint: Dint }[]): IntrinsicTask['seedSpread'] {
+function spreadOf(perSeed: { seed: number; dint: Dint }[]): IntrinsicTask['seedSpread'] {
   const crossed = perSeed.filter((s) => s.dint.kind === 'crossed').map((s) => s.dint.d);
   return crossed.length === 0 ? undefined : { median: median(crossed), min: Math.min(...crossed), max: Math.max(...crossed), crossed: crossed.length, of: perSeed.length };
 }
@@ -193,17 +194,18 @@ export function intrinsicMarkdown(m: IntrinsicModel): string {
 
 export function intrinsicCsv(m: IntrinsicModel): string {
   const lines = ['task,model,kind,d_or_params,r,mean,std,n,run_ids'];
+  const row = (...c: (string | number | null | undefined)[]): string => csvLine(c.map((x) => (x === undefined || x === null ? '' : String(x))));
   for (const t of m.tasks) {
-    lines.push([t.info.task, t.info.model, 'ft', '', '', t.ft.mean ?? '', t.ft.std ?? '', t.ft.n, t.ft.runIds.join(' ')].join(','));
-    for (const p of t.points) lines.push([t.info.task, t.info.model, 'intrinsic', p.d, '', p.mean ?? '', p.std ?? '', p.n, p.runIds.join(' ')].join(','));
-    for (const s of t.perSeed) lines.push([t.info.task, t.info.model, `dint90 seed ${s.seed} (${s.dint.kind})`, s.dint.d, '', '', '', 1, ''].join(','));
-    if (t.dint !== undefined) lines.push([t.info.task, t.info.model, `dint90 mean curve (${t.dint.kind})`, t.dint.d, '', '', '', t.perSeed.length, ''].join(','));
-    for (const s of t.perSeedGain) lines.push([t.info.task, t.info.model, `dint90 of the gain seed ${s.seed} (${s.dint.kind})`, s.dint.d, '', '', '', 1, ''].join(','));
-    if (t.dintGain !== undefined) lines.push([t.info.task, t.info.model, `dint90 of the gain mean curve (${t.dintGain.kind})`, t.dintGain.d, '', '', '', t.perSeedGain.length, ''].join(','));
-    if (t.baseline !== undefined) lines.push([t.info.task, t.info.model, 'untrained baseline', '', '', t.baseline, '', '', ''].join(','));
+    lines.push(row(t.info.task, t.info.model, 'ft', '', '', t.ft.mean ?? '', t.ft.std ?? '', t.ft.n, t.ft.runIds.join(' ')));
+    for (const p of t.points) lines.push(row(t.info.task, t.info.model, 'intrinsic', p.d, '', p.mean ?? '', p.std ?? '', p.n, p.runIds.join(' ')));
+    for (const s of t.perSeed) lines.push(row(t.info.task, t.info.model, `dint90 seed ${s.seed} (${s.dint.kind})`, s.dint.d, '', '', '', 1, ''));
+    if (t.dint !== undefined) lines.push(row(t.info.task, t.info.model, `dint90 mean curve (${t.dint.kind})`, t.dint.d, '', '', '', t.perSeed.length, ''));
+    for (const s of t.perSeedGain) lines.push(row(t.info.task, t.info.model, `dint90 of the gain seed ${s.seed} (${s.dint.kind})`, s.dint.d, '', '', '', 1, ''));
+    if (t.dintGain !== undefined) lines.push(row(t.info.task, t.info.model, `dint90 of the gain mean curve (${t.dintGain.kind})`, t.dintGain.d, '', '', '', t.perSeedGain.length, ''));
+    if (t.baseline !== undefined) lines.push(row(t.info.task, t.info.model, 'untrained baseline', '', '', t.baseline, '', '', ''));
     for (const c of t.loraCounts) {
       const s = t.lora.find((x) => x.r === c.r);
-      lines.push([t.info.task, t.info.model, 'lora q+v', c.params, c.r, s?.mean ?? '', s?.std ?? '', s?.n ?? 0, s?.runIds.join(' ') ?? ''].join(','));
+      lines.push(row(t.info.task, t.info.model, 'lora q+v', c.params, c.r, s?.mean ?? '', s?.std ?? '', s?.n ?? 0, s?.runIds.join(' ') ?? ''));
     }
   }
   return lines.join('\n') + '\n';

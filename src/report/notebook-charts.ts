@@ -15,8 +15,24 @@ const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 /** Row labels ("mini-roberta Adapter^H (bottleneck r=8)") are what tells the points apart: do not cut them. */
 const LABEL_LIMIT = 320;
 
-function facetColumns(n: number): number {
-  return Math.min(3, Math.max(1, n));
+/** The rows' labels on the y axis (shared by every layer of a facet). */
+const ROW_AXIS = { field: 'row', type: 'nominal', title: null, axis: { labelLimit: LABEL_LIMIT } } as const;
+
+/**
+ * One panel per table column (up to three a line, each with its own x scale), rows on the y axis;
+ * `layers` draw inside every panel.
+ */
+function facetByColumn(title: string, values: readonly { column: string }[], layers: unknown[]): TopLevelSpec {
+  const columns = [...new Set(values.map((v) => v.column))];
+  return {
+    $schema: SCHEMA,
+    title: { text: title, anchor: 'start' },
+    data: { values },
+    facet: { field: 'column', type: 'nominal', title: null, sort: columns },
+    columns: Math.min(3, Math.max(1, columns.length)),
+    resolve: { scale: { x: 'independent' } },
+    spec: { width: 200, height: { step: 18 }, layer: layers },
+  } as TopLevelSpec;
 }
 
 export function perSeedPoints(t: TableModel): (RunRecord & { value: number })[] {
@@ -24,34 +40,20 @@ export function perSeedPoints(t: TableModel): (RunRecord & { value: number })[] 
 }
 
 export function perSeedSpec(t: TableModel): TopLevelSpec {
-  const values = perSeedPoints(t);
-  const columns = [...new Set(values.map((v) => v.column))];
-  const y = { field: 'row', type: 'nominal', title: null, axis: { labelLimit: LABEL_LIMIT } };
-  return {
-    $schema: SCHEMA,
-    title: { text: `Table ${t.table} (${t.profile}): every seed per cell (tick: ${t.agg}; rule: baseline)`, anchor: 'start' },
-    data: { values },
-    facet: { field: 'column', type: 'nominal', title: null, sort: columns },
-    columns: facetColumns(columns.length),
-    resolve: { scale: { x: 'independent' } },
-    spec: {
-      width: 200,
-      height: { step: 18 },
-      layer: [
-        { mark: { type: 'rule', color: '#888', strokeDash: [4, 3] }, encoding: { x: { field: 'baseline', aggregate: 'max', type: 'quantitative' } } },
-        { mark: { type: 'tick', color: 'black', thickness: 2 }, encoding: { y, x: { field: 'cell', aggregate: 'max', type: 'quantitative' } } },
-        {
-          mark: { type: 'point', filled: true, size: 45, opacity: 0.8 },
-          encoding: {
-            y,
-            x: { field: 'value', type: 'quantitative', scale: { zero: false }, title: 'score' },
-            color: { field: 'seed', type: 'nominal', title: 'seed' },
-            tooltip: [{ field: 'row' }, { field: 'column' }, { field: 'seed' }, { field: 'runId' }, { field: 'value', format: '.2f' }, { field: 'baseline', format: '.2f' }],
-          },
-        },
-      ],
+  const y = ROW_AXIS;
+  return facetByColumn(`Table ${t.table} (${t.profile}): every seed per cell (tick: ${t.agg}; rule: baseline)`, perSeedPoints(t), [
+    { mark: { type: 'rule', color: '#888', strokeDash: [4, 3] }, encoding: { x: { field: 'baseline', aggregate: 'max', type: 'quantitative' } } },
+    { mark: { type: 'tick', color: 'black', thickness: 2 }, encoding: { y, x: { field: 'cell', aggregate: 'max', type: 'quantitative' } } },
+    {
+      mark: { type: 'point', filled: true, size: 45, opacity: 0.8 },
+      encoding: {
+        y,
+        x: { field: 'value', type: 'quantitative', scale: { zero: false }, title: 'score' },
+        color: { field: 'seed', type: 'nominal', title: 'seed' },
+        tooltip: [{ field: 'row' }, { field: 'column' }, { field: 'seed' }, { field: 'runId' }, { field: 'value', format: '.2f' }, { field: 'baseline', format: '.2f' }],
+      },
     },
-  } as TopLevelSpec;
+  ]);
 }
 
 export interface VsFullFt {
@@ -115,34 +117,21 @@ export function vsFullFtMarkdown(t: TableModel, rows: readonly VsFullFt[]): stri
 export function vsFullFtSpec(t: TableModel, rows: readonly VsFullFt[] = vsFullFt(t)): TopLevelSpec {
   const spread = (r: VsFullFt): string => (r.withinFtSpread === undefined ? 'FT spread unknown' : r.withinFtSpread ? 'within FT ± 2 std' : 'outside FT ± 2 std');
   const values = rows.map((r) => ({ ...r, spread: spread(r), lo: r.ftStd !== undefined ? -2 * r.ftStd : undefined, hi: r.ftStd !== undefined ? 2 * r.ftStd : undefined }));
-  const y = { field: 'row', type: 'nominal', title: null, axis: { labelLimit: LABEL_LIMIT } };
-  const columns = [...new Set(values.map((v) => v.column))];
-  return {
-    $schema: SCHEMA,
-    title: { text: `Table ${t.table} (${t.profile}): each method minus full fine-tuning (band: FT ± 2 std over seeds)`, anchor: 'start' },
-    data: { values },
-    facet: { field: 'column', type: 'nominal', title: null, sort: columns },
-    columns: facetColumns(columns.length),
-    resolve: { scale: { x: 'independent' } },
-    spec: {
-      width: 200,
-      height: { step: 18 },
-      layer: [
-        // The band per row: each row is compared with the FT row of its own model, whose spread it is.
-        { mark: { type: 'rect', color: '#ddd' }, encoding: { y, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } } },
-        { mark: { type: 'rule', color: 'black' }, encoding: { x: { datum: 0, type: 'quantitative' } } },
-        {
-          mark: { type: 'bar', height: 12 },
-          encoding: {
-            y,
-            x: { field: 'delta', type: 'quantitative', title: 'Δ vs FT' },
-            color: { field: 'spread', type: 'nominal', title: null, scale: { domain: ['within FT ± 2 std', 'outside FT ± 2 std', 'FT spread unknown'], range: ['#9ecae1', '#de2d26', '#999'] } },
-            tooltip: [{ field: 'row' }, { field: 'column' }, { field: 'value', format: '.2f' }, { field: 'ft', format: '.2f' }, { field: 'delta', format: '+.2f' }, { field: 'ftStd', format: '.2f' }],
-          },
-        },
-      ],
+  const y = ROW_AXIS;
+  return facetByColumn(`Table ${t.table} (${t.profile}): each method minus full fine-tuning (band: FT ± 2 std over seeds)`, values, [
+    // The band per row: each row is compared with the FT row of its own model, whose spread it is.
+    { mark: { type: 'rect', color: '#ddd' }, encoding: { y, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } } },
+    { mark: { type: 'rule', color: 'black' }, encoding: { x: { datum: 0, type: 'quantitative' } } },
+    {
+      mark: { type: 'bar', height: 12 },
+      encoding: {
+        y,
+        x: { field: 'delta', type: 'quantitative', title: 'Δ vs FT' },
+        color: { field: 'spread', type: 'nominal', title: null, scale: { domain: ['within FT ± 2 std', 'outside FT ± 2 std', 'FT spread unknown'], range: ['#9ecae1', '#de2d26', '#999'] } },
+        tooltip: [{ field: 'row' }, { field: 'column' }, { field: 'value', format: '.2f' }, { field: 'ft', format: '.2f' }, { field: 'delta', format: '+.2f' }, { field: 'ftStd', format: '.2f' }],
+      },
     },
-  } as TopLevelSpec;
+  ]);
 }
 
 /** The baseline row(s) as Markdown, with how many method cells of each column are above / at / below it. */

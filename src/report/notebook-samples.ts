@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { E2E_FILES, readE2eFile, type E2eSplit } from '../data/e2e.ts';
 import { parseHypotheses, parseReferences } from '../eval/e2e/references.ts';
 import { resultsPaths } from '../runner/paths.ts';
-import { reportedOf } from '../runner/result-schema.ts';
+import { reportedOf } from '../train/result-schema.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
 import { subsampleIndices } from '../train/seeds.ts';
 import { UserError } from '../util/errors.ts';

@@ -1,7 +1,7 @@
 /**
  * Which row of the paper's Table 2/3 a row of ours stands beside, and what our model is.
  *
- * Rows are matched through src/methods/paper-rows.ts (every paper row with our model name, our
+ * Rows are matched through src/report/paper-rows.ts (every paper row with our model name, our
  * method name and the configuration it counts): same method, and every key of the paper row's
  * config equal to ours after the method's schema fills in defaults. Our paper-scale models
  * (roberta-base/large, gpt2-medium/large) match their own rows; any other RoBERTa (e.g. the CPU
@@ -12,10 +12,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILTIN_CONFIGS, readHfConfig, type ModelConfig } from '../models/config.ts';
-import { PAPER_ROWS, type PaperRow } from '../methods/paper-rows.ts';
+import { namedConfig, readHfConfig, type ModelConfig } from '../models/config.ts';
+import { PAPER_ROWS, type PaperRow } from './paper-rows.ts';
 import { getMethod } from '../methods/registry.ts';
-import { canonicalJson } from '../train/run-identity.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 
 export interface ModelInfo {
   name: string;
@@ -36,8 +36,8 @@ const FAMILY_PAPER_MODELS: Record<NonNullable<ModelInfo['family']>, string[]> = 
 
 /**
  * `provenance` is a run's provenance.model ("<weights dir> (model.safetensors sha256:…)"): when that
- * directory still holds its config.json, it is the architecture the run really trained (the offline
- * stand-ins are pretrained at their own size, not the built-in bench config of the same name).
+ * directory still holds its config.json, it is the architecture the run really trained; else the
+ * config the name stands for (models/config.ts `namedConfig`: the stand-ins' own for `mini-*`).
  */
 export function modelInfo(name: string, provenance?: string): ModelInfo {
   const dir = provenance?.replace(/ \(.*\)$/, '');
@@ -49,7 +49,7 @@ export function modelInfo(name: string, provenance?: string): ModelInfo {
       config = undefined;
     }
   }
-  config ??= BUILTIN_CONFIGS[name] ? structuredClone(BUILTIN_CONFIGS[name]) : undefined;
+  config ??= namedConfig(name);
   if (config === undefined && existsSync(name)) {
     try {
       config = readHfConfig(name);
@@ -61,7 +61,7 @@ export function modelInfo(name: string, provenance?: string): ModelInfo {
   return { name, config, family, paperScale: PAPER_MODELS.includes(name) };
 }
 
-/** "mini-roberta (d_model 256, 4 layers)". */
+/** "mini-roberta (d_model 128, 4 layers)". */
 export function describeModel(m: ModelInfo): string {
   return m.config ? `${m.name} (d_model ${m.config.hidden}, ${m.config.layers} layers)` : m.name;
 }
@@ -101,7 +101,7 @@ export function matchPaperRow(table: 2 | 3, model: ModelInfo, method: string, co
 }
 
 /** The paper's way of writing method names (superscripts spelled with ^). */
-export const METHOD_DISPLAY: Readonly<Record<string, string>> = {
+const METHOD_DISPLAY: Readonly<Record<string, string>> = {
   ft: 'FT',
   'ft-top2': 'FT^Top2',
   bitfit: 'BitFit',

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { parseCsv } from '../data/e2e.ts';
+import { parseCsv } from '../util/csv.ts';
 import { UserError } from '../util/errors.ts';
 
 export const PAPER_TABLE_FILES: Readonly<Record<2 | 3, string>> = {
@@ -16,7 +16,7 @@ export const PAPER_TABLE_FILES: Readonly<Record<2 | 3, string>> = {
 };
 
 /** The metric columns of each table, in the paper's order. */
-export const PAPER_COLUMNS: Readonly<Record<2 | 3, readonly string[]>> = {
+const PAPER_COLUMNS: Readonly<Record<2 | 3, readonly string[]>> = {
   2: ['MNLI', 'SST-2', 'MRPC', 'CoLA', 'QNLI', 'QQP', 'RTE', 'STS-B'],
   3: ['BLEU', 'NIST', 'MET', 'ROUGE-L', 'CIDEr'],
 };
@@ -49,7 +49,7 @@ function stdAsPrinted(s: string): string {
   return s.startsWith('0.') ? s.slice(1) : s;
 }
 
-export function parsePaperTable(id: 2 | 3, text: string, file: string): PaperTableRow[] {
+function parsePaperTable(id: 2 | 3, text: string, file: string): PaperTableRow[] {
   const records = parseCsv(text, file).filter((r) => !(r.fields.length === 1 && r.fields[0] === ''));
   if (records.length === 0) throw new UserError(`${file}: empty; restore it from ../shared/reference/paper-table${id}.csv`);
   const header = records[0].fields;

@@ -5,7 +5,7 @@
  * registry cannot evaluate the formula (a model whose config we cannot read), the footnote shows
  * the counted and formula numbers the runs themselves recorded.
  */
-import type { RunResult } from '../runner/result-schema.ts';
+import type { RunResult } from '../train/result-schema.ts';
 import { getMethod } from '../methods/registry.ts';
 import type { ModelInfo } from './paper-match.ts';
 
@@ -20,11 +20,11 @@ export interface ParamInfo {
   text: string;
 }
 
-export function fmtInt(n: number): string {
+function fmtInt(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-export function paramsInMillions(n: number): string {
+function paramsInMillions(n: number): string {
   return `${(n / 1e6).toFixed(n >= 1e8 ? 1 : n >= 1e6 ? 2 : 3)}M`;
 }
 

@@ -12,7 +12,7 @@
  * split is read from the E2E data files their provenance records (unknown when none, or when they
  * name both).
  */
-import type { Reported, RunResult } from '../runner/result-schema.ts';
+import type { Reported, RunResult } from '../train/result-schema.ts';
 import { e2eScoredSplits } from './columns.ts';
 
 export interface RunReport {
@@ -25,7 +25,7 @@ export interface RunReport {
 }
 
 /** How the paper's Table 3 numbers were obtained. */
-export const PAPER_E2E_PROTOCOL: Readonly<Required<Omit<RunReport, 'epoch' | 'heldout'>>> = { split: 'test', checkpoint: 'final' };
+const PAPER_E2E_PROTOCOL: Readonly<Required<Omit<RunReport, 'epoch' | 'heldout'>>> = { split: 'test', checkpoint: 'final' };
 
 /** E2E and its synthetic stand-in hold out MRs (each with all its references), GLUE tasks examples. */
 function heldoutOf(task: string, checkpoint: Reported['checkpoint'], selectedOn: unknown, size: unknown): Pick<RunReport, 'heldout'> {

@@ -1,6 +1,6 @@
 /**
  * Reads a results folder: `results/<profile>/runs/<runId>.json` (one RunResult each, validated with
- * the shared zod schema, src/runner/result-schema.ts) and cross-checks `runs.csv` (RUNS_CSV_COLUMNS)
+ * the shared zod schema, src/train/result-schema.ts) and cross-checks `runs.csv` (RUNS_CSV_COLUMNS)
  * against them. A file that does not validate stops the report with one line naming it: a table
  * that silently drops a run would misstate the seeds behind its numbers.
  *
@@ -13,8 +13,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseCsv } from '../data/e2e.ts';
-import { RUNS_CSV_COLUMNS, runResultSchema, type RunResult } from '../runner/result-schema.ts';
+import { runResultSchema, type RunResult } from '../train/result-schema.ts';
+import { parseCsv } from '../util/csv.ts';
+import { RUNS_CSV_COLUMNS } from '../runner/runs-csv.ts';
 import { UserError } from '../util/errors.ts';
 
 export const mlflowRefSchema = z.object({
@@ -41,7 +42,7 @@ export interface ResultsFolder {
 }
 
 /** The profiles under a results root: sub-directories that hold runs/ or runs.csv. */
-export function listProfiles(root: string): string[] {
+function listProfiles(root: string): string[] {
   if (!existsSync(root)) return [];
   return readdirSync(root)
     .filter((d) => statSync(join(root, d)).isDirectory())
@@ -96,7 +97,7 @@ function readRunsCsv(file: string, notes: string[]): Set<string> | undefined {
   const header = records[0].fields;
   const expected = [...RUNS_CSV_COLUMNS];
   if (header.join(',') !== expected.join(',')) {
-    notes.push(`${file}: header differs from the result schema's RUNS_CSV_COLUMNS; not cross-checked`);
+    notes.push(`${file}: header differs from RUNS_CSV_COLUMNS (src/runner/runs-csv.ts); not cross-checked`);
     return undefined;
   }
   return new Set(records.slice(1).map((r) => r.fields[0]));

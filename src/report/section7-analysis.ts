@@ -23,12 +23,12 @@ import { openBaseWeights, type BaseWeights } from '../analysis/base-weights.ts';
 import { readLoraCheckpoint } from '../analysis/lora-weights.ts';
 import { analyzeSubspace } from '../analysis/run-analysis.ts';
 import { blockPhi, type Overlap } from '../analysis/section7.ts';
-import { mean } from './aggregate.ts';
+import { mean } from '../util/stats.ts';
 import { PAPER_TABLE7 } from './section7-paper.ts';
 import { baseModelDir, type ScoredRun } from './section7-runs.ts';
 
 /** The directions compared after the top one: 2..REST_TO of each A (Figure 3's A_{r=8} has 8). */
-export const REST_TO = 8;
+const REST_TO = 8;
 
 export interface PhiSummary {
   task: string;

@@ -8,6 +8,7 @@ import { texEscape } from './format-tex.ts';
 import type { Section7Model, TaskInfo } from './section7.ts';
 import { PAPER_TABLE5, PAPER_TABLE6, PAPER_TABLE7, PAPER_TABLE7_WNORM, TABLE5_SETS, TABLE6_RANKS, setLabel } from './section7-paper.ts';
 import { aggText } from './section7-runs.ts';
+import { csvLine } from '../util/csv.ts';
 
 const TASK_NAMES: Readonly<Record<string, string>> = { sst2: 'SST-2', e2e: 'E2E', mnli: 'MNLI', mrpc: 'MRPC', rte: 'RTE', cola: 'CoLA', stsb: 'STS-B', qnli: 'QNLI', qqp: 'QQP' };
 
@@ -88,7 +89,7 @@ export function section7Tables(m: Section7Model): PlainTable[] {
   return out;
 }
 
-export function findingsLines(m: Section7Model): string[] {
+function findingsLines(m: Section7Model): string[] {
   return m.findings.flatMap((f) => [`- **${f.verdict}** — paper: ${f.paper}`, ...(f.ours.length > 0 ? f.ours.map((o) => `  - ours: ${o}`) : ['  - ours: no runs for it in this profile'])]);
 }
 
@@ -122,14 +123,10 @@ export function section7Tex(m: Section7Model): string {
   return parts.join('\n');
 }
 
-function csvCell(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /** Long format: one line per number, with its table, row and column. */
 export function section7Csv(m: Section7Model): string {
   const lines = ['table,task,row,column,mean,std,n,run_ids'];
-  const push = (...c: (string | number | undefined)[]) => lines.push(c.map((x) => csvCell(x === undefined ? '' : String(x))).join(','));
+  const push = (...c: (string | number | undefined)[]) => lines.push(csvLine(c.map((x) => (x === undefined ? '' : String(x)))));
   for (const row of m.table5) for (const c of row.cells) push('table5', row.task, `r=${c.r}`, c.set, c.mean, c.std, c.n, c.runIds.join(' '));
   for (const row of m.table6) for (const c of row.cells) push('table6', row.task, row.set, `r=${c.r}`, c.mean, c.std, c.n, c.runIds.join(' '));
   for (const p of m.phi) {

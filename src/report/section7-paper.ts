@@ -8,7 +8,6 @@
 export const TABLE5_SETS = ['q', 'k', 'v', 'o', 'q+k', 'q+v', 'q+k+v+o'] as const;
 /** The rank each set gets under the 18M budget (Table 5's "rank r" row). */
 export const TABLE5_RANKS: Readonly<Record<string, number>> = { q: 8, k: 8, v: 8, o: 8, 'q+k': 4, 'q+v': 4, 'q+k+v+o': 2 };
-export const TABLE5_BUDGET = 18e6;
 
 export interface PaperRow {
   dataset: string;

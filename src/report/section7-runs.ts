@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseHfConfig, type ModelConfig } from '../models/config.ts';
-import { reportedOf, type RunResult } from '../runner/result-schema.ts';
-import { mean, sampleStd } from './aggregate.ts';
+import { reportedOf, type RunResult } from '../train/result-schema.ts';
+import { mean, sampleStd } from '../util/stats.ts';
 import { setKey } from './section7-paper.ts';
 import type { ResultsFolder } from './results.ts';
 

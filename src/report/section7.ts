@@ -143,9 +143,9 @@ function qvFinding(t5: Section7Model['table5']): Finding {
  * still counts as shared above chance at 10× its random expectation. "Looks random": directions 2–8
  * within 2× of theirs.
  */
-export const TOP_SHARED = 0.5;
-export const TOP_ABOVE_CHANCE = 10;
-export const REST_RANDOM_FACTOR = 2;
+const TOP_SHARED = 0.5;
+const TOP_ABOVE_CHANCE = 10;
+const REST_RANDOM_FACTOR = 2;
 
 function topFinding(phi: PhiSummary[]): Finding {
   const ours: string[] = [];

@@ -10,10 +10,10 @@ import type { LoadedSpec } from '../spec/load.ts';
 import { findPaperRow, loadPaperTable, type PaperTableRow } from './paper-tables.ts';
 
 /** Where cited CSVs live: the shared reference folder beside the repository (../shared/reference). */
-export const REFERENCE_DIR = fileURLToPath(new URL('../../../shared/reference/', import.meta.url));
+const REFERENCE_DIR = fileURLToPath(new URL('../../../shared/reference/', import.meta.url));
 
 /** Folders a `cite: { file }` may be in: the spec's own folder, then the shared reference folder. */
-export function citeCandidates(specFile: string, file: string, referenceDir = REFERENCE_DIR): string[] {
+function citeCandidates(specFile: string, file: string, referenceDir = REFERENCE_DIR): string[] {
   if (isAbsolute(file)) return [file];
   return [resolve(dirname(specFile), file), join(referenceDir, file)];
 }

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { reportedSchema, runStatusSchema } from '../runner/result-schema.ts';
+import { reportedSchema, runStatusSchema } from '../train/result-schema.ts';
 import { UserError } from '../util/errors.ts';
 import type { Agg } from './aggregate.ts';
 

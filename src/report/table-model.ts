@@ -8,10 +8,11 @@
  * shows the task columns the profile runs (profile-tasks.ts) when the spec says which those are.
  * The model is format-free; format-*.ts and html.ts render it.
  */
-import { PAPER_ROWS } from '../methods/paper-rows.ts';
-import type { RunResult } from '../runner/result-schema.ts';
-import { canonicalJson } from '../train/run-identity.ts';
-import { aggregate, type Agg, sampleStd } from './aggregate.ts';
+import { PAPER_ROWS } from './paper-rows.ts';
+import type { RunResult } from '../train/result-schema.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
+import { aggregate, type Agg } from './aggregate.ts';
+import { sampleStd } from '../util/stats.ts';
 import { baselineCellNotes, baselineDefinition, buildBaselineRow, compareRows, type BaselineRow, type VsBaseline } from './baseline-row.ts';
 import { cellValue, type ColumnDef, isSynthetic, missingTaskData, table2Columns, table3Columns, tableOf } from './columns.ts';
 import { findPaperRow, loadPaperTable, type PaperTableRow, type PaperValue } from './paper-tables.ts';
@@ -208,7 +209,7 @@ export function buildTable(table: 2 | 3, folder: ResultsFolder, opts: BuildOptio
     const match = matchPaperRow(table, info, first.method, cfg, first.variant);
     const paperRow = match ? findPaperRow(paperRows, match.row.csv) : undefined;
     const synthetic = table === 3 && isSynthetic(first.task);
-    const label = rowLabel(first, info, match, synthetic);
+    const label = rowLabel(first, match, synthetic);
     const params = formulaFor(info, first.method, cfg, rs.map((r) => r.result));
     const cells = columns.map((col) => {
       const inCol = table === 2 ? rs.filter((r) => r.result.task === col.task) : rs;
@@ -294,9 +295,8 @@ function narrowedTable2Columns(runs: LoadedRun[], profile: ProfileTasks | undefi
   return { columns: all.filter((c) => c.task !== undefined && keep.has(c.task)), dropped: all.filter((c) => c.task === undefined || !keep.has(c.task)) };
 }
 
-function rowLabel(r: RunResult, info: ModelInfo, match: PaperMatch | undefined, synthetic: boolean): string {
+function rowLabel(r: RunResult, match: PaperMatch | undefined, synthetic: boolean): string {
   const base = match && match.sameScale && match.sameConfig ? match.row.label : `${r.model} ${methodDisplay(r.method)}${r.variant ? ` (${r.variant})` : ''}`;
-  void info;
   return synthetic ? `${base} [${r.task}]` : base;
 }
 

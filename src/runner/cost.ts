@@ -2,23 +2,30 @@
  * The `--dry-run` cost estimate: a per-token time model, deliberately simple and printed with the
  * plan so nobody mistakes it for a measurement.
  *
- *   train tokens = min(trainLimit, train split size − held-out examples) × maxSeqLength × epochs   (padding to maxSeqLength: an upper bound)
- *   eval tokens  = per evaluation, its examples × maxSeqLength ÷ 3   (forward only): min(evalLimit, eval size)
- *                  for dev/test, heldoutSize for the held-out slice (selectOn: heldout)
+ * Tokens are real tokens (padding not counted), the kind a run's `tokensPerSecond` counts (the
+ * trainer sums each batch's attention mask), so measured rates and estimates agree:
+ *
+ *   train tokens = min(trainLimit, train split size − held-out examples) × tokens per example × epochs
+ *   eval tokens  = per evaluation, its examples × tokens per example ÷ 3   (forward only): min(evalLimit,
+ *                  eval size) for dev/test, heldoutSize for the held-out slice (selectOn: heldout)
  *                  E2E: MRs × beam × maxNewTokens ÷ 3 (one cached decoding step per token and beam)
+ *   tokens per example = min(maxSeqLength, the split's mean, MEAN_TOKENS below); maxSeqLength where
+ *                  unmeasured (an upper bound: MNLI, QQP, synthetic tasks)
  *   ms = (train + eval tokens) × ms/token
  *
  * ms/token, first available of: `--ms-per-token`; measured, 1000 / median tokensPerSecond of this
  * profile's finished runs with the same model and method class; the spec's `cost.msPerToken[model]`;
- * the built-in reference scaled by model size. The reference is `lora-repro bench train` on the
- * mini models (d_model 256, 4 layers) on a 2-core machine: BASE_MS_PER_TOKEN below; other models
- * scale by non-embedding parameters (≈ 12·L·d², i.e. FLOPs per token). Methods that train every
- * weight (ft, ft-top2) use the full-fine-tuning rate, the others the LoRA rate.
+ * the built-in reference scaled by model size. The reference is `lora-repro bench train` on
+ * bench-roberta (d_model 256, 4 layers; every token of its batches is real) on a 2-core machine:
+ * BASE_MS_PER_TOKEN below; other models scale by non-embedding parameters (≈ 12·L·d², i.e. FLOPs
+ * per token). Methods that train every weight (ft, ft-top2) use the full-fine-tuning rate, the
+ * others the LoRA rate.
  */
-import { BUILTIN_CONFIGS } from '../models/config.ts';
+import { namedConfig } from '../models/config.ts';
 import type { PlannedRun } from '../spec/expand.ts';
-import type { RunResult } from './result-schema.ts';
+import type { RunResult } from '../train/result-schema.ts';
 import { evalProtocol, evaluationCounts } from '../train/eval-protocol.ts';
+import { median } from '../util/stats.ts';
 
 /** Official split sizes (GLUE; E2E MR-reference pairs for train, unique dev MRs for eval). */
 const TRAIN_SIZE: Record<string, number> = {
@@ -33,18 +40,40 @@ const UNKNOWN_SIZE = 1000;
 const E2E_TRAIN_MRS = 4862;
 
 /**
- * ms per (padded) training token of the mini models, batch 16 × seq 128 on a 2-core machine with
- * tfjs-wasm: LoRA ≈ 2300 ms/step, full fine-tuning ≈ 3200 ms/step (shared/notes CPU measurements;
- * `lora-repro bench train --model mini-roberta` gave 3684 / 5320 ms/step on the development
- * machine while it was shared with other jobs). Re-measure with `make bench` elsewhere and pass
- * `--ms-per-token`, or let finished runs measure it.
+ * Mean tokens per example (special tokens included, before truncation) of each split in
+ * ../shared/data, with the GPT-2 BPE of roberta-base and gpt2 (the mini stand-ins' 8000-token BPE
+ * gives 7-27% more): GLUE as encodeRobertaExample builds inputs, E2E as a training pair (MR, end of
+ * text, reference, end of text). QNLI has only its dev split there; MNLI and QQP none.
  */
-export const BASE_MS_PER_TOKEN = { lora: 2300 / 2048, ft: 3200 / 2048 } as const;
-const BASE_MODEL = 'mini-roberta';
+const MEAN_TOKENS: Record<string, { train: number; eval: number }> = {
+  sst2: { train: 14.4, eval: 26.0 },
+  mrpc: { train: 53.3, eval: 53.4 },
+  cola: { train: 11.4, eval: 11.6 },
+  rte: { train: 71.2, eval: 69.5 },
+  stsb: { train: 29.1, eval: 32.3 },
+  qnli: { train: 52.1, eval: 52.1 },
+  e2e: { train: 53.5, eval: 53.5 },
+};
+
+/** Real tokens of one example of the task's `split`: its mean, at most maxSeqLength (the padded length where unmeasured). */
+function tokensPerExample(task: string, split: 'train' | 'eval', maxSeqLength: number): number {
+  const mean = task.startsWith('synthetic-') ? undefined : MEAN_TOKENS[task]?.[split];
+  return Math.min(maxSeqLength, mean ?? maxSeqLength);
+}
+
+/**
+ * ms per training token of the benchmark model bench-roberta, batch 16 × seq 128 (no padding) on a
+ * 2-core machine with tfjs-wasm: LoRA ≈ 2300 ms/step, full fine-tuning ≈ 3200 ms/step (shared/notes
+ * CPU measurements; `lora-repro bench train --model bench-roberta` gave 3684 / 5320 ms/step on the
+ * development machine while it was shared with other jobs). Re-measure with `make bench` elsewhere
+ * and pass `--ms-per-token`, or let finished runs measure it.
+ */
+const BASE_MS_PER_TOKEN = { lora: 2300 / 2048, ft: 3200 / 2048 } as const;
+const BASE_MODEL = 'bench-roberta';
 
 const FULL_GRADIENT = new Set(['ft', 'ft-top2']);
 export type MethodClass = 'ft' | 'lora';
-export const methodClass = (method: string): MethodClass => (FULL_GRADIENT.has(method) ? 'ft' : 'lora');
+const methodClass = (method: string): MethodClass => (FULL_GRADIENT.has(method) ? 'ft' : 'lora');
 
 /** Known shapes, including DeBERTa-XXL which has no architecture here (d 1536, 48 layers). */
 const EXTRA_SHAPES: Record<string, { hidden: number; layers: number }> = {
@@ -52,7 +81,7 @@ const EXTRA_SHAPES: Record<string, { hidden: number; layers: number }> = {
 };
 
 function nonEmbeddingParams(model: string): number | undefined {
-  const c = BUILTIN_CONFIGS[model] ?? EXTRA_SHAPES[model];
+  const c = namedConfig(model) ?? EXTRA_SHAPES[model];
   if (c === undefined) return undefined;
   return 12 * c.layers * c.hidden * c.hidden;
 }
@@ -76,12 +105,6 @@ export interface CostOptions {
   specMsPerToken?: Record<string, number>;
   /** Finished results of this profile (for measured rates). */
   finished: readonly RunResult[];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 export class CostModel {
@@ -117,12 +140,12 @@ export class CostModel {
     const isSynthetic = c.task.startsWith('synthetic-');
     const trainN = trainExamples(c);
     const evalN = Math.min(c.evalLimit ?? Infinity, isSynthetic ? UNKNOWN_SIZE : (EVAL_SIZE[task] ?? UNKNOWN_SIZE));
-    const trainTokens = trainN * c.maxSeqLength * c.epochs;
+    const trainTokens = trainN * tokensPerExample(c.task, 'train', c.maxSeqLength) * c.epochs;
     const p = evalProtocol(c);
     const evals = evaluationCounts(p, c.epochs);
     // The selection split is dev or the held-out slice (heldoutSize examples; E2E: MRs).
     const examples = evals.selection * (p.heldoutSize ?? evalN) + evals.reported * evalN;
-    const perExample = task === 'e2e' ? (c.decoding?.beam ?? 10) * (c.decoding?.maxNewTokens ?? 64) : c.maxSeqLength;
+    const perExample = task === 'e2e' ? (c.decoding?.beam ?? 10) * (c.decoding?.maxNewTokens ?? 64) : tokensPerExample(c.task, 'eval', c.maxSeqLength);
     const evalTokens = (examples * perExample) / 3;
     const rate = this.rate(c.model, c.method);
     return { ms: (trainTokens + evalTokens) * rate.msPerToken, trainTokens, evalTokens, rate };

@@ -9,7 +9,7 @@
  *    it is retried by the next `run` like a failed run, after its parent.
  */
 import type { PlannedRun } from '../spec/expand.ts';
-import type { RunResult } from './result-schema.ts';
+import type { RunResult } from '../train/result-schema.ts';
 
 /** The run id `run` starts from, if it starts from another run. */
 export function parentRunId(run: PlannedRun): string | undefined {
@@ -21,7 +21,7 @@ export function parentRunId(run: PlannedRun): string | undefined {
  * `runs` reordered so that every parent comes before its children; otherwise the given order.
  * A parent outside `runs` imposes nothing.
  */
-export function parentsFirst(runs: readonly PlannedRun[]): PlannedRun[] {
+function parentsFirst(runs: readonly PlannedRun[]): PlannedRun[] {
   const byId = new Map(runs.map((r) => [r.runId, r]));
   const out: PlannedRun[] = [];
   const placed = new Set<string>();

@@ -5,20 +5,25 @@
  *
  * Which module: RunnerOptions.executorModule, else the LORA_REPRO_EXECUTOR environment variable
  * (a path, relative to the working directory), else src/train/trainer.ts. The fake executor
- * (src/runner/fake-executor.ts) is selected that way in the kill-and-resume tests.
+ * (test/helpers/fake-executor.ts) is selected that way in the kill-and-resume tests.
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TrainRunConfig } from '../train/run-config.ts';
 import { UserError } from '../util/errors.ts';
-import type { EpochRecord, RunResult } from './result-schema.ts';
+import type { EpochRecord, RunResult } from '../train/result-schema.ts';
 
-export const EXECUTOR_ENV = 'LORA_REPRO_EXECUTOR';
+const EXECUTOR_ENV = 'LORA_REPRO_EXECUTOR';
 
 export interface ExecutorOptions {
   /** The run's own output directory (exists and is empty when the run starts). */
   outDir: string;
+  /**
+   * The run's ids as the runner keys it, hashed from the spec's config (`config.model` may since
+   * have been resolved to a directory): the executor records these rather than hashing what it got.
+   */
+  runKeys?: { runId: string; cellKey: string };
   log?: (line: string) => void;
   onEpoch?: (e: EpochRecord) => void;
   onStep?: (step: number, loss: number) => void;
@@ -36,7 +41,7 @@ export function resolveExecutorModule(explicit: string | undefined, env: NodeJS.
     throw new UserError(
       given === undefined
         ? `the trainer (${path}) is not available in this checkout; set ${EXECUTOR_ENV} to an executor module or use --dry-run`
-        : `executor module '${given}' does not exist (from ${explicit !== undefined ? '--executor' : EXECUTOR_ENV})`,
+        : `executor module '${given}' does not exist (from ${explicit !== undefined ? '--executor-module' : EXECUTOR_ENV})`,
     );
   }
   return path;

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import type { PlannedRun } from '../spec/expand.ts';
 import { readPackageVersion } from '../util/provenance.ts';
-import type { Provenance, RunResult } from './result-schema.ts';
+import type { Provenance, RunResult } from '../train/result-schema.ts';
 
 let cached: Omit<Provenance, 'model' | 'datasets'> | undefined;
 
@@ -21,7 +21,7 @@ function git(args: string[]): string | undefined {
 }
 
 /** What the runner itself knows about the environment (the trainer records more). Cached per process. */
-export function runnerProvenance(): Omit<Provenance, 'model' | 'datasets'> {
+function runnerProvenance(): Omit<Provenance, 'model' | 'datasets'> {
   if (cached === undefined) {
     const commit = git(['rev-parse', 'HEAD'])?.trim();
     const status = git(['status', '--porcelain', '--untracked-files=no']);

@@ -34,8 +34,9 @@ import { z } from 'zod';
 import type { PlannedRun } from '../spec/expand.ts';
 import { isArtifactsUnavailable, type CellRun, type MetricInput, type RunEndStatus, type SeedRun, type Tracker } from '../tracking/index.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { mean, median, sampleStd } from '../util/stats.ts';
 import { cellParams, cellRunName, cellTags, mkey, seedParams, seedRunName } from './mlflow-fields.ts';
-import type { RunResult } from './result-schema.ts';
+import type { RunResult } from '../train/result-schema.ts';
 
 const stateSchema = z.object({
   v: z.literal(1),
@@ -69,14 +70,6 @@ const toMs = (iso: string): number => {
 };
 
 const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-function stats(xs: number[]): { median: number; mean: number; std: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  const mean = s.reduce((a, b) => a + b, 0) / s.length;
-  const variance = s.length > 1 ? s.reduce((a, b) => a + (b - mean) ** 2, 0) / (s.length - 1) : 0;
-  return { median: s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2, mean, std: Math.sqrt(variance) };
-}
 
 export class MlflowProjection {
   readonly enabled: boolean;
@@ -316,12 +309,11 @@ export class MlflowProjection {
     const names = new Set(finished.flatMap((r) => Object.keys(r.metrics)));
     for (const name of names) {
       const xs = finished.map((r) => r.metrics[name]).filter((x): x is number => x !== undefined);
-      const s = stats(xs);
-      metrics.push(
-        { key: mkey('median', name), value: s.median, step: 0, timestamp: at },
-        { key: mkey('mean', name), value: s.mean, step: 0, timestamp: at },
-        { key: mkey('std', name), value: s.std, step: 0, timestamp: at },
-      );
+      if (xs.length === 0) continue;
+      metrics.push({ key: mkey('median', name), value: median(xs), step: 0, timestamp: at }, { key: mkey('mean', name), value: mean(xs), step: 0, timestamp: at });
+      // As in the results table: no std for a single seed (one value has no spread; logging 0 would claim one).
+      const std = sampleStd(xs);
+      if (std !== undefined) metrics.push({ key: mkey('std', name), value: std, step: 0, timestamp: at });
     }
     let problem: string | undefined;
     try {

@@ -25,7 +25,7 @@ import { findCachedSnapshot } from '../hub/cached-snapshots.ts';
 import { HUB_MODELS, MODEL_NOTES, modelRequest, splitRevision } from '../hub/catalog.ts';
 import { UserError } from '../util/errors.ts';
 
-export const MODELS_DIR_ENV = 'LORA_REPRO_MODELS';
+const MODELS_DIR_ENV = 'LORA_REPRO_MODELS';
 
 export interface ModelResolveOptions {
   /** Where LORA_REPRO_MODELS and LORA_REPRO_CACHE are read (default process.env). */

@@ -9,7 +9,7 @@ import { trainingSchedule, type TrainingSchedule } from '../train/batching.ts';
 import { CostModel, trainExamples } from './cost.ts';
 import { withUnfinishedParents } from './dependencies.ts';
 import { profileResultsDir, resultsPaths } from './paths.ts';
-import type { RunResult } from './result-schema.ts';
+import type { RunResult } from '../train/result-schema.ts';
 import { scanResults } from './results-store.ts';
 
 export interface PlanRow {
@@ -180,8 +180,9 @@ export function formatPlan(expansion: Expansion, plan: Plan, filters: readonly s
     ...[...plan.shared].map(([row, s]) => `  ${row}: its ${s.runs} run(s) are identical to ${s.withRow}'s under this profile (the same model after mapping): run once, counted there`),
     '',
     `estimated time of the ${t.toRun} run(s) to do: ${human(t.ms)} CPU; with ${plan.workers} worker(s) on ${availableParallelism()} core(s) ≈ ${human(plan.wallMs)} wall`,
-    'cost model: tokens = examples (min of trainLimit and the train split) × maxSeqLength × epochs, plus evaluation',
-    '  (forward only, ÷3) per epoch; padding to maxSeqLength makes it an upper bound. ms/token per model and method:',
+    'cost model: tokens = examples (min of trainLimit and the train split) × real tokens per example (the split\'s mean,',
+    '  at most maxSeqLength; padding not counted, as in measured rates) × epochs, plus evaluation (forward only, ÷3)',
+    '  per epoch. ms/token per model and method:',
     ...[...plan.rates].map(([k, v]) => `    ${k}: ${v}`),
     '',
     ...formatCells(plan.cells),

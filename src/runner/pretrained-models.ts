@@ -10,7 +10,8 @@
 import { locateDataDir } from '../data/corpus.ts';
 import { ensurePretrained, locatePretrained } from '../pretrain/cache.ts';
 import { PRETRAIN_FAMILIES, pretrainDefaults, type PretrainFamily, type PretrainSettings } from '../pretrain/pretrain-config.ts';
-import { artifactsRoot, readShipped, shippedMismatch, standInName, verifyShipped } from '../pretrain/shipped.ts';
+import { standInName } from '../models/stand-ins.ts';
+import { artifactsRoot, readShipped, shippedMismatch, verifyShipped } from '../pretrain/shipped.ts';
 import { UserError } from '../util/errors.ts';
 import { initBackend } from '../backend/select.ts';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 export const PRETRAINED_STAND_INS: Readonly<Record<string, PretrainFamily>> = Object.fromEntries(PRETRAIN_FAMILIES.map((f) => [standInName(f), f]));
 
 /** Set to 1 (as `make smoke` does): a shipped stand-in that cannot be used is an error, not a pretraining run. */
-export const REQUIRE_SHIPPED_ENV = 'LORA_REPRO_REQUIRE_SHIPPED';
+const REQUIRE_SHIPPED_ENV = 'LORA_REPRO_REQUIRE_SHIPPED';
 
 export interface PrepareOptions {
   /** --data-dir, else LORA_REPRO_DATA (`none`: synthetic corpus), else ../shared/data when present. */

@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { ResultsPaths } from './paths.ts';
-import { runResultSchema, type RunResult } from './result-schema.ts';
+import { runResultSchema, type RunResult } from '../train/result-schema.ts';
 
 export interface InvalidResult {
   file: string;

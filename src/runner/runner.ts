@@ -12,22 +12,23 @@
  * A kill at any moment therefore loses at most the runs in flight (no JSON yet: rerun) and can
  * leave at most a CSV lagging behind the JSONs (repaired by step 2 of the next run).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Expansion, PlannedRun } from '../spec/expand.ts';
 import { createTracker, type Tracker, type TrackerSummary } from '../tracking/index.ts';
 import { sweepTempFiles } from '../util/atomic-write.ts';
 import { resolveExecutorModule, type Executor } from './executor.ts';
-import { failedResult, runIdentity } from './failure.ts';
+import { failedResult } from './failure.ts';
 import { failpoint } from './failpoints.ts';
 import { readiness, withUnfinishedParents } from './dependencies.ts';
 import { acquireLock } from './lock.ts';
 import { MlflowProjection } from './mlflow-projection.ts';
 import { resolveModel as defaultResolveModel } from './model-resolver.ts';
 import { profileResultsDir, resultsPaths, type ResultsPaths } from './paths.ts';
-import { describeReported, reportedOf, runResultSchema, type EpochRecord, type RunResult } from './result-schema.ts';
+import { describeReported, reportedOf, type RunResult } from '../train/result-schema.ts';
 import { scanResults, writeResult, type InvalidResult } from './results-store.ts';
 import { RunsCsv, type ReconcileReport } from './runs-csv.ts';
-import { ForkDispatcher, InProcessDispatcher, RunFailure, type Dispatcher } from './worker-pool.ts';
+import { prepareJob, runJob } from './run-job.ts';
+import { ForkDispatcher, InProcessDispatcher, type Dispatcher } from './worker-pool.ts';
 
 export interface RunnerOptions {
   /** Parent of the per-profile results directories (default `results`). */
@@ -75,17 +76,6 @@ export interface RunnerSummary {
   csv: ReconcileReport;
   invalidResults: InvalidResult[];
   tracker: TrackerSummary | undefined;
-}
-
-/** The executor's result as this run's record: validated, with the runner's identity fields. */
-export function normalize(raw: unknown, run: PlannedRun): RunResult {
-  const parsed = runResultSchema.safeParse(raw);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new RunFailure(`the executor returned an invalid result: ${i.path.join('.') || '(record)'}: ${i.message}`);
-  }
-  // The runner's ids win: the executor saw a config whose model may have been resolved to a path.
-  return { ...parsed.data, ...runIdentity(run) };
 }
 
 function describe(r: RunResult): string {
@@ -174,27 +164,18 @@ export async function runExperiment(expansion: Expansion, selected: PlannedRun[]
       log(`[${done}/${todo.length}] ${describe(result)}`);
     };
     const execute = async (run: PlannedRun): Promise<void> => {
-      const startedAt = new Date();
-      const outDir = paths.outDir(run.runId);
-      rmSync(outDir, { recursive: true, force: true });
-      mkdirSync(outDir, { recursive: true });
+      const prepared = prepareJob(run, paths, resolved.get(run.config.model) ?? run.config.model);
       projection.runStarted(run);
-      const epochs: EpochRecord[] = [];
       let result: RunResult;
       try {
-        const init = run.config.initFrom;
-        // The child reads its parent's saved weights from the parent's run directory (train/init-from.ts).
-        const initFrom = init !== undefined && 'run' in init ? { ...init, dir: paths.outDir(init.run) } : init;
-        const job = { runId: run.runId, config: { ...run.config, model: resolved.get(run.config.model) ?? run.config.model, initFrom }, outDir };
         const runLog = opts.quiet ? undefined : (line: string): void => log(`  [${run.runId.slice(0, 8)}] ${line}`);
-        const raw = await dispatcher.run(job, { onEpoch: (e) => epochs.push(e), log: runLog });
-        result = normalize(raw, run);
+        result = await runJob(dispatcher, run, prepared, runLog);
       } catch (err) {
         if (aborted) {
           projection.runAbandoned(run.runId);
           return;
         }
-        result = { ...failedResult(run, err instanceof Error ? err.message : String(err), startedAt, new Date()), epochs };
+        result = { ...failedResult(run, err instanceof Error ? err.message : String(err), prepared.startedAt, new Date()), epochs: prepared.epochs };
       }
       record(run, result);
     };

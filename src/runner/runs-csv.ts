@@ -1,6 +1,6 @@
 /**
  * results/<profile>/runs.csv: one row per result JSON, columns RUNS_CSV_COLUMNS, written and read
- * with papaparse.
+ * with the one CSV reader and writer (util/csv.ts, papaparse underneath).
  *
  * Invariant (after `reconcile`, and after every `commit`): the rows are exactly the result JSONs,
  * one row per runId, each equal to the row derived from its JSON. The JSONs are the source of
@@ -14,11 +14,37 @@
  * writes a profile directory at a time (lock.ts), so there is no concurrent appender.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import Papa from 'papaparse';
 import { z } from 'zod';
 import { appendLineDurable, writeFileAtomic } from '../util/atomic-write.ts';
+import { csvLine, parseCsv, type CsvRecord } from '../util/csv.ts';
+import { UserError } from '../util/errors.ts';
 import { crashNow, failpointHit } from './failpoints.ts';
-import { RUNS_CSV_COLUMNS, runStatusSchema, type RunResult } from './result-schema.ts';
+import { runStatusSchema, type RunResult } from '../train/result-schema.ts';
+
+/** Columns of runs.csv, in order. `metrics` is the JSON of the reported metrics (RunResult.metrics). */
+export const RUNS_CSV_COLUMNS = [
+  'runId',
+  'cellKey',
+  'experiment',
+  'profile',
+  'model',
+  'method',
+  'variant',
+  'task',
+  'seed',
+  'status',
+  'bestEpoch',
+  'headlineMetric',
+  'headlineValue',
+  'metrics',
+  'trainableCounted',
+  'trainableFormula',
+  'wallSeconds',
+  'tokensPerSecond',
+  'peakRssMiB',
+  'gitCommit',
+  'finishedAt',
+] as const;
 
 export type CsvRow = Record<(typeof RUNS_CSV_COLUMNS)[number], string>;
 
@@ -76,9 +102,9 @@ export function csvRow(r: RunResult): CsvRow {
 }
 
 export function formatCsv(rows: CsvRow[], header: boolean): string {
-  if (rows.length === 0) return header ? `${RUNS_CSV_COLUMNS.join(',')}\n` : '';
-  const text = Papa.unparse({ fields: [...RUNS_CSV_COLUMNS], data: rows.map((r) => RUNS_CSV_COLUMNS.map((c) => r[c])) }, { header, newline: '\n' });
-  return `${text}\n`;
+  const lines = rows.map((r) => csvLine(RUNS_CSV_COLUMNS.map((c) => r[c])));
+  if (header) lines.unshift(csvLine(RUNS_CSV_COLUMNS));
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
 export interface ParsedCsv {
@@ -88,28 +114,35 @@ export interface ParsedCsv {
 }
 
 /** Reads runs.csv, dropping a torn last line and rows that do not validate. */
-export function parseRunsCsv(text: string): ParsedCsv {
+function parseRunsCsv(text: string): ParsedCsv {
   const problems: string[] = [];
   let body = text;
   if (body !== '' && !body.endsWith('\n')) {
     body = body.slice(0, body.lastIndexOf('\n') + 1);
     problems.push('torn last line');
   }
-  const parsed = Papa.parse<string[]>(body, { header: false, skipEmptyLines: true });
-  const [head, ...data] = parsed.data;
+  let records: CsvRecord[];
+  try {
+    records = parseCsv(body, 'runs.csv').filter((r) => !(r.fields.length === 1 && r.fields[0] === ''));
+  } catch (e) {
+    // Unreadable quoting: every row is derived again from the result JSONs (the source of truth).
+    if (e instanceof UserError) return { rows: [], problems: [...problems, e.message] };
+    throw e;
+  }
+  const [head, ...data] = records;
   if (head === undefined) return { rows: [], problems: body === '' ? problems : [...problems, 'no header'] };
-  if (head.join(',') !== RUNS_CSV_COLUMNS.join(',')) return { rows: [], problems: [...problems, 'header does not match RUNS_CSV_COLUMNS'] };
+  if (head.fields.join(',') !== RUNS_CSV_COLUMNS.join(',')) return { rows: [], problems: [...problems, 'header does not match RUNS_CSV_COLUMNS'] };
   const rows: CsvRow[] = [];
-  data.forEach((fields, i) => {
+  for (const { fields, line } of data) {
     if (fields.length !== RUNS_CSV_COLUMNS.length) {
-      problems.push(`line ${i + 2}: ${fields.length} fields instead of ${RUNS_CSV_COLUMNS.length}`);
-      return;
+      problems.push(`line ${line}: ${fields.length} fields instead of ${RUNS_CSV_COLUMNS.length}`);
+      continue;
     }
     const row = Object.fromEntries(RUNS_CSV_COLUMNS.map((c, j) => [c, fields[j]])) as CsvRow;
     const ok = csvRowSchema.safeParse(row);
-    if (!ok.success) problems.push(`line ${i + 2}: ${ok.error.issues[0].path.join('.')}: ${ok.error.issues[0].message}`);
+    if (!ok.success) problems.push(`line ${line}: ${ok.error.issues[0].path.join('.')}: ${ok.error.issues[0].message}`);
     else rows.push(row);
-  });
+  }
   return { rows, problems };
 }
 

@@ -70,7 +70,7 @@ function run(cmd: string, args: readonly string[], timeoutMs = 60_000): Promise<
 const firstLine = (s: string): string => s.trim().split('\n')[0] ?? '';
 
 /** `123_4` → [123, 4]; `123_[5-9%2]` (an unexpanded range) → [123, undefined]. */
-export function splitTaskId(id: string): { jobId: string; taskIndex: number | undefined } {
+function splitTaskId(id: string): { jobId: string; taskIndex: number | undefined } {
   const m = /^(\d+)(?:_(\d+))?/.exec(id);
   if (m === null) return { jobId: id, taskIndex: undefined };
   return { jobId: m[1], taskIndex: m[2] === undefined ? undefined : Number(m[2]) };

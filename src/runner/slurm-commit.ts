@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../util/atomic-write.ts';
 import { acquireLeaseLock } from './lock.ts';
 import { MlflowProjection } from './mlflow-projection.ts';
 import type { ResultsPaths } from './paths.ts';
-import type { RunResult } from './result-schema.ts';
+import type { RunResult } from '../train/result-schema.ts';
 import { csvRow, formatCsv, readRunsCsv, RunsCsv, type ReconcileReport } from './runs-csv.ts';
 import { csvLockPath } from './slurm-records.ts';
 
@@ -39,7 +39,7 @@ export async function commitCsvRowShared(paths: ResultsPaths, result: RunResult,
 }
 
 /** runs.csv brought in line with every result JSON (runs-csv.ts), under the lock the tasks commit under. */
-export async function reconcileCsvShared(paths: ResultsPaths, results: ReadonlyMap<string, RunResult>): Promise<ReconcileReport> {
+async function reconcileCsvShared(paths: ResultsPaths, results: ReadonlyMap<string, RunResult>): Promise<ReconcileReport> {
   const lock = await acquireLeaseLock(csvLockPath(paths));
   try {
     return new RunsCsv(paths.csv).reconcile(results);

@@ -60,7 +60,7 @@ const submissionSchema = z.object({
 });
 export type Submission = z.infer<typeof submissionSchema> & { dir: string };
 
-export function slurmDir(paths: ResultsPaths): string {
+function slurmDir(paths: ResultsPaths): string {
   return join(paths.root, 'slurm');
 }
 

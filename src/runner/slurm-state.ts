@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { PlannedRun } from '../spec/expand.ts';
 import type { ResultsPaths } from './paths.ts';
-import type { RunResult } from './result-schema.ts';
+import type { RunResult } from '../train/result-schema.ts';
 import { isActiveState, type AcctEntry, type QueueEntry, type SlurmClient } from './slurm-client.ts';
 import { jobNames, latestTasks, readSubmissions, taskLogPath, type ArrayRecord, type Submission, type TaskRef } from './slurm-records.ts';
 
@@ -22,7 +22,6 @@ export type RunState =
   | { kind: 'pending'; why: string; task?: TaskRef };
 
 export type StateKind = RunState['kind'];
-export const STATE_KINDS: readonly StateKind[] = ['finished', 'running', 'queued', 'failed', 'pending'];
 
 export interface SlurmView {
   submissions: Submission[];
@@ -60,7 +59,7 @@ export function jobIdOf(array: ArrayRecord, queue: ReadonlyMap<string, QueueEntr
 }
 
 /** The squeue line of a task, if it is still queued or running. */
-export function activeEntry(view: SlurmView, task: TaskRef): QueueEntry | undefined {
+function activeEntry(view: SlurmView, task: TaskRef): QueueEntry | undefined {
   const e = view.queue.get(queueKey(task.array.name, task.taskIndex)) ?? view.queue.get(queueKey(task.array.name, '*'));
   return e !== undefined && isActiveState(e.state) ? e : undefined;
 }

@@ -21,7 +21,7 @@ import { CostModel } from './cost.ts';
 import { parentRunId, withUnfinishedParents } from './dependencies.ts';
 import { acquireLock } from './lock.ts';
 import { profileResultsDir, resultsPaths } from './paths.ts';
-import type { RunResult } from './result-schema.ts';
+import type { RunResult } from '../train/result-schema.ts';
 import { scanResults } from './results-store.ts';
 import type { SlurmClient } from './slurm-client.ts';
 import { settleProfile } from './slurm-commit.ts';
@@ -71,7 +71,7 @@ export function planArrays(todo: readonly PlannedRun[], view: SlurmView | undefi
 }
 
 /** Slurm's D-HH:MM:SS of a duration. */
-export function slurmTime(ms: number): string {
+function slurmTime(ms: number): string {
   const s = Math.ceil(ms / 1000);
   const d = Math.floor(s / 86400);
   const hh = String(Math.floor((s % 86400) / 3600)).padStart(2, '0');
@@ -114,7 +114,7 @@ export function resourceArgs(s: SlurmSettings): string[] {
 
 const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-export const CLI_ENTRY = fileURLToPath(new URL('../../bin/lora-repro.mjs', import.meta.url));
+const CLI_ENTRY = fileURLToPath(new URL('../../bin/lora-repro.mjs', import.meta.url));
 
 export interface ScriptInput {
   name: string;

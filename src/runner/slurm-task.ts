@@ -1,7 +1,7 @@
 /**
  * One Slurm array task = one run (`lora-repro run-one`): the run goes through the local runner's
  * path — its output directory wiped, a forked worker running the executor module (worker.ts), the
- * result validated (runner.ts `normalize`) or recorded failed — and is committed the same way: the
+ * result validated (run-job.ts `runJob`) or recorded failed — and is committed the same way: the
  * result JSON written atomically (write, fsync, rename: safe on NFS, readers see the old file or
  * the new one), then its runs.csv row, then MLflow.
  *
@@ -16,7 +16,7 @@
  * run is already finished does nothing, and a rerun of a run (requeue, resubmission) replaces its
  * JSON and its row, never adds a second one.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Expansion, PlannedRun } from '../spec/expand.ts';
 import { createTracker, type Tracker } from '../tracking/index.ts';
 import { UserError } from '../util/errors.ts';
@@ -26,9 +26,9 @@ import { failedResult } from './failure.ts';
 import { failpoint } from './failpoints.ts';
 import { MlflowProjection } from './mlflow-projection.ts';
 import { profileResultsDir, resultsPaths, type ResultsPaths } from './paths.ts';
-import type { EpochRecord, RunResult } from './result-schema.ts';
+import type { RunResult } from '../train/result-schema.ts';
 import { readResultFile, writeResult } from './results-store.ts';
-import { normalize } from './runner.ts';
+import { prepareJob, runJob } from './run-job.ts';
 import { commitCsvRowShared } from './slurm-commit.ts';
 import { ForkDispatcher, InProcessDispatcher, type Dispatcher } from './worker-pool.ts';
 
@@ -144,19 +144,11 @@ async function execute(
   try {
     // Before anything starts: a model that is not there is one UserError (exit 2), not a failed run.
     const model = opts.resolveModel?.(run.config.model) ?? run.config.model;
-    const startedAt = new Date();
-    const outDir = paths.outDir(run.runId);
-    rmSync(outDir, { recursive: true, force: true });
-    mkdirSync(outDir, { recursive: true });
+    const prepared = prepareJob(run, paths, model);
     projection.runStarted(run);
-    const epochs: EpochRecord[] = [];
     let result: RunResult;
     try {
-      const init = run.config.initFrom;
-      const initFrom = init !== undefined && 'run' in init ? { ...init, dir: paths.outDir(init.run) } : init;
-      const job = { runId: run.runId, config: { ...run.config, model, initFrom }, outDir };
-      const raw = await dispatcher.run(job, { onEpoch: (e) => epochs.push(e), log: (line) => (opts.log ?? console.log)(line) });
-      result = normalize(raw, run);
+      result = await runJob(dispatcher, run, prepared, (line) => (opts.log ?? console.log)(line));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // A worker that died of SIGTERM went with its task (scancel, time limit, preemption): not a failure of the run.
@@ -164,7 +156,7 @@ async function execute(
         projection.runAbandoned(run.runId);
         return { kind: 'interrupted' };
       }
-      result = { ...failedResult(run, message, startedAt, new Date()), epochs };
+      result = { ...failedResult(run, message, prepared.startedAt, new Date()), epochs: prepared.epochs };
     }
     await record(result);
     return { kind: 'recorded', result };

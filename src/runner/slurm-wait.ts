@@ -7,7 +7,7 @@
  */
 import type { Expansion, PlannedRun } from '../spec/expand.ts';
 import type { ResultsPaths } from './paths.ts';
-import type { RunResult } from './result-schema.ts';
+import type { RunResult } from '../train/result-schema.ts';
 import { readResultFile, scanResults } from './results-store.ts';
 import type { SlurmClient } from './slurm-client.ts';
 import { settleProfile } from './slurm-commit.ts';
@@ -32,7 +32,7 @@ export interface FollowOutcome {
   activeJobs: string[];
 }
 
-export const describeRun = (r: PlannedRun): string =>
+const describeRun = (r: PlannedRun): string =>
   `${r.row} ${r.config.method}${r.config.variant ? ` (${r.config.variant})` : ''} ${r.config.task} seed ${r.config.seed} (${r.runId.slice(0, 12)})`;
 
 function readResults(paths: ResultsPaths, runs: readonly PlannedRun[]): Map<string, RunResult> {
@@ -45,7 +45,7 @@ function readResults(paths: ResultsPaths, runs: readonly PlannedRun[]): Map<stri
 }
 
 /** The line for a run that changed state (undefined: not worth a line, e.g. queued). */
-export function transitionLine(run: PlannedRun, s: RunState): string | undefined {
+function transitionLine(run: PlannedRun, s: RunState): string | undefined {
   switch (s.kind) {
     case 'running':
       return `running  ${describeRun(run)}: task ${s.jobId}_${s.task.taskIndex} on ${s.nodes || '?'}`;

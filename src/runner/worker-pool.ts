@@ -10,7 +10,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { EpochRecord } from './result-schema.ts';
+import type { EpochRecord } from '../train/result-schema.ts';
 import type { Executor } from './executor.ts';
 import type { FromWorker, RunJob, ToWorker } from './worker-protocol.ts';
 
@@ -38,7 +38,7 @@ export class InProcessDispatcher implements Dispatcher {
 
   async run(job: RunJob, events: RunEvents): Promise<unknown> {
     try {
-      return await this.executor(job.config, { outDir: job.outDir, ...events });
+      return await this.executor(job.config, { outDir: job.outDir, runKeys: { runId: job.runId, cellKey: job.cellKey }, ...events });
     } catch (err) {
       throw new RunFailure(err instanceof Error ? err.message : String(err));
     }

@@ -1,9 +1,11 @@
 /** Messages between the runner and its worker processes (child_process IPC, JSON-serialised). */
 import type { TrainRunConfig } from '../train/run-config.ts';
-import type { EpochRecord } from './result-schema.ts';
+import type { EpochRecord } from '../train/result-schema.ts';
 
 export interface RunJob {
+  /** The run's identity as the runner keys it (the spec's model name, not the resolved directory). */
   runId: string;
+  cellKey: string;
   config: TrainRunConfig;
   outDir: string;
 }

@@ -39,10 +39,11 @@ async function main(): Promise<void> {
   }
   process.on('message', (msg: ToWorker) => {
     if (msg.type !== 'run') return;
-    const { runId, config, outDir } = msg.job;
+    const { runId, cellKey, config, outDir } = msg.job;
     let lastStep = 0;
     executor(config, {
       outDir,
+      runKeys: { runId, cellKey },
       log: (line) => send({ type: 'log', runId, line }),
       onEpoch: (epoch) => send({ type: 'epoch', runId, epoch }),
       onStep: (step, loss) => {

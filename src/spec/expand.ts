@@ -1,9 +1,22 @@
 /**
  * Spec + profile → the list of fully resolved runs (TrainRunConfig, validated), each keyed by
- * runKeys(config). Layer order, later wins (merge.ts):
+ * runKeys(config). Read top to bottom, one step per function:
  *
- *   defaults → block.set → method entry's config (as methodConfig) → block.tasks[task]
- *   → block.cells (matching) → overrides (matching) → profile.set → profile.cells (matching)
+ *   expandSpec
+ *     openScope        the chosen profile and the selectors whose hits are counted
+ *     openBlock        a grid block under that profile: row id, seeds, excluded or not
+ *     cellsOfBlock     its cells: model × method entry × task
+ *     cellFields       a cell's fields, merged in the layer order below
+ *     seedCandidates   one candidate per seed (ids wait for initFrom: init-from.ts)
+ *     plannedRuns      validated configs and ids; cells that expand to one run are shared
+ *
+ * Layer order, later wins (merge.ts); src/spec/README.md "Layers" has an example:
+ *
+ *   spec defaults
+ *   → the block's word on the cell: block.set → method entry's config (as methodConfig)
+ *                                   → block.tasks[task] → block.cells (matching)
+ *   → spec overrides (matching)
+ *   → the profile's word: profile.set → profile.cells (matching)
  *   [→ the rehearsal's caps, with --rehearse (rehearsal.ts)]
  *
  * `where` selectors match the spec's own names (the model before the profile maps it), so one
@@ -18,7 +31,7 @@ import type { KeyPath, LoadedSpec, SpecSource } from './load.ts';
 import { resolveCandidates, type CellCandidate } from './init-from.ts';
 import { mergeLayers, type Plain } from './merge.ts';
 import { notRehearsable, rehearsalLayer, rehearsalProfileName } from './rehearsal.ts';
-import type { Block, Spec, Where } from './schema.ts';
+import type { Block, Profile, Spec, Where } from './schema.ts';
 
 export interface PlannedRun {
   runId: string;
@@ -59,6 +72,7 @@ export interface Rehearsal {
   leftOut: { row: string; label: string; model: string; reason: string }[];
 }
 
+/** The names a `where` selector matches: the spec's own (the model before the profile maps it). */
 interface CellContext {
   row: string;
   model: string;
@@ -74,7 +88,7 @@ function matches(where: Where, cell: CellContext): boolean {
 }
 
 /** The profile to use: --profile, else defaultProfile, else `paper` if defined, else the first; `default` without profiles. */
-export function chooseProfile(spec: Spec, source: SpecSource, requested: string | undefined): string {
+function chooseProfile(spec: Spec, source: SpecSource, requested: string | undefined): string {
   const names = Object.keys(spec.profiles ?? {});
   if (spec.defaultProfile !== undefined && !names.includes(spec.defaultProfile)) {
     throw source.error(['defaultProfile'], `profile '${spec.defaultProfile}' is not defined (profiles: ${names.join(', ') || 'none'})`);
@@ -86,6 +100,7 @@ export function chooseProfile(spec: Spec, source: SpecSource, requested: string 
   return chosen;
 }
 
+/** A `cells:` / `overrides:` entry, counting the cells it matched (none at the end is an error). */
 interface Selector {
   where: Where;
   set: Plain;
@@ -95,6 +110,18 @@ interface Selector {
 
 function selectors(list: { where: Where; set: Plain }[] | undefined, path: KeyPath): Selector[] {
   return (list ?? []).map((c, i) => ({ where: c.where, set: c.set, path: [...path, i], hits: 0 }));
+}
+
+/** The `set` of every selector matching the cell, in order; each counts the hit. */
+function pick(list: Selector[], cell: CellContext): Plain[] {
+  return list.filter((s) => matches(s.where, cell)).map((s) => {
+    s.hits++;
+    return s.set;
+  });
+}
+
+function failUnmatched(source: SpecSource, list: Selector[], what: string): void {
+  for (const s of list) if (s.hits === 0) throw source.error([...s.path, 'where'], `matches no cell of ${what} (check the names)`);
 }
 
 function taskEntries(block: Block): [string, Plain | null][] {
@@ -109,133 +136,203 @@ function describeIssue(issue: { path: PropertyKey[]; message: string; code: stri
   return `${field}: ${issue.message.replace(/^Invalid input: /, '')}`;
 }
 
-export function expandSpec(loaded: LoadedSpec, opts: { profile?: string; rehearse?: boolean } = {}): Expansion {
+/** What one expansion works with: the spec, the chosen profile, and the selectors across blocks. */
+interface Scope {
+  spec: Spec;
+  source: SpecSource;
+  experiment: string;
+  /** The profile's name in the spec. */
+  chosen: string;
+  profile: Profile | undefined;
+  /** The profile the runs record: `chosen`, or `<chosen>-rehearsal`. */
+  profileName: string;
+  rehearsal: Rehearsal | undefined;
+  overrides: Selector[];
+  profileCells: Selector[];
+}
+
+function openScope(loaded: LoadedSpec, opts: { profile?: string; rehearse?: boolean }): Scope {
   const { spec, source, experiment } = loaded;
   const chosen = chooseProfile(spec, source, opts.profile);
   const profile = spec.profiles?.[chosen];
-  // A rehearsal's runs are a profile of their own (their results folder, ids and captions say so).
-  const profileName = opts.rehearse ? rehearsalProfileName(chosen) : chosen;
-  const rehearsal: Rehearsal | undefined = opts.rehearse ? { of: chosen, leftOut: [] } : undefined;
-  const overrides = selectors(spec.overrides as { where: Where; set: Plain }[] | undefined, ['overrides']);
-  const profileCells = selectors(profile?.cells as { where: Where; set: Plain }[] | undefined, ['profiles', chosen, 'cells']);
+  return {
+    spec, source, experiment, chosen, profile,
+    // A rehearsal's runs are a profile of their own (their results folder, ids and captions say so).
+    profileName: opts.rehearse ? rehearsalProfileName(chosen) : chosen,
+    rehearsal: opts.rehearse ? { of: chosen, leftOut: [] } : undefined,
+    overrides: selectors(spec.overrides as { where: Where; set: Plain }[] | undefined, ['overrides']),
+    profileCells: selectors(profile?.cells as { where: Where; set: Plain }[] | undefined, ['profiles', chosen, 'cells']),
+  };
+}
+
+/** A grid block under the profile. */
+interface OpenBlock {
+  block: Block;
+  index: number;
+  path: KeyPath;
+  row: string;
+  label: string;
+  cells: Selector[];
+  /** Left out by the profile's `rows` (its cells are still checked). */
+  excluded: boolean;
+  seeds: number[];
+}
+
+function openBlock(scope: Scope, block: Block, index: number, rowIds: Map<string, number>): OpenBlock {
+  const { spec, source, profile, rehearsal } = scope;
+  const path: KeyPath = ['grid', index];
+  const row = block.row ?? String(index);
+  if (rowIds.has(row)) throw source.error([...path, 'row'], `row id '${row}' is already used by grid[${rowIds.get(row)}]`);
+  rowIds.set(row, index);
+  const allSeeds = profile?.seeds ?? block.seeds ?? spec.seeds;
+  if (allSeeds === undefined) throw source.error(path, "no seeds: set 'seeds' at the top level, in this block or in the profile");
+  return {
+    block, index, path, row,
+    label: block.label ?? row,
+    cells: selectors(block.cells as { where: Where; set: Plain }[] | undefined, [...path, 'cells']),
+    excluded: profile?.rows !== undefined && !profile.rows.includes(row),
+    seeds: rehearsal ? allSeeds.slice(0, 1) : allSeeds,
+  };
+}
+
+/** One cell of a block: a model × method entry × task. */
+interface Cell {
+  names: CellContext;
+  /** The model the profile maps the spec model to. */
+  model: string;
+  entry: Block['methods'][number];
+  methodPath: KeyPath;
+  taskFields: Plain | null;
+  /** Why a rehearsal leaves the cell's model out. */
+  cannotRehearse: string | undefined;
+  /** `model/method (variant)/task`, for errors. */
+  name: string;
+}
+
+/** The block's cells in grid order (models, then methods, then tasks); notes the models a rehearsal leaves out. */
+function cellsOfBlock(scope: Scope, ob: OpenBlock): Cell[] {
+  const { profile, rehearsal } = scope;
+  const { block, row } = ob;
+  return block.models.flatMap((specModel) => {
+    const model = profile?.model === undefined ? specModel : typeof profile.model === 'string' ? profile.model : (profile.model[specModel] ?? specModel);
+    const cannotRehearse = rehearsal && !ob.excluded ? notRehearsable(model) : undefined;
+    if (cannotRehearse !== undefined) rehearsal?.leftOut.push({ row, label: ob.label, model, reason: cannotRehearse });
+    return block.methods.flatMap((entry, m) =>
+      taskEntries(block).map(([task, taskFields]): Cell => {
+        const variant = entry.variant ?? '';
+        return {
+          names: { row, model: specModel, method: entry.method, variant, task },
+          model,
+          entry,
+          methodPath: [...ob.path, 'methods', m],
+          taskFields,
+          cannotRehearse,
+          name: `${specModel}/${entry.method}${variant ? ` (${variant})` : ''}/${task}`,
+        };
+      }),
+    );
+  });
+}
+
+/** A cell's fields: spec defaults, the block's word, spec overrides, the profile's word (the order in the header). */
+function cellFields(scope: Scope, ob: OpenBlock, cell: Cell): Plain {
+  const { spec, profile, rehearsal } = scope;
+  const blockLayers = [ob.block.set as Plain | undefined, { methodConfig: cell.entry.config ?? {} }, cell.taskFields, ...pick(ob.cells, cell.names)];
+  const profileLayers = [profile?.set as Plain | undefined, ...pick(scope.profileCells, cell.names)];
+  const merged = mergeLayers(spec.defaults as Plain | undefined, ...blockLayers, ...pick(scope.overrides, cell.names), ...profileLayers);
+  // The rehearsal's caps go over everything: they only lower sizes (rehearsal.ts).
+  return rehearsal ? mergeLayers(merged, rehearsalLayer(merged)) : merged;
+}
+
+/** The method's config normalised by its own schema (so equal configurations get equal run ids). */
+function methodConfigOf(scope: Scope, cell: Cell, fields: Plain): Record<string, unknown> {
+  const method = cell.entry.method;
+  try {
+    return { ...getMethod(method).configure(fields.methodConfig ?? {}, `method '${method}'`).config };
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    throw scope.source.error([...cell.methodPath, 'config'], `cell ${cell.name}: ${err.message}`);
+  }
+}
+
+/** Whether the profile runs the cell; decided after its fields, so selectors and method configs are checked for every cell. */
+function selected(scope: Scope, ob: OpenBlock, cell: Cell): boolean {
+  const tasks = scope.profile?.tasks;
+  return !ob.excluded && cell.cannotRehearse === undefined && (tasks === undefined || tasks.includes(cell.names.task));
+}
+
+/** What plannedRuns needs of a candidate besides its fields. */
+interface CandidateMeta {
+  ob: OpenBlock;
+  specModel: string;
+  /** `model/method (variant)/task seed n`. */
+  cellName: string;
+}
+
+function seedCandidates(scope: Scope, ob: OpenBlock, cell: Cell, fields: Plain, methodConfig: Record<string, unknown>): { cand: CellCandidate; meta: CandidateMeta }[] {
+  const { names } = cell;
+  return ob.seeds.map((seed) => ({
+    cand: {
+      row: ob.row, specModel: names.model, method: names.method, variant: names.variant, task: names.task, seed,
+      fields: {
+        ...fields,
+        experiment: scope.experiment, profile: scope.profileName, model: cell.model,
+        task: scope.profile?.taskMap?.[names.task] ?? names.task,
+        method: names.method, variant: names.variant, methodConfig, seed,
+      },
+      name: `cell ${cell.name} seed ${seed}`,
+      path: ob.path,
+    },
+    meta: { ob, specModel: names.model, cellName: `${cell.name} seed ${seed}` },
+  }));
+}
+
+/**
+ * Validates every candidate (initFrom resolved first, init-from.ts) into a run with its ids. Two
+ * cells with one run id are one run, shared, when the profile mapped two spec models to one model;
+ * the same cell twice under one spec model is an error.
+ */
+function plannedRuns(scope: Scope, cands: CellCandidate[], meta: CandidateMeta[]): PlannedRun[] {
+  const { source } = scope;
+  const parse = (c: CellCandidate, fields: Plain): TrainRunConfig => {
+    const parsed = trainRunConfigSchema.safeParse(fields);
+    if (!parsed.success) throw source.error(c.path, `${c.name}: ${describeIssue(parsed.error.issues[0])}`);
+    const problem = selectionProblem(parsed.data);
+    if (problem !== undefined) throw source.error(c.path, `${c.name}: ${problem}`);
+    return parsed.data;
+  };
   const runs: PlannedRun[] = [];
   const seen = new Map<string, { path: KeyPath; cell: string; run: PlannedRun }>();
-  const rowIds = new Map<string, number>();
-  const cands: CellCandidate[] = [];
-  const meta: { block: Block; b: number; specModel: string; blockPath: KeyPath; cellName: string }[] = [];
-
-  spec.grid.forEach((block, b) => {
-    const blockPath: KeyPath = ['grid', b];
-    const row = block.row ?? String(b);
-    if (rowIds.has(row)) throw source.error([...blockPath, 'row'], `row id '${row}' is already used by grid[${rowIds.get(row)}]`);
-    rowIds.set(row, b);
-    const blockCells = selectors(block.cells as { where: Where; set: Plain }[] | undefined, [...blockPath, 'cells']);
-    const rowExcluded = profile?.rows !== undefined && !profile.rows.includes(row);
-    const allSeeds = profile?.seeds ?? block.seeds ?? spec.seeds;
-    if (allSeeds === undefined) throw source.error(blockPath, "no seeds: set 'seeds' at the top level, in this block or in the profile");
-    const seeds = rehearsal ? allSeeds.slice(0, 1) : allSeeds;
-
-    block.models.forEach((specModel) => {
-      const model =
-        profile?.model === undefined ? specModel : typeof profile.model === 'string' ? profile.model : (profile.model[specModel] ?? specModel);
-      const cannotRehearse = rehearsal && !rowExcluded ? notRehearsable(model) : undefined;
-      if (cannotRehearse !== undefined) rehearsal?.leftOut.push({ row, label: block.label ?? row, model, reason: cannotRehearse });
-      block.methods.forEach((entry, m) => {
-        const methodPath: KeyPath = [...blockPath, 'methods', m];
-        for (const [task, taskFields] of taskEntries(block)) {
-          const cell: CellContext = { row, model: specModel, method: entry.method, variant: entry.variant ?? '', task };
-          const pick = (list: Selector[]): Plain[] =>
-            list.filter((s) => matches(s.where, cell)).map((s) => {
-              s.hits++;
-              return s.set;
-            });
-          const merged = mergeLayers(
-            spec.defaults as Plain | undefined,
-            block.set as Plain | undefined,
-            { methodConfig: entry.config ?? {} },
-            taskFields,
-            ...pick(blockCells),
-            ...pick(overrides),
-            profile?.set as Plain | undefined,
-            ...pick(profileCells),
-          );
-          // The rehearsal's caps go over everything: they only lower sizes (rehearsal.ts).
-          const fields = rehearsal ? mergeLayers(merged, rehearsalLayer(merged)) : merged;
-          const cellName = `${specModel}/${entry.method}${cell.variant ? ` (${cell.variant})` : ''}/${task}`;
-          let methodConfig: Record<string, unknown>;
-          try {
-            methodConfig = { ...getMethod(entry.method).configure(fields.methodConfig ?? {}, `method '${entry.method}'`).config };
-          } catch (err) {
-            if (!(err instanceof UserError)) throw err;
-            throw source.error([...methodPath, 'config'], `cell ${cellName}: ${err.message}`);
-          }
-          // Excluded by the profile only now, so selectors and method configs are checked for every cell.
-          if (rowExcluded || cannotRehearse !== undefined || (profile?.tasks !== undefined && !profile.tasks.includes(task))) continue;
-          for (const seed of seeds) {
-            const candidate = {
-              ...fields,
-              experiment,
-              profile: profileName,
-              model,
-              task: profile?.taskMap?.[task] ?? task,
-              method: entry.method,
-              variant: cell.variant,
-              methodConfig,
-              seed,
-            };
-            // Ids wait until every cell is known: a cell that starts from another (initFrom) hashes its parent's id.
-            cands.push({ row, specModel, method: entry.method, variant: cell.variant, task, seed, fields: candidate, name: `cell ${cellName} seed ${seed}`, path: blockPath });
-            meta.push({ block, b, specModel, blockPath, cellName: `${cellName} seed ${seed}` });
-          }
-        }
-      });
-    });
-    for (const s of blockCells) if (s.hits === 0) throw source.error([...s.path, 'where'], 'matches no cell of this block (check the names)');
+  resolveCandidates(cands, parse, source, scope.chosen).forEach(({ config, runId, cellKey }, i) => {
+    const { ob, specModel, cellName } = meta[i];
+    const paper = ob.block.paper as Record<string, string> | undefined;
+    const dup = seen.get(runId);
+    if (dup !== undefined) {
+      if (dup.run.specModel === specModel) {
+        throw source.error(ob.path, `cell ${cellName} is the same run as ${dup.cell} (${source.where(dup.path)}); give one a different variant or config`);
+      }
+      dup.run.sharedWith.push({ row: ob.row, label: ob.label, specModel, paper });
+      return;
+    }
+    const cite = (ob.block.cite ?? []) as Record<string, string>[];
+    const planned: PlannedRun = { runId, cellKey, config, row: ob.row, label: ob.label, blockIndex: ob.index, specModel, paper, cite, sharedWith: [] };
+    seen.set(runId, { path: ob.path, cell: cellName, run: planned });
+    runs.push(planned);
   });
+  return runs;
+}
+
+/** The profile's `rows` must name rows of the grid. */
+function checkProfileRows(scope: Scope, rowIds: Map<string, number>): void {
+  const { source, chosen, profile } = scope;
   profile?.rows?.forEach((r, i) => {
     if (!rowIds.has(r)) throw source.error(['profiles', chosen, 'rows', i], `row '${r}' is not in the grid (rows: ${[...rowIds.keys()].join(', ')})`);
   });
-  const resolved = resolveCandidates(
-    cands,
-    (c, fields) => {
-      const parsed = trainRunConfigSchema.safeParse(fields);
-      if (!parsed.success) throw source.error(c.path, `${c.name}: ${describeIssue(parsed.error.issues[0])}`);
-      const problem = selectionProblem(parsed.data);
-      if (problem !== undefined) throw source.error(c.path, `${c.name}: ${problem}`);
-      return parsed.data;
-    },
-    source,
-    chosen,
-  );
-  resolved.forEach(({ config, runId, cellKey }, i) => {
-    const { block, b, specModel, blockPath, cellName } = meta[i];
-    const row = cands[i].row;
-    const paper = block.paper as Record<string, string> | undefined;
-    const dup = seen.get(runId);
-    if (dup !== undefined) {
-      // Legitimate only when the profile mapped two different spec models to one model.
-      if (dup.run.specModel === specModel) {
-        throw source.error(blockPath, `cell ${cellName} is the same run as ${dup.cell} (${source.where(dup.path)}); give one a different variant or config`);
-      }
-      dup.run.sharedWith.push({ row, label: block.label ?? row, specModel, paper });
-      return;
-    }
-    const planned: PlannedRun = {
-      runId,
-      cellKey,
-      config,
-      row,
-      label: block.label ?? row,
-      blockIndex: b,
-      specModel,
-      paper,
-      cite: (block.cite ?? []) as Record<string, string>[],
-      sharedWith: [],
-    };
-    seen.set(runId, { path: blockPath, cell: cellName, run: planned });
-    runs.push(planned);
-  });
-  for (const s of [...overrides, ...profileCells]) if (s.hits === 0) throw source.error([...s.path, 'where'], 'matches no cell of the grid (check the names)');
+}
+
+/** The profile's `taskMap` and `tasks` must name tasks of the grid. */
+function checkProfileTasks(scope: Scope): void {
+  const { spec, source, chosen, profile } = scope;
   const gridTasks = new Set(spec.grid.flatMap((b) => taskEntries(b).map(([t]) => t)));
   for (const t of Object.keys(profile?.taskMap ?? {})) {
     if (!gridTasks.has(t)) throw source.error(['profiles', chosen, 'taskMap', t], `task '${t}' is not in the grid`);
@@ -243,7 +340,32 @@ export function expandSpec(loaded: LoadedSpec, opts: { profile?: string; rehears
   profile?.tasks?.forEach((t, i) => {
     if (!gridTasks.has(t)) throw source.error(['profiles', chosen, 'tasks', i], `task '${t}' is not in the grid`);
   });
-  if (runs.length === 0) throw source.error(['profiles', chosen], `selects no run of the grid${rehearsal?.leftOut.length ? ' that can be rehearsed' : ''}`);
+}
 
-  return { file: source.file, experiment, profile: profileName, profiles: Object.keys(spec.profiles ?? {}), runs, cost: spec.cost, ...(rehearsal ? { rehearsal } : {}) };
+export function expandSpec(loaded: LoadedSpec, opts: { profile?: string; rehearse?: boolean } = {}): Expansion {
+  const scope = openScope(loaded, opts);
+  const { spec, source, chosen, rehearsal } = scope;
+  const rowIds = new Map<string, number>();
+  const cands: CellCandidate[] = [];
+  const meta: CandidateMeta[] = [];
+  spec.grid.forEach((block, index) => {
+    const ob = openBlock(scope, block, index, rowIds);
+    for (const cell of cellsOfBlock(scope, ob)) {
+      const fields = cellFields(scope, ob, cell);
+      const methodConfig = methodConfigOf(scope, cell, fields);
+      if (!selected(scope, ob, cell)) continue;
+      for (const c of seedCandidates(scope, ob, cell, fields, methodConfig)) {
+        cands.push(c.cand);
+        meta.push(c.meta);
+      }
+    }
+    failUnmatched(source, ob.cells, 'this block');
+  });
+  // The checks after the blocks, in this order: a spec with several mistakes is told the same one first as before.
+  checkProfileRows(scope, rowIds);
+  const runs = plannedRuns(scope, cands, meta);
+  failUnmatched(source, [...scope.overrides, ...scope.profileCells], 'the grid');
+  checkProfileTasks(scope);
+  if (runs.length === 0) throw source.error(['profiles', chosen], `selects no run of the grid${rehearsal?.leftOut.length ? ' that can be rehearsed' : ''}`);
+  return { file: source.file, experiment: loaded.experiment, profile: scope.profileName, profiles: Object.keys(spec.profiles ?? {}), runs, cost: spec.cost, ...(rehearsal ? { rehearsal } : {}) };
 }

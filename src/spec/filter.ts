@@ -30,7 +30,7 @@ const NESTED = ['methodConfig', 'decoding', 'initFrom'];
  * Wildcard match without a regex: a glob turned into `.*` runs backtracks catastrophically (600 `*`
  * ran for minutes). Greedy two-pointer matching with one remembered star is O(|glob|·|s|) at worst.
  */
-export function globMatch(glob: string, s: string): boolean {
+function globMatch(glob: string, s: string): boolean {
   let g = 0;
   let i = 0;
   let star = -1;
@@ -88,7 +88,7 @@ function valueStrings(run: PlannedRun, key: string): string[] {
   return str(config[key]);
 }
 
-export function runMatches(run: PlannedRun, clauses: Clause[]): boolean {
+function runMatches(run: PlannedRun, clauses: Clause[]): boolean {
   return clauses.every((c) => {
     const values = valueStrings(run, c.key);
     const hit = values.some((v) => c.patterns.some((p) => p(v)));

@@ -12,7 +12,7 @@ import { KNOWN_KEYS, specSchema, type Spec } from './schema.ts';
 
 export type KeyPath = readonly (string | number)[];
 
-export const FORMAT_DOC = 'src/spec/README.md';
+const FORMAT_DOC = 'src/spec/README.md';
 
 function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
@@ -38,7 +38,7 @@ function closest(key: string): string | undefined {
 }
 
 /** `grid[2].tasks.mnli.epochs` */
-export function formatPath(path: KeyPath): string {
+function formatPath(path: KeyPath): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
   return out === '' ? '(top level)' : out;
@@ -115,7 +115,7 @@ function flatten(issue: z.core.$ZodIssue): FlatIssue {
 }
 
 /** The first zod issue as a one-line error, with an unknown key pointed at directly. */
-export function zodError(source: SpecSource, err: z.ZodError, prefix: KeyPath = []): UserError {
+function zodError(source: SpecSource, err: z.ZodError, prefix: KeyPath = []): UserError {
   const issue = flatten(err.issues[0]);
   let path: KeyPath = [...prefix, ...issue.path];
   let message = issue.message;

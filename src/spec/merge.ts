@@ -21,7 +21,7 @@ function clone<T>(v: T): T {
 const REPLACED_WHOLE: readonly string[] = ['initFrom'];
 
 /** Returns a new object: `base` with `layer` applied. `null` in `layer` deletes the key. */
-export function mergeLayer(base: Plain, layer: Plain | null | undefined): Plain {
+function mergeLayer(base: Plain, layer: Plain | null | undefined): Plain {
   const out: Plain = { ...base };
   if (layer === null || layer === undefined) return out;
   for (const [k, v] of Object.entries(layer)) {

@@ -27,9 +27,9 @@ import { HUB_MODELS, splitRevision } from '../hub/catalog.ts';
 import { BUILTIN_CONFIGS } from '../models/config.ts';
 import { isPlainObject, type Plain } from './merge.ts';
 
-export const REHEARSAL_SUFFIX = '-rehearsal';
+const REHEARSAL_SUFFIX = '-rehearsal';
 
-export const REHEARSAL_CAPS = {
+const REHEARSAL_CAPS = {
   epochs: 1,
   trainLimit: 16,
   evalLimit: 8,

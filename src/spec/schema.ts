@@ -37,7 +37,7 @@ function loosen(t: z.ZodType): z.ZodType {
   return inner;
 }
 
-export function isTaskName(t: string): boolean {
+function isTaskName(t: string): boolean {
   return (taskNames as readonly string[]).includes(t) || /^synthetic-[a-z0-9-]+$/.test(t);
 }
 const TASK_HINT = `one of ${taskNames.join(', ')} or synthetic-<name>`;
@@ -70,9 +70,8 @@ const settableShape = Object.fromEntries(
 );
 
 /** A block of TrainRunConfig field values (partial). */
-export const fieldsSchema = z.object(settableShape).strict();
-export type Fields = Record<string, unknown>;
-export const SETTABLE_FIELDS: readonly string[] = Object.keys(settableShape);
+const fieldsSchema = z.object(settableShape).strict();
+const SETTABLE_FIELDS: readonly string[] = Object.keys(settableShape);
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const nameSchema = (what: string) =>
@@ -92,7 +91,7 @@ export const whereSchema = z
   .strict();
 export type Where = z.infer<typeof whereSchema>;
 
-export const cellOverrideSchema = z.object({ where: whereSchema, set: fieldsSchema }).strict();
+const cellOverrideSchema = z.object({ where: whereSchema, set: fieldsSchema }).strict();
 
 /** `lora` or `{ method: lora, variant: "r=8", config: { r: 8 } }`. */
 const methodEntrySchema = z.preprocess(

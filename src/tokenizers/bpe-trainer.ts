@@ -29,7 +29,7 @@ import { UserError } from '../util/errors.ts';
 import { DEBERTA_TOKENS, GPT2_END_OF_TEXT, ROBERTA_TOKENS } from './special-tokens.ts';
 
 /** GPT-2's pre-tokenisation pattern (the one @huggingface/tokenizers' ByteLevel pre-tokenizer uses). */
-export const GPT2_PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+const GPT2_PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
 /**
  * GPT-2's bytes_to_unicode: printable Latin-1 bytes map to themselves, the other 68 bytes to

@@ -108,7 +108,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Builds a tokenizer from a Hugging Face tokenizer.json file. */
-export function loadTokenizerJson(path: string): HfTokenizer {
+function loadTokenizerJson(path: string): HfTokenizer {
   const json = readJson(path);
   if (!isObject(json)) throw new UserError(`${path}: tokenizer.json is not a JSON object`);
   if (!isObject(json.model)) throw new UserError(`${path}: tokenizer.json has no "model" object`);

@@ -47,7 +47,7 @@ export const GPT2_END_OF_TEXT = '<|endoftext|>';
 
 /** roberta-base's ids, for code that has no tokenizer at hand (e.g. checkpoint-only parity tests). */
 export const ROBERTA_BASE_SPECIAL_IDS: Readonly<RobertaSpecialTokens> = Object.freeze({ bos: 0, pad: 1, eos: 2, unk: 3, mask: 50264 });
-export const GPT2_SPECIAL_IDS: Readonly<Gpt2SpecialTokens> = Object.freeze({ endOfText: 50256 });
+const GPT2_SPECIAL_IDS: Readonly<Gpt2SpecialTokens> = Object.freeze({ endOfText: 50256 });
 
 /** Tokenizers built from a file carry its name; used to make the error message point at the file. */
 function sourceOf(tok: TextTokenizer): string {

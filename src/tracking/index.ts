@@ -38,11 +38,14 @@ import type { SystemInfo } from './system-tags.ts';
 import { MlflowTracker } from './tracker.ts';
 import type { Tracker } from './types.ts';
 
-export type { CellRun, MetricInput, Params, RunEndStatus, SeedRun, StartRunOptions, Tags, TrackedRun, Tracker, TrackerSummary } from './types.ts';
-export { MlflowApiError, MlflowUnreachableError, isArtifactsUnavailable } from './errors.ts';
+export type { CellRun, MetricInput, Params, RunEndStatus, SeedRun, Tags, Tracker, TrackerSummary } from './types.ts';
+/** @public The types of Tracker's methods and of syncSpool's result, for callers that name them. */
+export type { StartRunOptions, TrackedRun } from './types.ts';
+/** @public */
+export type { SyncReport } from './sync.ts';
+export { MlflowUnreachableError, isArtifactsUnavailable } from './errors.ts';
 export { validMlflowKey } from './limits.ts';
-export { ARTIFACT_WARNING_TAG } from './system-tags.ts';
-export { syncSpool, type SyncReport } from './sync.ts';
+export { syncSpool } from './sync.ts';
 
 export interface TrackerOptions {
   /** Overrides MLFLOW_TRACKING_URI. An empty string means "no server". */

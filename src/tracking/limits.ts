@@ -58,7 +58,7 @@ export interface WireBatch {
   tags: WireKV[];
 }
 
-export function emptyBatch(): WireBatch {
+function emptyBatch(): WireBatch {
   return { metrics: [], params: [], tags: [] };
 }
 
@@ -115,7 +115,7 @@ export function validMlflowKey(name: string): string {
   return key === '' ? '_' : key.slice(0, MLFLOW_LIMITS.maxKeyLength);
 }
 
-export function checkKey(kind: 'metric' | 'param' | 'tag', key: string): void {
+function checkKey(kind: 'metric' | 'param' | 'tag', key: string): void {
   const problem = keyProblem(key);
   if (problem !== undefined) throw new UserError(`invalid MLflow ${kind} name '${clip(key)}': ${problem}`);
 }

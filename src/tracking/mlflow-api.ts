@@ -28,8 +28,6 @@ import {
   type RunInfo,
 } from './schemas.ts';
 
-export { RUN_KEY_TAG };
-
 export type EndStatus = 'FINISHED' | 'FAILED' | 'KILLED';
 
 export interface CreateRunRequest {

@@ -44,7 +44,7 @@ export interface CallOptions {
 type Query = Record<string, string | number | undefined>;
 
 /** Checks that a tracking URI is http(s) and strips a trailing slash. */
-export function normalizeTrackingUri(uri: string): string {
+function normalizeTrackingUri(uri: string): string {
   let url: URL;
   try {
     url = new URL(uri);

@@ -14,7 +14,7 @@ const Id = z.union([z.string(), z.number()]).transform((v) => String(v));
 const Int64 = z.union([z.number(), z.string().regex(/^-?\d+$/)]).transform((v) => Number(v));
 const KV = z.object({ key: z.string(), value: z.string().optional().default('') });
 
-export const MetricValueSchema = z
+const MetricValueSchema = z
   .union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity'])])
   .transform((v) => decodeMetricValue(v));
 

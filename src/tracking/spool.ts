@@ -83,8 +83,8 @@ export type SpoolOp = SpoolBatchOp | SpoolArtifactOp | SpoolEndOp;
 export type SpoolBound = z.output<typeof BoundRecord>;
 type SpoolRecord = z.output<typeof AnyRecord>;
 
-export const SPOOL_EXT = '.jsonl';
-export const SYNCED_EXT = '.jsonl.synced';
+const SPOOL_EXT = '.jsonl';
+const SYNCED_EXT = '.jsonl.synced';
 
 /** Appends one record as one line and fsyncs it. Creates the directory (and fsyncs it) on first use. */
 async function appendRecord(path: string, record: SpoolRecord, isNew: boolean): Promise<void> {

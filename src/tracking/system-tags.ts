@@ -7,12 +7,12 @@ import { userInfo } from 'node:os';
 import { UserError } from '../util/errors.ts';
 import type { WireKV } from './limits.ts';
 
-export const TAG_RUN_NAME = 'mlflow.runName';
+const TAG_RUN_NAME = 'mlflow.runName';
 export const TAG_PARENT_RUN_ID = 'mlflow.parentRunId';
-export const TAG_USER = 'mlflow.user';
-export const TAG_SOURCE_NAME = 'mlflow.source.name';
-export const TAG_SOURCE_TYPE = 'mlflow.source.type';
-export const TAG_GIT_COMMIT = 'mlflow.source.git.commit';
+const TAG_USER = 'mlflow.user';
+const TAG_SOURCE_NAME = 'mlflow.source.name';
+const TAG_SOURCE_TYPE = 'mlflow.source.type';
+const TAG_GIT_COMMIT = 'mlflow.source.git.commit';
 /** Client-generated idempotency key of a run: makes runs/create safe to retry and replay. */
 export const RUN_KEY_TAG = 'lora_repro.run_key';
 /** The parent's run key on a child, so a spooled child can find a parent created later. */
@@ -54,7 +54,7 @@ function detectUser(env: NodeJS.ProcessEnv): string {
 }
 
 /** HEAD of the git checkout in cwd, or undefined outside git (never fails). */
-export function detectGitCommit(cwd: string = process.cwd()): string | undefined {
+function detectGitCommit(cwd: string = process.cwd()): string | undefined {
   try {
     const out = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] });
     const sha = out.toString().trim();

@@ -14,7 +14,7 @@ export interface AdamWOptions {
   weightDecay: number;
 }
 
-export const ADAMW_DEFAULTS: AdamWOptions = { beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0 };
+const ADAMW_DEFAULTS: AdamWOptions = { beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0 };
 
 interface Slot {
   m: tf.Variable;

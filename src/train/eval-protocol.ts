@@ -16,7 +16,7 @@
  * Absent fields are the protocol every run had before they existed (dev, best, selected on dev), so
  * those runs keep their ids and numbers.
  */
-import type { Reported } from '../runner/result-schema.ts';
+import type { Reported } from './result-schema.ts';
 import { UserError } from '../util/errors.ts';
 import type { TrainRunConfig } from './run-config.ts';
 

@@ -5,13 +5,13 @@
  * evaluation on the run's eval subset or on another split.
  */
 import { initBackend } from '../backend/select.ts';
+import { PAPER_DECODING, type DecodingOptions } from '../generate/paper-decoding.ts';
 import { restoreMethod } from '../methods/restore.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { readSavedRun, type SavedRun } from './run-dir.ts';
 import { streamRng } from './seeds.ts';
 import { setupRun } from './setup.ts';
-import type { DecodingOptions, EvalOutput, TaskData } from './task-data.ts';
-import { PAPER_DECODING } from './trainer.ts';
+import type { EvalOutput, TaskData } from './task-data.ts';
 
 export interface EvaluateRunOptions {
   /** Another eval split (GLUE: a split name of the task; E2E: dev or test). */

@@ -35,7 +35,7 @@ export type VocabMapJson = z.infer<typeof vocabMapSchema>;
 const ROBERTA_FIXED = [ROBERTA_TOKENS.bos, ROBERTA_TOKENS.pad, ROBERTA_TOKENS.eos, ROBERTA_TOKENS.unk] as const;
 
 /** A tokenizer whose ids are rows of the model's table (see the file comment). */
-export class MappedTokenizer implements TextTokenizer {
+class MappedTokenizer implements TextTokenizer {
   readonly vocabSize: number;
   private readonly toModel = new Map<number, number>();
   private readonly toInner = new Map<number, number>();

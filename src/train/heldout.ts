@@ -17,7 +17,7 @@ import { UserError } from '../util/errors.ts';
 import { subsampleIndices } from './seeds.ts';
 
 /** The held-out slice's seed, shared by every run; not SUBSET_SEED, so slice and subsample are drawn apart. */
-export const HELDOUT_SEED = 20210618;
+const HELDOUT_SEED = 20210618;
 
 /** Indices into a training split: the held-out slice and the training subset (trainLimit applied to the rest), both ascending. */
 export interface HeldoutSplit {

@@ -15,8 +15,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors } from '../io/safetensors.ts';
 import { WEIGHTS_FILE } from '../methods/artifact.ts';
-import { importLoralibAdapter } from '../methods/lora-import.ts';
 import { AppliedLora } from '../methods/lora.ts';
+import { importLoralib } from '../methods/loralib.ts';
 import type { AppliedMethod } from '../methods/method.ts';
 import { loadMethodWeights } from '../methods/restore.ts';
 import { UserError } from '../util/errors.ts';
@@ -55,7 +55,7 @@ export function initialiseFrom(applied: AppliedMethod, init: InitFrom): string {
   if (statSync(init.checkpoint).isDirectory()) loadMethodWeights(applied, init.checkpoint);
   else {
     if (!(applied instanceof AppliedLora)) throw new UserError(`${label}: a loralib file fits method 'lora' only, not '${applied.name}' (give an adapter directory)`);
-    importLoralibAdapter(applied, readSafetensors(init.checkpoint).tensors, init.checkpoint);
+    importLoralib(applied, readSafetensors(init.checkpoint).tensors, init.checkpoint);
   }
   return `checkpoint ${init.checkpoint} (sha256:${sha}): method weights only; head newly initialised`;
 }

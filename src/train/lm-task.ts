@@ -51,7 +51,7 @@ function asGpt2(model: TransformerModel): Gpt2Model {
 }
 
 /** The reference loss's constant: sum(loss·mask) / (sum(mask) + 1e-4). */
-export const LM_LOSS_OFFSET = 1e-4;
+const LM_LOSS_OFFSET = 1e-4;
 
 export function lmTask(spec: LmTaskSpec): TaskData {
   if (spec.evalSets.length === 0) throw new Error(`${spec.task}: a generation task needs an eval set`);

@@ -14,7 +14,7 @@ import { createModel, loadPretrained } from '../models/factory.ts';
 import { loadReportLines } from '../models/load-weights.ts';
 import type { TransformerModel } from '../models/model.ts';
 import { sha256File } from './provenance.ts';
-import { canonicalJson } from './run-identity.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 
 export type ModelSource =
   | { kind: 'pretrained'; dir: string; config: ModelConfig }

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { activeBackend } from '../backend/select.ts';
-import type { Provenance } from '../runner/result-schema.ts';
+import type { Provenance } from './result-schema.ts';
 import { readPackageVersion } from '../util/provenance.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,7 +35,7 @@ export interface GitState {
   dirty: boolean;
 }
 
-export function gitState(cwd: string = REPO_ROOT): GitState {
+function gitState(cwd: string = REPO_ROOT): GitState {
   const run = (args: string[]): string | undefined => {
     try {
       const r = spawnSync('git', args, { cwd, encoding: 'utf8', timeout: 10_000 });
@@ -51,7 +51,7 @@ export function gitState(cwd: string = REPO_ROOT): GitState {
   return { commit, dirty: status === undefined || status !== '' };
 }
 
-export function packageVersions(): Record<string, string> {
+function packageVersions(): Record<string, string> {
   const out: Record<string, string> = { 'lora-repro': readPackageVersion(), node: process.version };
   for (const name of PACKAGES) {
     const file = `${REPO_ROOT}node_modules/${name}/package.json`;
@@ -65,14 +65,14 @@ export function packageVersions(): Record<string, string> {
   return out;
 }
 
-export function backendDescription(): string {
+function backendDescription(): string {
   const b = activeBackend();
   if (b === undefined) return 'unknown';
   // The device line names the adapter and driver (WebGPU) or whether TensorFlow saw a GPU.
   return `${b.name} (tfjs ${b.tfjsVersion}, ${b.threads} thread${b.threads === 1 ? '' : 's'}${b.simd ? ', SIMD' : ''}); device: ${b.device.summary}`;
 }
 
-export function cpuDescription(): string {
+function cpuDescription(): string {
   const cpus = os.cpus();
   return `${cpus.length} × ${cpus[0]?.model ?? 'unknown'} (${process.platform}-${process.arch})`;
 }

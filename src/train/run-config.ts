@@ -4,6 +4,7 @@
  * trainer consumes. Its canonical JSON (sorted keys) hashed with the seed is the run id.
  */
 import { z } from 'zod';
+import { PAPER_DECODING } from '../generate/paper-decoding.ts';
 
 export const taskNames = ['mnli', 'sst2', 'mrpc', 'cola', 'qnli', 'qqp', 'rte', 'stsb', 'e2e'] as const;
 
@@ -126,14 +127,14 @@ export const trainRunConfigSchema = z.object({
    * `trainLimit`, so every method and seed of a table chooses on the same slice.
    */
   heldoutSize: z.number().int().positive().optional(),
-  /** E2E decoding (paper App. D.3 / Table 11). */
+  /** E2E decoding; a field left out is the paper's (../generate/paper-decoding.ts, which cites each value). */
   decoding: z
     .object({
-      beam: z.number().int().positive().default(10),
-      lengthPenalty: z.number().default(0.9),
-      noRepeatNgramSize: z.number().int().nonnegative().default(4),
-      repetitionPenalty: z.number().positive().default(1),
-      maxNewTokens: z.number().int().positive().default(64),
+      beam: z.number().int().positive().default(PAPER_DECODING.beam),
+      lengthPenalty: z.number().default(PAPER_DECODING.lengthPenalty),
+      noRepeatNgramSize: z.number().int().nonnegative().default(PAPER_DECODING.noRepeatNgramSize),
+      repetitionPenalty: z.number().positive().default(PAPER_DECODING.repetitionPenalty),
+      maxNewTokens: z.number().int().positive().default(PAPER_DECODING.maxNewTokens),
     })
     .optional(),
   dataDir: z.string().optional(),

@@ -1,7 +1,7 @@
 /**
  * The layout of a run directory, what `lora-repro train` writes and `eval` / `generate` read:
  *
- *   result.json           the RunResult (runner/result-schema.ts), config included
+ *   result.json           the RunResult (result-schema.ts), config included
  *   adapter/              the method's trainable weights + the task head of the reported checkpoint
  *                         (adapter_config.json + adapter_model.safetensors, PEFT layout)
  *   predictions/          its predictions on the reported split: GLUE <split>.tsv; E2E <split>.hyp.txt + <split>.ref.txt
@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseHfConfig, type ModelConfig } from '../models/config.ts';
-import { runResultSchema, type RunResult } from '../runner/result-schema.ts';
+import { runResultSchema, type RunResult } from './result-schema.ts';
 import { UserError } from '../util/errors.ts';
 import { vocabMapSchema, type VocabMapJson } from './fit-tokenizer.ts';
 import { trainRunConfigSchema, type TrainRunConfig } from './run-config.ts';

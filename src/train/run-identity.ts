@@ -4,16 +4,8 @@
  * keys, no whitespace) makes the hash independent of key order.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../util/canonical-json.ts';
 import type { TrainRunConfig } from './run-config.ts';
-
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 function hash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);

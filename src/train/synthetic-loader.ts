@@ -10,10 +10,10 @@ import {
   generateSyntheticE2e,
   generateSyntheticGlue,
   isSyntheticTask,
-  syntheticGlueMetrics,
   syntheticSpec,
   type SyntheticGlueTaskName,
 } from '../data/synthetic.ts';
+import { scoreGlueMetrics } from '../eval/glue-metrics.ts';
 import { UserError } from '../util/errors.ts';
 import { holdOutExamples, holdOutMrs } from './heldout.ts';
 import { subsampleIndices } from './seeds.ts';
@@ -44,7 +44,7 @@ export const syntheticLoader: TaskLoader = {
           task: spec.name,
           numLabels: spec.numLabels,
           labelNames: spec.labels.map((l) => l.name),
-          metrics: (preds, labels) => syntheticGlueMetrics(spec, preds, labels).metrics as Record<string, number>,
+          metrics: (preds, labels) => scoreGlueMetrics(spec, preds, labels).metrics as Record<string, number>,
           headline: spec.headline,
           headlineSplit: 'dev',
         },

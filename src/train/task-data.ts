@@ -7,6 +7,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Baseline } from '../eval/baselines.ts';
+import type { DecodingOptions } from '../generate/paper-decoding.ts';
 import type { ForwardContext } from '../models/context.ts';
 import type { TransformerModel } from '../models/model.ts';
 
@@ -17,14 +18,6 @@ export interface TaskBatch {
   units: number;
   /** The batch's loss; `labelSmoothing` as the run config gives it. */
   loss(model: TransformerModel, ctx: ForwardContext, labelSmoothing: number): tf.Scalar;
-}
-
-export interface DecodingOptions {
-  beam: number;
-  lengthPenalty: number;
-  noRepeatNgramSize: number;
-  repetitionPenalty: number;
-  maxNewTokens: number;
 }
 
 export interface EvaluateOptions {

@@ -43,7 +43,7 @@ function record(files: Record<string, string>, source: SplitSource): void {
   files[source.key] = sha256File(source.path);
 }
 
-export const glueLoader: TaskLoader = {
+const glueLoader: TaskLoader = {
   name: 'glue',
   matches: (task) => parseGlueTaskName(task) !== undefined,
   modelType: () => 'roberta',
@@ -88,7 +88,7 @@ export const glueLoader: TaskLoader = {
 
 const E2E_EVAL_SPLITS: readonly E2eSplit[] = ['dev', 'test'];
 
-export const e2eLoader: TaskLoader = {
+const e2eLoader: TaskLoader = {
   name: 'e2e',
   matches: (task) => task === 'e2e',
   modelType: () => 'gpt2',
@@ -127,9 +127,9 @@ export const e2eLoader: TaskLoader = {
 };
 
 /** Every task source, tried in order. */
-export const TASK_LOADERS: TaskLoader[] = [glueLoader, e2eLoader, syntheticLoader];
+const TASK_LOADERS: TaskLoader[] = [glueLoader, e2eLoader, syntheticLoader];
 
-export function findTaskLoader(task: string): TaskLoader {
+function findTaskLoader(task: string): TaskLoader {
   const loader = TASK_LOADERS.find((l) => l.matches(task));
   if (loader === undefined) {
     throw new UserError(`unknown task '${task}' (one of ${Object.keys(GLUE_TASKS).join(', ')}, e2e, ${SYNTHETIC_TASK_NAMES.join(', ')})`);

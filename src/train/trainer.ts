@@ -14,12 +14,13 @@
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import { activeBackend, initBackend } from '../backend/select.ts';
+import { initBackend } from '../backend/select.ts';
+import { PAPER_DECODING, type DecodingOptions } from '../generate/paper-decoding.ts';
 import { sizeOf } from '../methods/count.ts';
 import type { AppliedMethod } from '../methods/method.ts';
 import { configureMethod } from '../methods/registry.ts';
 import type { ModelConfig } from '../models/config.ts';
-import { runResultSchema, type EpochRecord, type Reported, type RunBaseline, type RunResult } from '../runner/result-schema.ts';
+import { runResultSchema, type EpochRecord, type Reported, type RunBaseline, type RunResult } from './result-schema.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { UserError } from '../util/errors.ts';
 import { accumulatedStep } from './accumulate.ts';
@@ -37,7 +38,7 @@ import { LinearSchedule } from './schedule.ts';
 import { streamRng } from './seeds.ts';
 import { setupRun, type RunSetup } from './setup.ts';
 import { initialiseFrom } from './init-from.ts';
-import type { DecodingOptions, EvalOutput, TaskData } from './task-data.ts';
+import type { EvalOutput, TaskData } from './task-data.ts';
 
 export interface TrainOptions {
   outDir: string;
@@ -50,12 +51,14 @@ export interface TrainOptions {
   tokenizer?: TextTokenizer;
   /** Tests: a randomly initialised model of this config instead of config.model. */
   model?: ModelConfig;
+  /**
+   * The ids the runner keys this run by (hashed from the spec's config, before its model name was
+   * resolved to a directory); without them (`lora-repro train`), the hash of `config` itself.
+   */
+  runKeys?: { runId: string; cellKey: string };
   /** A terminal to draw the progress bar on (default: stderr when it is a TTY and no `log` is given). */
   tty?: { write: (text: string) => void; columns?: number };
 }
-
-/** Paper Table 11 decoding, for runs whose config leaves `decoding` out. */
-export const PAPER_DECODING: DecodingOptions = { beam: 10, lengthPenalty: 0.9, noRepeatNgramSize: 4, repetitionPenalty: 1, maxNewTokens: 64 };
 
 export function parseRunConfig(input: unknown): TrainRunConfig {
   const r = trainRunConfigSchema.safeParse(input);
@@ -95,7 +98,7 @@ interface LoopState {
 export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Promise<RunResult> {
   await initBackend();
   const config = parseRunConfig(input);
-  const { runId, cellKey } = runKeys(config);
+  const { runId, cellKey } = opts.runKeys ?? runKeys(config);
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   mkdirSync(opts.outDir, { recursive: true });
@@ -284,7 +287,7 @@ async function trainLoop(
     if (keepsCheckpoint(protocol, { isBest, last, hasBest: state.bestEpoch !== null })) {
       if (defersReport(protocol)) {
         // Chosen without looking at the reported split, and scored on it only once it is final.
-        await saveWeights(opts.outDir, applied, trainable, config);
+        await saveWeights(opts.outDir, applied, config);
         kept = { epoch, isBest };
       } else {
         const out = selection !== undefined && protocol.split === protocol.selectOn ? selection : await evaluateWithProgress(task, model, config, decoding, progress, protocol.split);
@@ -293,7 +296,7 @@ async function trainLoop(
         state.reported = { split: protocol.split, checkpoint: protocol.checkpoint, epoch };
         if (out !== selection) note += `; ${protocol.split}: ${formatMetrics(reported)}`;
         if (protocol.checkpoint === 'final') note += ' (final checkpoint: reported)';
-        await saveWeights(opts.outDir, applied, trainable, config);
+        await saveWeights(opts.outDir, applied, config);
         savePredictions(opts.outDir, out);
       }
     }
@@ -334,13 +337,10 @@ function evaluateWithProgress(task: TaskData, model: RunSetup['model'], config: 
 }
 
 /** The method's weights + head of this epoch (replacing the previously kept checkpoint's). */
-async function saveWeights(outDir: string, applied: AppliedMethod, trainable: tf.Variable[], config: TrainRunConfig): Promise<void> {
-  // Artifacts read weights synchronously; on WebGPU only data already read back is, so read the
-  // trainable weights asynchronously first (tfjs keeps that host copy until the next update).
-  if (activeBackend()?.name === 'webgpu') await Promise.all(trainable.map((v) => v.data()));
+async function saveWeights(outDir: string, applied: AppliedMethod, config: TrainRunConfig): Promise<void> {
   const adapterDir = join(outDir, RUN_FILES.adapter);
   rmSync(adapterDir, { recursive: true, force: true });
-  applied.save(adapterDir, { baseModel: config.model });
+  await applied.save(adapterDir, { baseModel: config.model });
 }
 
 /** The reported checkpoint's predictions (replacing the previously kept checkpoint's). */

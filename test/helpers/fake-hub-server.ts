@@ -68,7 +68,7 @@ interface PendingFault {
   remaining: number;
 }
 
-export function gitBlobSha1(bytes: Uint8Array): string {
+function gitBlobSha1(bytes: Uint8Array): string {
   return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
 }
 

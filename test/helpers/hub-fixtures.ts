@@ -23,7 +23,8 @@ import { f32, serializeSafetensors, type TensorEntry } from '../../src/io/safete
 import { GLUE_TASK_NAMES, GLUE_TASKS, type GlueTaskName } from '../../src/data/glue-tasks.ts';
 import { GLUE_HUB_COLUMNS } from '../../src/data/glue-hub.ts';
 import type { GlueExample } from '../../src/data/glue-tsv.ts';
-import { DEBERTA_XXL_REPO, e2eHubPath, glueHubPath } from '../../src/hub/catalog.ts';
+import { DEBERTA_XXL_REPO } from '../../src/hub/catalog.ts';
+import { e2eHubPath, glueHubPath } from '../../src/data/hub-datasets.ts';
 import { parseHfConfig, toHfConfigJson, type ModelConfig } from '../../src/models/config.ts';
 import { createModel } from '../../src/models/factory.ts';
 import { tokenizerJson, trainByteLevelBpe, type TokenizerFamily } from '../../src/tokenizers/bpe-trainer.ts';

@@ -11,7 +11,7 @@ import { SHARED } from './tiny.ts';
 
 export { GPT2_TOKENIZER };
 export const PARITY_ROBERTA = join(SHARED, 'fixtures/parity/roberta-tiny');
-export const STSB_HEADER = 'index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore';
+const STSB_HEADER = 'index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore';
 
 export interface Fixtures {
   /** A finished synthetic-sst2 LoRA run of a 1-layer RoBERTa (result.json, adapter/, predictions/). */
@@ -22,7 +22,7 @@ export interface Fixtures {
   cfg: string;
 }
 
-export function writeJson(path: string, value: unknown): string {
+function writeJson(path: string, value: unknown): string {
   writeFileSync(path, JSON.stringify(value));
   return path;
 }

@@ -27,7 +27,7 @@ export const GPT2_TINY = parseHfConfig(
   'gpt2-tiny',
 ) as Gpt2Config;
 
-export const MODEL_SEED = 7;
+const MODEL_SEED = 7;
 
 export function build(config: ModelConfig): TransformerModel {
   return createModel(structuredClone(config), { seed: MODEL_SEED });

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GLUE_TASKS, parseGlueTaskName } from '../../src/data/glue-tasks.ts';
 import { MlflowProjection } from '../../src/runner/mlflow-projection.ts';
-import type { RunResult } from '../../src/runner/result-schema.ts';
+import type { RunResult } from '../../src/train/result-schema.ts';
 import type { PlannedRun } from '../../src/spec/expand.ts';
 import type { Tracker } from '../../src/tracking/index.ts';
 import { splitMetricKey } from '../../src/train/classification-task.ts';
@@ -16,7 +16,7 @@ import { splitMetricKey } from '../../src/train/classification-task.ts';
 const E2E_KEYS = ['BLEU', 'NIST', 'METEOR', 'ROUGE_L', 'CIDEr', 'bleu'];
 
 /** Every metric key a run of `task` can report. */
-export function taskMetricKeys(task: string): string[] {
+function taskMetricKeys(task: string): string[] {
   const glue = parseGlueTaskName(task.replace(/^synthetic-/, ''));
   if (glue === undefined) return E2E_KEYS;
   const spec = GLUE_TASKS[glue];

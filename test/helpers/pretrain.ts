@@ -46,7 +46,7 @@ export async function pretrainCli(argv: string[]): Promise<string[]> {
  * The masked-LM loss computed the slow way, as the independent truth for objectives.ts `mlmLoss`:
  * log-softmax of the model's full `mlmLogits`, averaged over the selected (flattened) positions.
  */
-export function referenceMlmLoss(
+function referenceMlmLoss(
   model: { mlmLogits(batch: TokenBatch, ctx: typeof EVAL): tf.Tensor3D },
   batch: TokenBatch,
   positions: Int32Array,

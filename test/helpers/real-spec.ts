@@ -3,7 +3,7 @@
  * GPT-2 tokenizer fixture, 16 training / 16 evaluation examples of synthetic tasks, one epoch of 2
  * steps, seed 0. `tasks` is the YAML of the block's tasks (a list or a map with per-task settings).
  */
-export const GPT2_TOKENIZER = new URL('../../../shared/fixtures/tokenizers/gpt2', import.meta.url).pathname;
+const GPT2_TOKENIZER = new URL('../../../shared/fixtures/tokenizers/gpt2', import.meta.url).pathname;
 
 export function realTinySpec(experiment: string, tasks: string): string {
   return `

@@ -1,12 +1,13 @@
 /**
  * Builds results folders (results/<profile>/runs/<runId>.json + runs.csv) in the shape the runner
- * writes (src/runner/result-schema.ts), for the report tests. Run ids and cell keys come from the
+ * writes (src/train/result-schema.ts), for the report tests. Run ids and cell keys come from the
  * real run identity (src/train/run-identity.ts), so seeds of one config share a cell key.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RUNS_CSV_COLUMNS, runResultSchema, type RunBaseline, type RunResult } from '../../src/runner/result-schema.ts';
+import { runResultSchema, type RunBaseline, type RunResult } from '../../src/train/result-schema.ts';
+import { RUNS_CSV_COLUMNS } from '../../src/runner/runs-csv.ts';
 import { trainRunConfigSchema } from '../../src/train/run-config.ts';
 import { runKeys } from '../../src/train/run-identity.ts';
 
@@ -34,6 +35,8 @@ export interface FixtureRun {
   baseline?: RunBaseline;
   mlflow?: Record<string, string>;
   finishedAt?: string;
+  /** provenance.model (default `model`): a pretrained run records "<weights dir> (model.safetensors sha256:…)". */
+  provenanceModel?: string;
   /** provenance.datasets: data file → hash (default none). */
   datasets?: Record<string, string>;
   /** The evaluation protocol (train/eval-protocol.ts); either set: the result records `reported`. */
@@ -44,7 +47,7 @@ export interface FixtureRun {
 }
 
 /** A finished or failed RunResult; a finished run's epochs climb linearly to its best-epoch metrics at the last epoch. */
-export function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: Record<string, string> } {
+function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: Record<string, string> } {
   const config = trainRunConfigSchema.parse({
     experiment: f.experiment ?? (f.task === 'e2e' || f.task.includes('e2e') ? 'table3' : 'table2'),
     profile,
@@ -109,7 +112,7 @@ export function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: 
     wallSeconds: 30,
     tokensPerSecond: 1000,
     peakRssMiB: 500,
-    provenance: { gitCommit: 'abc', gitDirty: false, packages: {}, backend: 'wasm', cpu: 'test', node: 'v20', model: f.model, datasets: f.datasets ?? {} },
+    provenance: { gitCommit: 'abc', gitDirty: false, packages: {}, backend: 'wasm', cpu: 'test', node: 'v20', model: f.provenanceModel ?? f.model, datasets: f.datasets ?? {} },
     startedAt: '2025-01-01T00:00:00Z',
     finishedAt: f.finishedAt ?? `2025-01-01T00:0${f.seed % 10}:00Z`,
   };
@@ -197,7 +200,7 @@ export function standardRuns(): FixtureRun[] {
     ...[0.91, 0.92, 0.915].map((p, seed) => ({ ...rb, task: 'stsb', seed, metrics: { pearson: p, spearman: p - 0.01 }, headlineMetric: 'pearson' })),
     ...[0.948, 0.95, 0.946].map((a, seed) => ({ ...ft, task: 'sst2', seed, metrics: { accuracy: a }, finishedAt: '2025-02-01T00:00:00Z' })),
     { ...ft, task: 'sst2', seed: 0, lr: 1e-5, metrics: { accuracy: 0.5 }, finishedAt: '2024-12-01T00:00:00Z' },
-    ...[0.8, 0.9].map((a, seed) => ({ model: 'mini-roberta', method: 'lora', methodConfig: LORA8, task: 'synthetic-sst2', seed, metrics: { accuracy: a }, counted: 32768, formula: 32768 })),
+    ...[0.8, 0.9].map((a, seed) => ({ model: 'mini-roberta', method: 'lora', methodConfig: LORA8, task: 'synthetic-sst2', seed, metrics: { accuracy: a }, counted: 16384, formula: 16384 })),
     ...[e2e(0.7, 8.8, 0.46, 0.71, 2.5), e2e(0.705, 8.85, 0.465, 0.72, 2.53), e2e(0.71, 8.9, 0.47, 0.73, 2.56)].map((m, seed) => ({
       model: 'gpt2-medium',
       method: 'lora',

@@ -5,7 +5,7 @@ import { Gpt2Model } from '../../src/models/gpt2.ts';
 import { RobertaModel } from '../../src/models/roberta.ts';
 import type { TransformerModel } from '../../src/models/model.ts';
 import { lmLoss, sequenceClassificationLoss } from '../../src/models/losses.ts';
-import { injectLora, loraVariables } from '../../src/lora/inject.ts';
+import { injectLora, loraVariables } from '../../src/methods/lora-inject.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { randomBatch, tinyGpt2, tinyRoberta } from './tiny.ts';
 

@@ -40,6 +40,7 @@ const wrongType: C[] = [
   ['train', ['train', '--model', 'mini-roberta', '--task', 'rte', '--method', 'lora', '--method-config', '{not json'], /method-config/],
   ['train', ['train', '--model', 'mini-roberta', '--task', 'rte', '--method', 'lora', '--method-config', '[1,2]'], /method-config/],
   ['run', ['run', 'experiments/table2.yaml', '--workers', 'lots', '--dry-run'], /--workers/],
+  ['run', ['run', 'experiments/table2.yaml', '--executor', 'src/train/trainer.ts', '--dry-run'], /--executor expects local or slurm.*--executor-module/],
   ['mlflow', ['mlflow', 'sync', '--tracking-uri', 'http://127.0.0.1:9', '--spool', '/nonexistent-spool', '--max-retry-seconds', '-1'], /max-retry-seconds/],
   ['mlflow', ['mlflow', 'sync', '--tracking-uri', 'http://127.0.0.1:9', '--spool', '/nonexistent-spool', '--max-retry-seconds', 'soon'], /max-retry-seconds/],
   ['mlflow', ['mlflow', 'sync', '--tracking-uri', 'http://127.0.0.1:9', '--spool', '/nonexistent-spool'], /nonexistent-spool/],
@@ -70,7 +71,7 @@ const unknownName: C[] = [
   ['train', ['train', '--model', 'mini-roberta', '--task', 'rtee', '--method', 'lora'], /rtee/],
   ['train', ['train', '--model', 'mini-roberta', '--task', 'rte', '--method', 'qlora'], /qlora/],
   ['bench', ['bench', 'train', '--model', 'gpt5'], /gpt5/],
-  ['bench', ['bench', 'decode', '--model', 'mini-roberta'], /GPT-2/],
+  ['bench', ['bench', 'decode', '--model', 'bench-roberta'], /GPT-2/],
   ['table', ['table', '2', '--results', '.', '--profile', 'nope-profile'], /nope-profile|profile/],
   ['lora-repro', ['frobnicate'], /frobnicate/],
 ].map(([command, argv, line]) => ({ command: command as string, kind: 'unknown name' as const, title: `${(argv as string[]).join(' ')}`, argv: () => argv as string[], line: line as RegExp }));

@@ -44,11 +44,11 @@ const folderCases: C[] = ['table', 'charts', 'report'].flatMap((command): C[] =>
 });
 
 const runResultsCases: C[] = [
-  { command: 'run', kind: 'path is a file', title: 'defect: --results is a file', setup: (d) => writeFileSync(join(d, 'results'), 'x'), argv: (d) => ['run', 'experiments/table2.yaml', '--profile', 'mini', '--filter', 'row=rob-base-lora,task=sst2,seed=1', '--executor', 'src/runner/fake-executor.ts', '--results', join(d, 'results'), '--quiet'], line: /results/, spawn: true },
-  { command: 'run', kind: 'path under a file', title: '--results below a file', setup: (d) => writeFileSync(join(d, 'f'), 'x'), argv: (d) => ['run', 'experiments/table2.yaml', '--profile', 'mini', '--filter', 'row=rob-base-lora,task=sst2,seed=1', '--executor', 'src/runner/fake-executor.ts', '--results', join(d, 'f', 'results'), '--quiet'], line: /f\/results|not a folder/ },
+  { command: 'run', kind: 'path is a file', title: 'defect: --results is a file', setup: (d) => writeFileSync(join(d, 'results'), 'x'), argv: (d) => ['run', 'experiments/table2.yaml', '--profile', 'mini', '--filter', 'row=rob-base-lora,task=sst2,seed=1', '--executor-module', 'test/helpers/fake-executor.ts', '--results', join(d, 'results'), '--quiet'], line: /results/, spawn: true },
+  { command: 'run', kind: 'path under a file', title: '--results below a file', setup: (d) => writeFileSync(join(d, 'f'), 'x'), argv: (d) => ['run', 'experiments/table2.yaml', '--profile', 'mini', '--filter', 'row=rob-base-lora,task=sst2,seed=1', '--executor-module', 'test/helpers/fake-executor.ts', '--results', join(d, 'f', 'results'), '--quiet'], line: /f\/results|not a folder/ },
   {
     command: 'run', kind: 'unknown name', title: 'defect: --executor fake does not pretrain the stand-in models', exit: 0,
-    argv: (d) => ['run', 'experiments/table2.yaml', '--profile', 'mini', '--filter', 'row=rob-base-lora,task=sst2,seed=1', '--executor', 'src/runner/fake-executor.ts', '--results', join(d, 'results'), '--quiet'],
+    argv: (d) => ['run', 'experiments/table2.yaml', '--profile', 'mini', '--filter', 'row=rob-base-lora,task=sst2,seed=1', '--executor-module', 'test/helpers/fake-executor.ts', '--results', join(d, 'results'), '--quiet'],
     env: { LORA_REPRO_CACHE: '/nonexistent-cache-do-not-create' },
     check: (_d, out) => { if (/pretrain:/.test(out.stdout + out.stderr)) throw new Error(`pretrained with the fake executor:\n${out.stdout}`); },
     mayChange: /^results/, maxMs: 40_000,

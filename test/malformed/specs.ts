@@ -48,7 +48,7 @@ const filterCases: C[] = [
   { command: 'run', kind: 'pathological size', title: '--filter with 600 "*a" pairs', argv: (d) => ['run', 'experiments/table2.yaml', '--dry-run', '--results', join(d, 'r'), '--filter', `row=${'*a'.repeat(600)}!`], maxMs: 8_000, exit: 2, line: /match|no run/i },
   { command: 'run', kind: 'unknown name', title: '--filter with an unknown key', argv: () => ['run', 'experiments/table2.yaml', '--dry-run', '--filter', 'colour=red'], line: /unknown key 'colour'/ },
   { command: 'run', kind: 'empty', title: '--filter with an empty clause', argv: () => ['run', 'experiments/table2.yaml', '--dry-run', '--filter', 'task=rte,,'], line: /empty clause/ },
-  { command: 'run', kind: 'unknown name', title: '--executor module that does not exist', argv: (d) => ['run', 'experiments/table2.yaml', '--profile', 'mini', '--filter', 'row=rob-base-lora,task=sst2,seed=1', '--executor', join(d, 'nope.ts'), '--results', join(d, 'r')], line: /nope\.ts/ },
+  { command: 'run', kind: 'unknown name', title: '--executor-module that does not exist', argv: (d) => ['run', 'experiments/table2.yaml', '--profile', 'mini', '--filter', 'row=rob-base-lora,task=sst2,seed=1', '--executor-module', join(d, 'nope.ts'), '--results', join(d, 'r')], line: /nope\.ts/ },
   { command: 'run', kind: 'unknown name', title: '--profile that the spec lacks', argv: () => ['run', 'experiments/table2.yaml', '--profile', 'huge', '--dry-run'], line: /huge/ },
 ];
 

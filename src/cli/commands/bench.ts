@@ -1,8 +1,9 @@
 /**
- * `lora-repro bench train`: median training-step time of a mini model on this machine.
+ * `lora-repro bench train`: median training-step time of a benchmark model (bench-roberta, bench-gpt2: d_model 256) on this machine.
  * `lora-repro bench compare`: the same step, ours and PyTorch's, side by side (src/bench/compare.ts).
  */
 import { initBackend } from '../../backend/select.ts';
+import { PAPER_DECODING } from '../../generate/paper-decoding.ts';
 import { formatCompare, runCompare } from '../../bench/compare.ts';
 import { runTrainBench } from '../../bench/train-bench.ts';
 import { runDecodeBench } from '../../bench/decode-bench.ts';
@@ -10,7 +11,7 @@ import { UserError } from '../../util/errors.ts';
 import { intFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 
-const MODELS = ['mini-roberta', 'mini-gpt2'];
+const MODELS = ['bench-roberta', 'bench-gpt2'];
 
 function listFlag(name: string, value: string | undefined, fallback: string): string[] {
   const items = (value ?? fallback).split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -31,7 +32,7 @@ async function compare(argv: string[]): Promise<number> {
     backend: { type: 'string' },
     json: { type: 'boolean', default: false },
   }, false);
-  const models = listFlag('models', values.models, 'mini-roberta');
+  const models = listFlag('models', values.models, 'bench-roberta');
   for (const m of models) if (!MODELS.includes(m)) throw new UserError(`--models: '${m}' has no PyTorch reference (choose from ${MODELS.join(', ')})`);
   const methods = listFlag('methods', values.methods, 'lora,ft');
   for (const m of methods) if (m !== 'lora' && m !== 'ft') throw new UserError(`--methods: '${m}' is not lora or ft`);
@@ -55,7 +56,7 @@ async function compare(argv: string[]): Promise<number> {
 
 async function decode(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
-    model: { type: 'string', default: 'mini-gpt2' },
+    model: { type: 'string', default: 'bench-gpt2' },
     beam: { type: 'string' },
     prompt: { type: 'string' },
     'max-length': { type: 'string' },
@@ -67,7 +68,7 @@ async function decode(argv: string[]): Promise<number> {
   await initBackend(values.backend);
   const r = await runDecodeBench({
     model: values.model!,
-    beam: Math.max(1, intFlag('beam', values.beam, 10)),
+    beam: Math.max(1, intFlag('beam', values.beam, PAPER_DECODING.beam)),
     prompt: Math.max(1, intFlag('prompt', values.prompt, 32)),
     maxLength: intFlag('max-length', values['max-length'], 512),
     newTokens: Math.max(1, intFlag('new-tokens', values['new-tokens'], 64)),
@@ -81,7 +82,7 @@ async function decode(argv: string[]): Promise<number> {
   for (const w of r.perToken) console.log(`  length ${String(w.fromLength).padStart(4)}–${String(w.toLength).padEnd(4)}  ${w.ms.toFixed(1).padStart(7)} ms`);
   console.log(`  growth last/first window: ${r.growth.toFixed(2)}×`);
   console.log(
-    `E2E beam search (beam ${r.beam}, prompt ${r.e2e.prompt}, ${r.e2e.newTokens} new tokens, no-repeat-4-gram): ${r.e2e.seconds.toFixed(2)} s, ` +
+    `E2E beam search (beam ${r.beam}, prompt ${r.e2e.prompt}, ${r.e2e.newTokens} new tokens, no-repeat-${PAPER_DECODING.noRepeatNgramSize}-gram): ${r.e2e.seconds.toFixed(2)} s, ` +
       `${r.e2e.tokensPerSecond.toFixed(1)} tokens/s (${r.e2e.beamTokensPerSecond.toFixed(0)} beam-tokens/s)`,
   );
   console.log(`backend ${r.backend}, kernels ${r.kernels}; tensors ${r.tensorsBefore} → ${r.tensorsAfter}`);
@@ -92,13 +93,13 @@ export const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmark a training step (bench train …), ours against PyTorch (bench compare …), decoding (bench decode …)',
   usage: [
-    'Usage: lora-repro bench train --model mini-roberta|mini-gpt2 --method lora|ft',
+    'Usage: lora-repro bench train --model bench-roberta|bench-gpt2 --method lora|ft',
     '                              [--batch 16] [--seq 128] [--steps 10] [--warmup 2] [--json] [--backend B]',
-    '       lora-repro bench compare [--models mini-roberta[,mini-gpt2]] [--methods lora,ft] [--seqs 64,128,256]',
+    '       lora-repro bench compare [--models bench-roberta[,bench-gpt2]] [--methods lora,ft] [--seqs 64,128,256]',
     '                              [--batch 16] [--steps 5] [--warmup 1] [--threads 1] [--python PY] [--json]',
-    '       lora-repro bench decode [--model mini-gpt2] [--beam 10] [--prompt 32] [--max-length 512] [--new-tokens 64] [--json]',
+    '       lora-repro bench decode [--model bench-gpt2] [--beam 10] [--prompt 32] [--max-length 512] [--new-tokens 64] [--json]',
     '',
-    'train: builds the model with random weights (mini-* = 4 layers, d_model 256, 4 heads, FFN 1024, vocab 8000),',
+    'train: builds the model with random weights (bench-* = 4 layers, d_model 256, 4 heads, FFN 1024, vocab 8000),',
     'runs warm-up steps, then prints the median ms/step, tokens/s, peak RSS, backend, threads and kernels.',
     'LoRA: r = 8, alpha = 16 on W_q and W_v (+ the classification head); ft: every weight.',
     '',
@@ -108,13 +109,13 @@ export const benchCommand: Command = {
     'without PyTorch the reason is one line and only our numbers are printed. LORA_REPRO_PYTHON picks the interpreter.',
     '',
     'decode: GPT-2 decoding with the key/value cache: ms per new token by sequence length (flat = the cache works),',
-    'then an E2E-style beam search (beam 10, length penalty 0.8, no-repeat-4-gram) and its tokens/s.',
+    `then a beam search with the paper's E2E decoding (beam ${PAPER_DECODING.beam}, length penalty ${PAPER_DECODING.lengthPenalty}, no-repeat-${PAPER_DECODING.noRepeatNgramSize}-gram) and its tokens/s.`,
   ].join('\n'),
   async run(argv) {
     if (argv[0] === 'compare') return compare(argv.slice(1));
     if (argv[0] === 'decode') return decode(argv.slice(1));
     const { values, positionals } = parseCommandArgs(argv, {
-      model: { type: 'string', default: 'mini-roberta' },
+      model: { type: 'string', default: 'bench-roberta' },
       method: { type: 'string', default: 'lora' },
       batch: { type: 'string' },
       seq: { type: 'string' },

@@ -4,7 +4,7 @@
  * its reported checkpoint (by default on the split it reported). The same subset and settings give the
  * same numbers (training is deterministic and the saved checkpoint is the reported one).
  */
-import { reportedOf } from '../../runner/result-schema.ts';
+import { reportedOf } from '../../train/result-schema.ts';
 import { evaluateSavedRun } from '../../train/evaluate-run.ts';
 import { initBackend } from '../../backend/select.ts';
 import { UserError } from '../../util/errors.ts';

@@ -7,9 +7,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { initBackend } from '../../backend/select.ts';
+import { PAPER_DECODING } from '../../generate/paper-decoding.ts';
 import { evaluateSavedRun } from '../../train/evaluate-run.ts';
 import { readSavedRun } from '../../train/run-dir.ts';
-import { PAPER_DECODING } from '../../train/trainer.ts';
 import { UserError } from '../../util/errors.ts';
 import { intFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -24,7 +24,7 @@ export function referencesPath(hypPath: string): string {
 
 export const generateCommand: Command = {
   name: 'generate',
-  summary: 'decode E2E with a saved run (beam 10, length penalty 0.9, no-repeat 4) and write hypotheses + references',
+  summary: `decode E2E with a saved run (beam ${PAPER_DECODING.beam}, length penalty ${PAPER_DECODING.lengthPenalty}, no-repeat ${PAPER_DECODING.noRepeatNgramSize}) and write hypotheses + references`,
   usage: [
     'Usage: lora-repro generate <run-dir> [--split dev|test] [--limit N] [--out FILE] [decoding options] [--json]',
     '',

@@ -2,12 +2,12 @@
  * `lora-repro params`: trainable-parameter counts of an adaptation method on one of the paper's
  * models, counted from the variables the method marks trainable on the instantiated (shapes-only)
  * architecture and checked against the closed-form formula; `--paper` does it for every row of
- * Tables 2 and 3 and says which printed counts are reproduced (methods/paper-rows.ts).
+ * Tables 2 and 3 and says which printed counts are reproduced (report/paper-rows.ts).
  */
 import type { ModelConfig } from '../../models/config.ts';
 import { resolveConfig } from '../../models/factory.ts';
 import { countParams, type ParamCount } from '../../methods/count.ts';
-import { PAPER_ROWS, inMillions, reproduces, type PaperRow } from '../../methods/paper-rows.ts';
+import { PAPER_ROWS, inMillions, reproduces, type PaperRow } from '../../report/paper-rows.ts';
 import { METHOD_NAMES, getMethod } from '../../methods/registry.ts';
 import { fmt } from '../../methods/method.ts';
 import { UserError } from '../../util/errors.ts';

@@ -5,7 +5,8 @@ import { locateDataDir } from '../../data/corpus.ts';
 import { ensurePretrained } from '../../pretrain/cache.ts';
 import { artifactsRoot, exportShipped } from '../../pretrain/shipped.ts';
 import { ARCH_FIELDS, archLabel, resolveArchitecture } from '../../pretrain/architecture.ts';
-import { PRETRAIN_FAMILIES, pretrainDefaults, type PretrainFamily } from '../../pretrain/pretrain-config.ts';
+import { OBJECTIVES, resolveCorpusExtra, resolveObjective } from '../../pretrain/pretrain-options.ts';
+import { CORPUS_EXTRAS, PRETRAIN_FAMILIES, pretrainDefaults, type PretrainFamily } from '../../pretrain/pretrain-config.ts';
 import { UserError } from '../../util/errors.ts';
 import { intFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -25,6 +26,11 @@ export const pretrainCommand: Command = {
     '                                                   FFN 4 × hidden. Part of the cache key; not with --ship',
     '       [--short-seq-steps N]                       steps on 32-token pieces before full blocks (default: a fixed count,',
     '                                                   RoBERTa 12000, whatever --steps is); part of the cache key; not with --ship',
+    `       [--corpus-extra ${CORPUS_EXTRAS.join('|')}]                    add WordNet 3.0's glosses and examples (METEOR's WordNet) to the`,
+    '                                                   data-directory corpus, in what it leaves of the byte budget',
+    `       [--objective ${OBJECTIVES.join('|')}]       RoBERTa / DeBERTa objective (default mlm-nsp-bow: masked LM, next-sentence`,
+    '                                                   pairs, bag of words of <s>; mlm: masked LM on blocks only); both part of',
+    '                                                   the cache key when not the default; not with --ship (docs/stand-ins.md)',
     '',
     'Trains a byte-level BPE tokenizer and a small model from scratch (RoBERTa: masked LM, next-sentence',
     'prediction and bag of words on <s>; DeBERTa-v2: the same on [CLS], RoBERTa\'s size and schedule;',
@@ -64,6 +70,8 @@ export const pretrainCommand: Command = {
         heads: { type: 'string' },
         intermediate: { type: 'string' },
         'short-seq-steps': { type: 'string' },
+        'corpus-extra': { type: 'string' },
+        objective: { type: 'string' },
       },
       false,
     );
@@ -80,14 +88,27 @@ export const pretrainCommand: Command = {
     if (snapshotSteps.length > 0 && values['snapshot-dir'] === undefined) throw new UserError('--snapshots needs --snapshot-dir DIR (where step-<N>/ folders are written)');
     const archFlags = Object.fromEntries(ARCH_FIELDS.filter((f) => values[f] !== undefined).map((f) => [f, intFlag(f, values[f], 1)]));
     const shortSeqSteps = values['short-seq-steps'] === undefined ? undefined : intFlag('short-seq-steps', values['short-seq-steps'], 0);
-    const studyFlags = [...Object.keys(archFlags), ...(shortSeqSteps === undefined ? [] : ['short-seq-steps'])];
-    if (values.ship && studyFlags.length > 0) {
-      throw new UserError(`--ship exports the shipped stand-in, which has the default architecture and schedule: drop ${studyFlags.map((f) => `--${f}`).join(' ')} (or --ship)`);
-    }
     const dataDir = values.synthetic ? undefined : locateDataDir({ flag: values['data-dir'] });
+    const objective = resolveObjective(family, dataDir, values.objective);
+    const corpusExtra = resolveCorpusExtra(values['corpus-extra'], dataDir);
+    const studyFlags = [
+      ...Object.keys(archFlags),
+      ...(shortSeqSteps === undefined ? [] : ['short-seq-steps']),
+      ...(corpusExtra === undefined ? [] : ['corpus-extra']),
+      ...(objective === undefined ? [] : ['objective']),
+    ];
+    if (values.ship && studyFlags.length > 0) {
+      throw new UserError(`--ship exports the shipped stand-in, with the default corpus and objective and the default architecture and schedule: drop ${studyFlags.map((f) => `--${f}`).join(' ')} (or --ship)`);
+    }
     const arch = resolveArchitecture(family, dataDir, archFlags);
-    // No flag: no override at all, so the settings (and the cache key) are the defaults' exactly.
-    const overrides = { ...(steps === undefined ? {} : { steps }), ...(arch ?? {}), ...(shortSeqSteps === undefined ? {} : { shortSeqSteps }) };
+    // No flag (or one naming the default): no override at all, so the settings (and the cache key) are the defaults' exactly.
+    const overrides = {
+      ...(steps === undefined ? {} : { steps }),
+      ...(arch ?? {}),
+      ...(shortSeqSteps === undefined ? {} : { shortSeqSteps }),
+      ...(corpusExtra === undefined ? {} : { corpusExtra }),
+      ...(objective ?? {}),
+    };
     if (arch !== undefined) process.stderr.write(`[pretrain ${family}] architecture ${archLabel(arch)} (${arch.heads} heads, FFN ${arch.intermediate})\n`);
     const planned = { ...pretrainDefaults(family, dataDir), ...overrides };
     if (planned.shortSeqSteps >= planned.steps && planned.shortSeqSteps > 0) {

@@ -86,7 +86,7 @@ export function checkNoSlurmFlags(v: Values): void {
 }
 
 /** The dry run's arrays: what would be submitted, with resources and the cost estimate. */
-export function formatSlurmPlan(plan: SlurmPlan, s: SlurmSettings, resultsDir: string, calibrated: boolean): string[] {
+function formatSlurmPlan(plan: SlurmPlan, s: SlurmSettings, resultsDir: string, calibrated: boolean): string[] {
   const total = plan.arrays.reduce((n, a) => n + a.runs.length, 0);
   const lines = [
     '',

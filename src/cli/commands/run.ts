@@ -41,12 +41,12 @@ export const runCommand: Command = {
     '  --workers N        parallel worker processes (default: the number of cores)',
     '  --dry-run          print the plan (counts per row, finished / to run) and a cost estimate; runs nothing',
     '  --results DIR      parent of the per-profile result directories (default: results)',
-    '  --ms-per-token X   cost model override for --dry-run (ms per padded training token)',
+    '  --ms-per-token X   cost model override for --dry-run (ms per training token, padding not counted)',
     '  --micro-batch N    most examples per forward/backward pass of every run (default: its batchSize, one',
     '                     pass per simulated device); gradients are accumulated, run ids do not change',
     '  --executor-module MODULE  module exporting runTraining(config, opts) (default src/train/trainer.ts;',
-    '                     also LORA_REPRO_EXECUTOR; src/runner/fake-executor.ts exercises the bookkeeping).',
-    '                     `--executor MODULE` (a path, not local or slurm) is the same, as before --executor slurm',
+    '                     also LORA_REPRO_EXECUTOR; test/helpers/fake-executor.ts exercises the bookkeeping)',
+    '  --executor E       where runs execute: local (default: worker processes here) or slurm (see below)',
     ...SLURM_USAGE,
     '  --backend B        tensor backend of the workers (sets LORA_REPRO_BACKEND for them)',
     '  --quiet            print one line per finished run, not the runs\' own log lines (still in runs/<runId>/train.log)',
@@ -88,13 +88,12 @@ export const runCommand: Command = {
 
     const microBatchSize = values['micro-batch'] === undefined ? undefined : intFlag('micro-batch', values['micro-batch'], 0);
     if (microBatchSize !== undefined && microBatchSize < 1) throw new UserError('--micro-batch expects at least 1');
-    // `--executor local|slurm`; any other value is a module path, as before the Slurm executor (kept for scripts).
     const executorFlag = values.executor ?? 'local';
-    const slurm = executorFlag === 'slurm';
-    if (executorFlag !== 'local' && !slurm && values['executor-module'] !== undefined) {
-      throw new UserError(`--executor expects local or slurm (got '${executorFlag}'); the executor module goes in --executor-module`);
+    if (executorFlag !== 'local' && executorFlag !== 'slurm') {
+      throw new UserError(`--executor expects local or slurm, got '${executorFlag}' (an executor module goes in --executor-module)`);
     }
-    const moduleFlag = values['executor-module'] ?? (executorFlag === 'local' || slurm ? undefined : executorFlag);
+    const slurm = executorFlag === 'slurm';
+    const moduleFlag = values['executor-module'];
     if (!slurm) checkNoSlurmFlags(values);
     else if (values.workers !== undefined || values['workers-per-gpu'] !== undefined) {
       throw new UserError('--workers and --workers-per-gpu are for the local executor; with --executor slurm, --max-parallel limits the tasks running at once');

@@ -31,7 +31,7 @@ function detail(s: RunState, view: SlurmView): string {
   }
 }
 
-export function formatStatus(runs: readonly PlannedRun[], states: ReadonlyMap<string, RunState>, view: SlurmView): string[] {
+function formatStatus(runs: readonly PlannedRun[], states: ReadonlyMap<string, RunState>, view: SlurmView): string[] {
   const rows = runs.map((r) => {
     const s = states.get(r.runId) as RunState;
     const method = `${r.config.method}${r.config.variant ? ` (${r.config.variant})` : ''}`;

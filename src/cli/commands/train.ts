@@ -14,8 +14,9 @@ import { METHOD_NAMES, getMethod } from '../../methods/registry.ts';
 import { GLUE_TASK_NAMES, parseGlueTaskName } from '../../data/glue-tasks.ts';
 import { SYNTHETIC_TASK_NAMES } from '../../data/synthetic.ts';
 import { initBackend } from '../../backend/select.ts';
-import { PAPER_DECODING, parseRunConfig, runTraining } from '../../train/trainer.ts';
-import { describeReported } from '../../runner/result-schema.ts';
+import { PAPER_DECODING } from '../../generate/paper-decoding.ts';
+import { parseRunConfig, runTraining } from '../../train/trainer.ts';
+import { describeReported } from '../../train/result-schema.ts';
 import { runKeys } from '../../train/run-identity.ts';
 import { resolveModel } from '../../runner/model-resolver.ts';
 import type { TrainRunConfig } from '../../train/run-config.ts';
@@ -79,8 +80,8 @@ export const trainCommand: Command = {
     '  --model <dir|name|file> a Hugging Face directory (config.json + model.safetensors [+ tokenizer.json]); a hub',
     '                          model (roberta-base, roberta-large, gpt2-medium, gpt2-large, deberta-v2-xxlarge, owner/name[@rev]): its',
     '                          snapshot from `lora-repro download --models NAME` or $LORA_REPRO_MODELS/NAME/, never',
-    '                          a random init; a stand-in config (mini-roberta, mini-gpt2) or a config.json file:',
-    '                          randomly initialised from --seed',
+    '                          a random init; the config of a stand-in (mini-roberta, mini-gpt2; artifacts/stand-ins/NAME',
+    '                          holds their pretrained weights) or a config.json file: randomly initialised from --seed',
     `  --task <task>           ${GLUE_TASK_NAMES.join(' | ')} | e2e | ${SYNTHETIC_TASK_NAMES.join(' | ')} (SYNTHETIC stand-ins, no data needed)`,
     `  --method <method>       ${METHOD_NAMES.join(' | ')}`,
     '  --r, --alpha, --targets q,v, --layers 0,1, --ln, --prefix-len, --infix-len, --drop-layers, --phm-dim, --dim',
@@ -105,7 +106,7 @@ export const trainCommand: Command = {
     '  --clip X                gradient-norm clipping, 0 = none (GLUE 1, E2E 0)',
     "  --model-dropout X       every dropout rate of the base model while training (default: its config.json's)",
     '  --beam N --length-penalty X --no-repeat-ngram N --max-new-tokens N',
-    '                          E2E decoding for evaluation (10, 0.9 as Table 11 — the LoRA README uses 0.8 —, 4, 64)',
+    `                          E2E decoding for evaluation (${PAPER_DECODING.beam}, ${PAPER_DECODING.lengthPenalty} as Table 11 — the LoRA README uses 0.8 —, ${PAPER_DECODING.noRepeatNgramSize}, ${PAPER_DECODING.maxNewTokens})`,
     '  --tokenizer PATH        tokenizer.json, spm.model or a directory holding one (required for a built-in, randomly initialised model)',
     '  --data-dir DIR          the data directory (or LORA_REPRO_DATA; default ../shared/data)',
     '  --out DIR               run directory (default results/adhoc/<runId>/); a non-empty one must hold a previous',

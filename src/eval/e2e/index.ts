@@ -8,15 +8,17 @@
  * obtainable), i.e. it corresponds to METEOR 1.5 with modules exact, stem, synonym.
  */
 import { UserError } from '../../util/errors.ts';
+import type { E2eMetricName } from '../../data/e2e.ts';
 import { cider } from './cider.ts';
 import { meteor } from './meteor.ts';
 import { mtevalScores } from './mteval.ts';
 import { cocoTokenize } from './ptb-tokenize.ts';
 import { rougeL } from './rouge.ts';
 
-export { loadE2EData, loadHypotheses, loadReferences } from './references.ts';
+export { loadE2EData } from './references.ts';
 
-export interface E2EScores {
+/** One score per E2E metric (the names are data's, as GLUE's metric names are: data/e2e.ts). */
+export interface E2EScores extends Record<E2eMetricName, number> {
   BLEU: number;
   NIST: number;
   /** METEOR 1.5 without the paraphrase module (METEOR_no_paraphrase). */

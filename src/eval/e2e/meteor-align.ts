@@ -21,9 +21,9 @@
 import { snowballEnglish } from './snowball-english.ts';
 import type { SynonymDictionary } from './wordnet-synonyms.ts';
 
-export const MODULE_EXACT = 0;
-export const MODULE_STEM = 1;
-export const MODULE_SYNONYM = 2;
+const MODULE_EXACT = 0;
+const MODULE_STEM = 1;
+const MODULE_SYNONYM = 2;
 
 const BEAM_SIZE = 40;
 /** MeteorScorer.loadConfiguration: aligner weights 1.0 for exact, 0.5 for the other modules. */

@@ -57,12 +57,12 @@ export function javaTrim(s: string): string {
 }
 
 /** `StringTokenizer` split (default delimiters). */
-export function javaTokenize(s: string): string[] {
+function javaTokenize(s: string): string[] {
   return s.split(TOKENIZER_DELIMS).filter((w) => w !== '');
 }
 
 /** `Normalizer.normalizeLine(line, LANG_EN, true)`. */
-export function meteorNormalizeLine(line: string): string {
+function meteorNormalizeLine(line: string): string {
   let w = ` ${line} `;
   w = w.replace(R_SEP_OTHER, ' $1 ');
   w = w.replace(R_MULTI_DOT, ' DOTMULTI$1');

@@ -24,7 +24,7 @@ export function pyStrip(s: string): string {
 }
 
 /** Python `str.splitlines()` (without line ends): the boundaries the `codecs` reader uses. */
-export function pySplitLines(text: string): string[] {
+function pySplitLines(text: string): string[] {
   const lines = text.split(/\r\n|[\n\r\x0B\f\x1C\x1D\x1E\x85\u2028\u2029]/);
   // splitlines() yields no empty item after a final line boundary (and none for '').
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
@@ -88,12 +88,12 @@ export function parseHypotheses(text: string): string[] {
 }
 
 /** Loads an official plain-text multi-reference file. */
-export function loadReferences(path: string): string[][] {
+function loadReferences(path: string): string[][] {
   return parseReferences(readUtf8(path, 'references'), path);
 }
 
 /** Loads a system-output file (one output per line). */
-export function loadHypotheses(path: string): string[] {
+function loadHypotheses(path: string): string[] {
   return parseHypotheses(readUtf8(path, 'outputs'));
 }
 

@@ -22,7 +22,7 @@ export function lcsLength(a: string[], b: string[]): number {
 }
 
 /** `Rouge.calc_score` for one tokenized candidate and its tokenized references. */
-export function rougeLSentence(candidate: string, references: string[]): number {
+function rougeLSentence(candidate: string, references: string[]): number {
   const tokC = candidate.split(' ');
   let precMax = -Infinity;
   let recMax = -Infinity;

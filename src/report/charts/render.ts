@@ -15,11 +15,11 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
-export const FONT_FAMILY = 'DejaVu Sans';
-export const FONT_FILES = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((f) => fileURLToPath(new URL(`../../../assets/fonts/${f}`, import.meta.url)));
+const FONT_FAMILY = 'DejaVu Sans';
+const FONT_FILES = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((f) => fileURLToPath(new URL(`../../../assets/fonts/${f}`, import.meta.url)));
 
 /** The config every chart shares: our font everywhere, white background. */
-export const BASE_CONFIG = {
+const BASE_CONFIG = {
   font: FONT_FAMILY,
   background: 'white',
   title: { font: FONT_FAMILY, fontSize: 14 },

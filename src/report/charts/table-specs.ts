@@ -7,7 +7,7 @@
  * - curves: the per-epoch training loss and headline metric of every run of one table cell.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { RunResult } from '../../runner/result-schema.ts';
+import type { RunResult } from '../../train/result-schema.ts';
 import { methodDisplay } from '../paper-match.ts';
 import type { TableModel } from '../table-model.ts';
 

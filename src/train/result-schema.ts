@@ -1,7 +1,8 @@
 /**
- * The record of one finished (or failed) run: what the trainer produces, what the runner writes to
- * `results/<profile>/runs/<runId>.json` and summarises as one row of `results/<profile>/runs.csv`,
- * and what the reports read. Validated with zod wherever it is read back.
+ * The record of one finished (or failed) run: what the trainer produces (so it lives in train/), what
+ * the runner writes to `results/<profile>/runs/<runId>.json` and summarises as one row of
+ * `results/<profile>/runs.csv` (runner/runs-csv.ts), and what the reports read. Validated with zod
+ * wherever it is read back.
  */
 import { z } from 'zod';
 
@@ -137,28 +138,3 @@ export function reportedOf(r: Pick<RunResult, 'reported' | 'bestEpoch'>): Report
 export function describeReported(r: Reported): string {
   return `${r.checkpoint}${r.selectedOn === 'heldout' ? ' (held-out)' : ''} epoch ${r.epoch ?? '-'} on ${r.split}`;
 }
-
-/** Columns of runs.csv, in order. `metrics` is the JSON of the reported metrics (RunResult.metrics). */
-export const RUNS_CSV_COLUMNS = [
-  'runId',
-  'cellKey',
-  'experiment',
-  'profile',
-  'model',
-  'method',
-  'variant',
-  'task',
-  'seed',
-  'status',
-  'bestEpoch',
-  'headlineMetric',
-  'headlineValue',
-  'metrics',
-  'trainableCounted',
-  'trainableFormula',
-  'wallSeconds',
-  'tokensPerSecond',
-  'peakRssMiB',
-  'gitCommit',
-  'finishedAt',
-] as const;

@@ -1,6 +1,6 @@
 /**
  * A fast, deterministic stand-in for the trainer, for the runner's tests and for trying a spec's
- * bookkeeping end to end without training (`LORA_REPRO_EXECUTOR=src/runner/fake-executor.ts`).
+ * bookkeeping end to end without training (`LORA_REPRO_EXECUTOR=test/helpers/fake-executor.ts`).
  * Its numbers are a hash of the config: they mean nothing, and results carry backend `fake`.
  *
  * Environment knobs (all optional):
@@ -13,11 +13,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { trainingSchedule } from '../train/batching.ts';
-import type { TrainRunConfig } from '../train/run-config.ts';
-import { runKeys } from '../train/run-identity.ts';
-import type { ExecutorOptions } from './executor.ts';
-import type { EpochRecord, RunResult } from './result-schema.ts';
+import { trainingSchedule } from '../../src/train/batching.ts';
+import type { TrainRunConfig } from '../../src/train/run-config.ts';
+import { runKeys } from '../../src/train/run-identity.ts';
+import type { ExecutorOptions } from '../../src/runner/executor.ts';
+import type { EpochRecord, RunResult } from '../../src/train/result-schema.ts';
 
 function unit(text: string): number {
   return createHash('sha256').update(text).digest().readUInt32BE(0) / 2 ** 32;
@@ -41,7 +41,7 @@ function sleepRange(env: NodeJS.ProcessEnv): [number, number] {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export function headlineFor(task: string): string {
+function headlineFor(task: string): string {
   return task.endsWith('e2e') ? 'bleu' : task.endsWith('cola') ? 'matthews' : task.endsWith('stsb') ? 'pearson' : 'accuracy';
 }
 
@@ -49,7 +49,7 @@ export function headlineFor(task: string): string {
  * A fake baseline that, like the real one, depends only on what fixes the eval subset (task and
  * limits), so every run of a table column records the same value.
  */
-export function fakeBaseline(config: TrainRunConfig, headline: string): NonNullable<RunResult['baseline']> {
+function fakeBaseline(config: TrainRunConfig, headline: string): NonNullable<RunResult['baseline']> {
   const kind = headline === 'bleu' ? 'copy-input' : headline === 'pearson' ? 'mean' : 'majority';
   const value = kind === 'mean' ? 0 : 0.3 + 0.2 * unit(`${config.task}:${config.trainLimit}:${config.evalLimit}:baseline`);
   return { kind, description: `fake ${kind} baseline`, metrics: { [headline]: value } };

@@ -8,19 +8,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { blockLinears, type TransformerModel } from '../models/model.ts';
 import type { Linear } from '../models/linear.ts';
 import type { Rng } from '../util/rng.ts';
+import type { LoraConfig, LoraTarget } from './lora-config.ts';
 import { LoraAdapter } from './lora-layer.ts';
-
-export const LORA_TARGETS = ['q', 'k', 'v', 'o', 'ffn1', 'ffn2'] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
-
-export interface LoraConfig {
-  r: number;
-  alpha: number;
-  dropout: number;
-  targets: LoraTarget[];
-  /** Block indices to adapt; all blocks when absent. */
-  layers?: number[];
-}
 
 export interface LoraInjection {
   config: LoraConfig;
@@ -52,6 +41,18 @@ export function injectLora(model: TransformerModel, config: LoraConfig, rng: Rng
     }
   }
   return { config, adapters };
+}
+
+/** The adapters by block (ascending) and, within a block, by target (in injection order). */
+export function adaptersByLayer(inj: LoraInjection): Map<number, Map<LoraTarget, LoraAdapter>> {
+  const out = new Map<number, Map<LoraTarget, LoraAdapter>>();
+  for (const [key, adapter] of inj.adapters) {
+    const [layerText, target] = key.split('.') as [string, LoraTarget];
+    const layer = Number(layerText);
+    if (!out.has(layer)) out.set(layer, new Map());
+    out.get(layer)!.set(target, adapter);
+  }
+  return new Map([...out].sort((x, y) => x[0] - y[0]));
 }
 
 export function loraVariables(inj: LoraInjection): tf.Variable[] {
