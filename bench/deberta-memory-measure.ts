@@ -19,9 +19,8 @@ import type { DebertaV2Model } from '../src/models/deberta.ts';
 import { countParams } from '../src/methods/count.ts';
 import { configureMethod } from '../src/methods/registry.ts';
 import type { ConfiguredMethod } from '../src/methods/method.ts';
-import { accumulateGradients, type MicroBatch } from '../src/train/accumulate.ts';
-import { AdamW } from '../src/train/adamw.ts';
-import { applyGradients, readLossAndNorm } from '../src/train/step.ts';
+import { accumulateGradients, type MicroBatch, applyGradients, readLossAndNorm } from '../src/train/step.ts';
+import { AdamW } from '../src/train/optim.ts';
 import { Rng } from '../src/util/rng.ts';
 import type { StepShape } from './deberta-memory-fit.ts';
 

@@ -15,7 +15,7 @@ import { oneLine } from '../src/eval/evaluate-e2e.ts';
 import { runResultSchema } from '../src/train/result-schema.ts';
 import { classificationTask } from '../src/train/classification-task.ts';
 import { lmTask } from '../src/train/lm-task.ts';
-import { subsampleIndices } from '../src/train/seeds.ts';
+import { subsampleIndices } from '../src/train/run-identity.ts';
 import { setupRun } from '../src/train/setup.ts';
 import { parseRunConfig, runTraining } from '../src/train/trainer.ts';
 import type { TrainRunConfig } from '../src/train/run-config.ts';

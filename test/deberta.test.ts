@@ -15,7 +15,7 @@ import { injectLora, mergeLora, unmergeLora } from '../src/methods/lora-inject.t
 import { importLoralib, inferLoralibTargets } from '../src/methods/loralib.ts';
 import { METHODS, getMethod } from '../src/methods/registry.ts';
 import { sequenceClassificationLoss } from '../src/models/losses.ts';
-import { AdamW } from '../src/train/adamw.ts';
+import { AdamW } from '../src/train/optim.ts';
 import type { TrainRunConfig } from '../src/train/run-config.ts';
 import { checkTaskModel } from '../src/train/task-loaders.ts';
 import { trainStep } from '../src/train/step.ts';

@@ -1,6 +1,6 @@
 /**
  * Choosing the epoch on held-out training data (issue 18 item 3; run-config.ts `selectOn: heldout`,
- * `heldoutSize`; train/heldout.ts, eval-protocol.ts): the slice is drawn from the whole training
+ * `heldoutSize`; train/eval-protocol.ts): the slice is drawn from the whole training
  * split before trainLimit, by a fixed seed (the same for every seed and method), never trained on and
  * disjoint from dev; E2E holds out whole MRs. A tiny RoBERTa run on RTE scores the slice every epoch,
  * reports the argmax epoch of that curve and that checkpoint's dev score (checked against an
@@ -21,13 +21,11 @@ import { runResultSchema, type RunResult } from '../src/train/result-schema.ts';
 import { expandSpec, type PlannedRun } from '../src/spec/expand.ts';
 import { parseSpecText } from '../src/spec/load.ts';
 import { rehearsalLayer } from '../src/spec/rehearsal.ts';
-import { evalProtocol, evaluationCounts, maxEvaluations } from '../src/train/eval-protocol.ts';
+import { evalProtocol, evaluationCounts, maxEvaluations, holdOutExamples, holdOutMrs } from '../src/train/eval-protocol.ts';
 import { evaluateSavedRun } from '../src/train/evaluate-run.ts';
-import { holdOutExamples, holdOutMrs } from '../src/train/heldout.ts';
 import type { TrainRunConfig } from '../src/train/run-config.ts';
 import { readSavedRun } from '../src/train/run-dir.ts';
-import { runKeys } from '../src/train/run-identity.ts';
-import { streamRng, subsampleIndices } from '../src/train/seeds.ts';
+import { runKeys, streamRng, subsampleIndices } from '../src/train/run-identity.ts';
 import { setupRun } from '../src/train/setup.ts';
 import { PAPER_DECODING } from '../src/generate/paper-decoding.ts';
 import { parseRunConfig, runTraining } from '../src/train/trainer.ts';

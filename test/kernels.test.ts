@@ -13,7 +13,7 @@ import { dropoutMaskValues, mix32 } from '../src/backend/dropout-mask.ts';
 import { dropoutMultiplier, geluErf, geluTanh, layerNorm, activation, linear, logSoftmax } from '../src/models/ops.ts';
 import { nativeAttention } from '../src/models/native-ops.ts';
 import { lmLoss } from '../src/models/losses.ts';
-import { AdamW } from '../src/train/adamw.ts';
+import { AdamW } from '../src/train/optim.ts';
 import { trainStep } from '../src/train/step.ts';
 import { tinyTrainingSetup } from './helpers/tiny-step.ts';
 import { skipBecause } from './helpers/skip.ts';

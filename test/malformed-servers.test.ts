@@ -18,7 +18,7 @@ import { PRETRAIN_FILES } from '../src/pretrain/artifacts.ts';
 import { RestClient } from '../src/tracking/rest-client.ts';
 import { MAX_SILENT_TRIES } from '../src/tracking/retry.ts';
 import { createTracker, MlflowUnreachableError } from '../src/tracking/index.ts';
-import { commitOutDir, stageOutDir } from '../src/train/staged-out.ts';
+import { commitOutDir, stageOutDir } from '../src/train/run-dir.ts';
 import { UserError } from '../src/util/errors.ts';
 import { runInProcess, runSpawned } from './helpers/malformed.ts';
 import { badServer } from './malformed/specs.ts';

@@ -15,7 +15,7 @@ import { countParams, sizeOf } from '../src/methods/count.ts';
 import { configureMethod } from '../src/methods/registry.ts';
 import { restoreMethod } from '../src/methods/restore.ts';
 import type { ModelConfig } from '../src/models/config.ts';
-import { AdamW } from '../src/train/adamw.ts';
+import { AdamW } from '../src/train/optim.ts';
 import { trainStep } from '../src/train/step.ts';
 import { Rng } from '../src/util/rng.ts';
 import { GPT2_TINY, ROBERTA_TINY, backbone, batchFor, build, changed, loss, maxDiff, outputs, snapshot, values } from './helpers/methods.ts';

@@ -13,7 +13,7 @@ import type { TransformerModel } from '../src/models/model.ts';
 import { RobertaModel, robertaPositionIds } from '../src/models/roberta.ts';
 import { lmLoss, sequenceClassificationLoss } from '../src/models/losses.ts';
 import { injectLora, loraVariables, mergeLora, unmergeLora, setLoraEnabled } from '../src/methods/lora-inject.ts';
-import { AdamW } from '../src/train/adamw.ts';
+import { AdamW } from '../src/train/optim.ts';
 import { trainStep } from '../src/train/step.ts';
 import { readParityFixture } from '../src/parity/fixture.ts';
 import { computeParity } from '../src/parity/compute.ts';

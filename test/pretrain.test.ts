@@ -18,7 +18,7 @@ import { maskTokens } from '../src/pretrain/mlm-masking.ts';
 import { blockBatch, causalTargets, clmLoss, mlmLoss } from '../src/pretrain/objectives.ts';
 import { packDocuments } from '../src/pretrain/packing.ts';
 import { MINI_PRETRAIN, PRETRAIN_FAMILIES, pretrainModelConfig, SYNTHETIC_PRETRAIN } from '../src/pretrain/pretrain-config.ts';
-import { isNoDecay } from '../src/train/param-groups.ts';
+import { isNoDecay } from '../src/train/optim.ts';
 import { pretrainLearningRate } from '../src/pretrain/pretrain.ts';
 import { loadTokenizer } from '../src/tokenizers/hf-tokenizer.ts';
 import { robertaSpecialTokens } from '../src/tokenizers/special-tokens.ts';
@@ -101,7 +101,7 @@ describe('pretraining', function () {
   });
 
   it('no weight decay on exactly the parameters the stand-ins were trained without it (every family, every head)', () => {
-    // Pretraining's own rule before it shared fine-tuning's (../src/train/param-groups.ts), written out.
+    // Pretraining's own rule before it shared fine-tuning's (../src/train/optim.ts), written out.
     const recorded = (name: string): boolean => name.endsWith('.bias') || /LayerNorm|layer_norm|\.ln_/.test(name);
     for (const family of PRETRAIN_FAMILIES) {
       const model = createModel(pretrainModelConfig(MINI_PRETRAIN[family], 300, { pad: 1, bos: 0, eos: 2 }), { seed: 1, robertaHeads: ['mlm', 'classification'], debertaHeads: ['mlm', 'classification'] });
@@ -116,13 +116,13 @@ describe('pretraining', function () {
   });
 
   it('the learning rate the optimizer sees is the stand-ins\' at every step (the private schedule they were trained with)', () => {
-    // The schedule pretraining used before it shared ../train/schedule.ts, written out.
+    // The schedule pretraining used before it shared ../train/optim.ts, written out.
     const recorded = (step: number, s: { learningRate: number; warmupSteps: number; steps: number }): number => {
       const k = step + 1;
       if (k <= s.warmupSteps) return (s.learningRate * k) / s.warmupSteps;
       return s.learningRate * Math.max(0, (s.steps - k) / Math.max(1, s.steps - s.warmupSteps));
     };
-    // AdamW hands the kernels float32 copies of these (train/adamw.ts, backend/native-kernels.ts adamwInPlace).
+    // AdamW hands the kernels float32 copies of these (train/optim.ts, backend/native-kernels.ts adamwInPlace).
     const seen = (lr: number, step: number, wd: number): number[] => [lr, 1 - lr * wd, lr / (1 - Math.pow(0.9, step + 1))].map(Math.fround);
     for (const s of [...Object.values(MINI_PRETRAIN), ...Object.values(SYNTHETIC_PRETRAIN)]) {
       for (const steps of [s.steps, s.warmupSteps, s.warmupSteps + 1, 40]) {

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCsv } from '../src/util/csv.ts';
@@ -16,6 +16,7 @@ import { loadPaperTable, PAPER_TABLE_FILES } from '../src/report/paper-tables.ts
 import { loadResults } from '../src/report/results.ts';
 import { buildTable, type Cell, type TableModel } from '../src/report/table-model.ts';
 import { UserError } from '../src/util/errors.ts';
+import { namedConfig, toHfConfigJson } from '../src/models/config.ts';
 import { standardRuns, tempRoot, writeResultsFolder } from './helpers/results-fixture.ts';
 import { commandOrSkip, sharedOrSkip } from './helpers/skip.ts';
 
@@ -251,6 +252,38 @@ describe('Table 2 and 3 from a results folder', () => {
       assert.equal(row.params.formula, formula);
       assert.deepEqual(row.params.counted, [formula]);
       assert.doesNotMatch(row.params.text, /COUNT ≠ FORMULA/);
+      assert.ok(!t.footnotes.some((f) => f.includes('COUNT ≠ FORMULA')), t.footnotes.join('\n'));
+    }
+    rmSync(r2, { recursive: true, force: true });
+  });
+
+  it("a run that recorded its modelConfig (d_model 64, 2 layers) is captioned and counted by it, though the name and the cache say d_model 128", () => {
+    const r2 = tempRoot();
+    // The cache still holds config.json of the stand-in the name stands for (d_model 128, 4 layers) ...
+    const cache = (family: 'roberta' | 'gpt2') => {
+      const d = join(r2, 'cache', 'pretrained', `${family}-0123456789abcdef`);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'config.json'), JSON.stringify(toHfConfigJson(namedConfig(`mini-${family}`)!)));
+      return `${d} (model.safetensors sha256:${'0'.repeat(64)})`;
+    };
+    // ... but the runs recorded what they built: d_model 64, 2 layers. LoRA on W_q, W_v: 2·L·2·d·r =
+    // 2·2·2·64·8 = 4,096 (r 8) and 2·2·2·64·4 = 2,048 (r 4).
+    const robertaBuilt = { model_type: 'roberta', vocab_size: 1000, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256, max_position_embeddings: 130 };
+    const gpt2Built = { model_type: 'gpt2', vocab_size: 1000, n_embd: 64, n_layer: 2, n_head: 4, n_positions: 128 };
+    const lora8 = { r: 8, alpha: 16, targets: ['q', 'v'] };
+    const lora4 = { r: 4, alpha: 32, targets: ['q', 'v'] };
+    writeResultsFolder(r2, 'mini', [
+      ...[0, 1].map((seed) => ({ model: 'mini-roberta', method: 'lora', methodConfig: lora8, task: 'sst2', seed, metrics: { accuracy: 0.7 }, counted: 4096, formula: 4096, provenanceModel: cache('roberta'), modelConfig: robertaBuilt })),
+      ...[0, 1].map((seed) => ({ model: 'mini-gpt2', method: 'lora', methodConfig: lora4, task: 'e2e', seed, headlineMetric: 'BLEU', metrics: { BLEU: 0.6, NIST: 7, METEOR: 0.4, ROUGE_L: 0.6, CIDEr: 1.5 }, counted: 2048, formula: 2048, provenanceModel: cache('gpt2'), modelConfig: gpt2Built })),
+    ]);
+    const results = loadResults(join(r2, 'mini'), 'mini');
+    for (const [table, model, formula] of [[2, 'mini-roberta', 4096], [3, 'mini-gpt2', 2048]] as const) {
+      const t = buildTable(table, results);
+      assert.match(t.caption, new RegExp(`${model} \\(d_model 64, 2 layers\\), a scaled-down stand-in`));
+      assert.doesNotMatch(t.caption, /d_model 128/);
+      const row = t.rows.find((r) => r.model === model)!;
+      assert.equal(row.params.formula, formula);
+      assert.deepEqual(row.params.counted, [formula]);
       assert.ok(!t.footnotes.some((f) => f.includes('COUNT ≠ FORMULA')), t.footnotes.join('\n'));
     }
     rmSync(r2, { recursive: true, force: true });

@@ -7,10 +7,9 @@ import { lmLoss, sequenceClassificationLoss } from '../src/models/losses.ts';
 import type { TransformerModel } from '../src/models/model.ts';
 import type { Gpt2Model } from '../src/models/gpt2.ts';
 import type { RobertaModel } from '../src/models/roberta.ts';
-import { AdamW } from '../src/train/adamw.ts';
-import { NonFiniteLossError, accumulateGradients, accumulatedStep, microBatchWeights } from '../src/train/accumulate.ts';
+import { AdamW } from '../src/train/optim.ts';
+import { NonFiniteLossError, accumulateGradients, accumulatedStep, microBatchWeights, trainStep } from '../src/train/step.ts';
 import { smoothedCrossEntropy } from '../src/train/classification-task.ts';
-import { trainStep } from '../src/train/step.ts';
 import { Rng } from '../src/util/rng.ts';
 import { tinyGpt2, tinyRoberta } from './helpers/tiny.ts';
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { LinearSchedule, linearWarmupDecay, resolveWarmupSteps } from '../src/train/schedule.ts';
+import { LinearSchedule, linearWarmupDecay, resolveWarmupSteps } from '../src/train/optim.ts';
 
 /**
  * Hand values of HF get_linear_schedule_with_warmup's lambda (the factor of update k, k counted from 0):

@@ -77,6 +77,11 @@ describe('train: the training loop', function () {
     for (const [r, micro, passes] of [[r1, 8, 1], [r2, 4, 2], [r3, 8, 1]] as const) {
       assert.deepEqual(r.schedule, { ...expected, microBatch: micro, microBatchesPerStep: passes });
     }
+    // The architecture the run built is recorded (the report reads it, never guessing from the name).
+    const saved = runResultSchema.parse(JSON.parse(readFileSync(join(dir, 'dev-1', 'result.json'), 'utf8')));
+    const built = parseHfConfig(saved.modelConfig, 'result.json modelConfig');
+    assert.deepEqual([built.modelType, built.hidden, built.layers, built.heads, built.intermediate], ['roberta', 32, 2, 4, 64]);
+    assert.equal(saved.config.modelConfig, undefined);
     assert.equal(dev.length, 6);
     for (const other of [dev, onePass]) big.forEach((l, i) => assert.ok(Math.abs(l - other[i]) < 1e-5, `step ${i + 1}: ${l} vs ${other[i]}`));
     assert.notEqual(r2.runId, r1.runId);

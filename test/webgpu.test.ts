@@ -13,7 +13,7 @@ import { dropoutMaskValues } from '../src/backend/dropout-mask.ts';
 import { dropoutMultiplier } from '../src/models/ops.ts';
 import { createModel } from '../src/models/factory.ts';
 import { Gpt2Model } from '../src/models/gpt2.ts';
-import { AdamW } from '../src/train/adamw.ts';
+import { AdamW } from '../src/train/optim.ts';
 import { trainStep } from '../src/train/step.ts';
 import { beamSearch } from '../src/generate/beam-search.ts';
 import { readParityFixture } from '../src/parity/fixture.ts';

@@ -292,7 +292,7 @@ export interface AdamWConstants {
 
 /**
  * One AdamW step written in place into p, m and v (native/src/kernels.c lr_adamw: the float32
- * operations of src/train/adamw.ts in the same order, one pass instead of ~12 kernels). Only when
+ * operations of src/train/optim.ts in the same order, one pass instead of ~12 kernels). Only when
  * no other tensor shares their memory (refCount 1: writing in place is then unobservable);
  * returns false, doing nothing, otherwise or when the native kernels are not active.
  */

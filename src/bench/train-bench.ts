@@ -12,7 +12,7 @@ import { UserError } from '../util/errors.ts';
 import { createModel } from '../models/factory.ts';
 import { lmLoss, sequenceClassificationLoss } from '../models/losses.ts';
 import { injectLora, loraVariables } from '../methods/lora-inject.ts';
-import { AdamW } from '../train/adamw.ts';
+import { AdamW } from '../train/optim.ts';
 import { trainStep } from '../train/step.ts';
 import { Rng } from '../util/rng.ts';
 import { median } from '../util/stats.ts';

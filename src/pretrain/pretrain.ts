@@ -14,9 +14,7 @@ import type { ModelConfig } from '../models/config.ts';
 import { EVAL } from '../models/context.ts';
 import { createModel } from '../models/factory.ts';
 import type { TransformerModel } from '../models/model.ts';
-import { AdamW } from '../train/adamw.ts';
-import { isNoDecay } from '../train/param-groups.ts';
-import { linearWarmupDecay } from '../train/schedule.ts';
+import { AdamW, isNoDecay, linearWarmupDecay } from '../train/optim.ts';
 import { trainStep } from '../train/step.ts';
 import { Rng } from '../util/rng.ts';
 import { lowerMedian } from '../util/stats.ts';
@@ -68,7 +66,7 @@ export interface PretrainOutcome {
 }
 
 /**
- * Learning rate of step `step` (0-based): the shared linear warm-up and decay (../train/schedule.ts)
+ * Learning rate of step `step` (0-based): the shared linear warm-up and decay (../train/optim.ts)
  * evaluated one update later than fine-tuning does, i.e. at k = step + 1. Fine-tuning keeps the
  * reference trainers' factor(0) = 0 for its first update; pretraining has no reference to match and
  * counts its first update as 1 so it is not spent at lr 0, as the shipped stand-ins were trained.

@@ -7,7 +7,7 @@
  * runs/<runId>/predictions/<split>.hyp.txt (one output per MR, every seed of every row) and
  * <split>.ref.txt (the references, grouped per MR). The MR itself is not in those files: it is
  * re-derived from the data directory's E2E CSV exactly as the loader chose the run's eval subset
- * (data/e2e.ts groupConsecutive, train/seeds.ts subsampleIndices with the run's evalLimit), and
+ * (data/e2e.ts groupConsecutive, train/run-identity.ts subsampleIndices with the run's evalLimit), and
  * kept only if that subset's references equal the run's own ref.txt MR for MR — otherwise the file
  * says why the MRs are missing rather than pairing outputs with the wrong input.
  */
@@ -19,7 +19,7 @@ import { parseHypotheses, parseReferences } from '../eval/e2e/references.ts';
 import { resultsPaths } from '../runner/paths.ts';
 import { reportedOf } from '../train/result-schema.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
-import { subsampleIndices } from '../train/seeds.ts';
+import { subsampleIndices } from '../train/run-identity.ts';
 import { UserError } from '../util/errors.ts';
 import { mdEscape } from './format-text.ts';
 import type { ResultsFolder } from './results.ts';

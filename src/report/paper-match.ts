@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { namedConfig, readHfConfig, type ModelConfig } from '../models/config.ts';
+import { namedConfig, parseHfConfig, readHfConfig, type ModelConfig } from '../models/config.ts';
 import { PAPER_ROWS, type PaperRow } from './paper-rows.ts';
 import { getMethod } from '../methods/registry.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
@@ -35,14 +35,23 @@ const FAMILY_PAPER_MODELS: Record<NonNullable<ModelInfo['family']>, string[]> = 
 };
 
 /**
- * `provenance` is a run's provenance.model ("<weights dir> (model.safetensors sha256:…)"): when that
- * directory still holds its config.json, it is the architecture the run really trained; else the
- * config the name stands for (models/config.ts `namedConfig`: the stand-ins' own for `mini-*`).
+ * `recorded` is the run's own `modelConfig` (train/result-schema.ts): the architecture it built, so
+ * it wins. Results written before it existed fall back to `provenance`, a run's provenance.model
+ * ("<weights dir> (model.safetensors sha256:…)"): when that directory still holds its config.json,
+ * it is the architecture the run really trained; else the config the name stands for
+ * (models/config.ts `namedConfig`: the stand-ins' own for `mini-*`).
  */
-export function modelInfo(name: string, provenance?: string): ModelInfo {
+export function modelInfo(name: string, provenance?: string, recorded?: Record<string, unknown>): ModelInfo {
   const dir = provenance?.replace(/ \(.*\)$/, '');
   let config: ModelConfig | undefined;
-  if (dir !== undefined && existsSync(join(dir, 'config.json'))) {
+  if (recorded !== undefined) {
+    try {
+      config = parseHfConfig(recorded, `modelConfig of ${name}`);
+    } catch {
+      config = undefined;
+    }
+  }
+  if (config === undefined && dir !== undefined && existsSync(join(dir, 'config.json'))) {
     try {
       config = readHfConfig(dir);
     } catch {

@@ -7,7 +7,7 @@
  * src1_test.txt); GLUE (Table 2) is dev at each run's best epoch.
  *
  * Runs may choose their epoch on held-out training examples instead of dev (`selectOn: heldout`,
- * src/train/heldout.ts): the captions then say so, since the reported number was not itself the one
+ * src/train/eval-protocol.ts): the captions then say so, since the reported number was not itself the one
  * maximised. Results written before runs recorded `reported` were scored at the best dev epoch; their
  * split is read from the E2E data files their provenance records (unknown when none, or when they
  * name both).

@@ -133,8 +133,12 @@ export function baseModelDir(result: RunResult): { dir: string } | { reason: str
   return { dir };
 }
 
-/** The model config (d_model, layers, …) of the weights a run started from, when they are here. */
+/**
+ * The model config (d_model, layers, …) the run trained: the one it recorded (`modelConfig`); for
+ * results older than that, the config.json of the weights it started from, when they are here.
+ */
 export function baseModelConfig(result: RunResult): ModelConfig | undefined {
+  if (result.modelConfig !== undefined) return parseHfConfig(result.modelConfig, `modelConfig of run ${result.runId}`);
   const b = baseModelDir(result);
   if (!('dir' in b) || !existsSync(join(b.dir, 'config.json'))) return undefined;
   return parseHfConfig(JSON.parse(readFileSync(join(b.dir, 'config.json'), 'utf8')), join(b.dir, 'config.json'));

@@ -200,10 +200,13 @@ export function buildTable(table: 2 | 3, folder: ResultsFolder, opts: BuildOptio
   }
   const footnotes: string[] = [];
   const models = new Map<string, ModelInfo>();
+  // The architecture a run of each model name recorded (absent in results older than `modelConfig`).
+  const recorded = new Map<string, Record<string, unknown>>();
+  for (const r of runs) if (r.result.modelConfig !== undefined && !recorded.has(r.result.model)) recorded.set(r.result.model, r.result.modelConfig);
   const rows: Row[] = [];
   for (const [key, rs] of groups) {
     const first = rs[0].result;
-    const info = models.get(first.model) ?? modelInfo(first.model, first.provenance.model);
+    const info = models.get(first.model) ?? modelInfo(first.model, first.provenance.model, recorded.get(first.model));
     models.set(first.model, info);
     const cfg = configs.get(key)!;
     const match = matchPaperRow(table, info, first.method, cfg, first.variant);

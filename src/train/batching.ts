@@ -11,14 +11,14 @@
  * count of one batch of W·B examples. (The sampler pads the last step with up to W − 1 repeated
  * examples; here the last update is simply smaller.) Total updates ceil(epochs × per epoch)
  * (trainer.py:909); warm-up `warmup_steps` if set, else ceil(total × warmup_ratio) (trainer.py:659,
- * schedule.ts).
+ * optim.ts).
  *
  * We run on one device: an update's E = batchSize × devices × gradAccumulation examples go through
  * the model in passes of at most `microBatchSize` (default batchSize, one pass per simulated device)
- * and the gradients are accumulated exactly (accumulate.ts).
+ * and the gradients are accumulated exactly (step.ts).
  */
 import type { TrainRunConfig } from './run-config.ts';
-import { resolveWarmupSteps } from './schedule.ts';
+import { resolveWarmupSteps } from './optim.ts';
 
 export type BatchingFields = Pick<TrainRunConfig, 'epochs' | 'batchSize' | 'devices' | 'gradAccumulation' | 'microBatchSize' | 'warmupRatio' | 'warmupSteps'>;
 

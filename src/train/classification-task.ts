@@ -30,7 +30,7 @@ export interface ClassificationTaskSpec {
   train: EncodedClassificationExample[];
   evalSplits: ClassificationEvalSplit[];
   /**
-   * The held-out slice of the training split (train/heldout.ts): an eval set of its own, named by
+   * The held-out slice of the training split (train/eval-protocol.ts): an eval set of its own, named by
    * `name`, whose metrics keep their plain names (the headline is looked up on it to choose the epoch).
    */
   heldout?: ClassificationEvalSplit;

@@ -9,7 +9,7 @@ import { PAPER_DECODING, type DecodingOptions } from '../generate/paper-decoding
 import { restoreMethod } from '../methods/restore.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { readSavedRun, type SavedRun } from './run-dir.ts';
-import { streamRng } from './seeds.ts';
+import { streamRng } from './run-identity.ts';
 import { setupRun } from './setup.ts';
 import type { EvalOutput, TaskData } from './task-data.ts';
 

@@ -20,9 +20,8 @@ import { importLoralib } from '../methods/loralib.ts';
 import type { AppliedMethod } from '../methods/method.ts';
 import { loadMethodWeights } from '../methods/restore.ts';
 import { UserError } from '../util/errors.ts';
-import { sha256File } from './provenance.ts';
+import { sha256File, RUN_FILES } from './run-dir.ts';
 import type { InitFrom } from './run-config.ts';
-import { RUN_FILES } from './run-dir.ts';
 
 /**
  * The sha256 that identifies a checkpoint: of the file, or of a directory's adapter_model.safetensors.

@@ -13,7 +13,7 @@ import { builtinConfig, readHfConfig, toHfConfigJson, type ModelConfig } from '.
 import { createModel, loadPretrained } from '../models/factory.ts';
 import { loadReportLines } from '../models/load-weights.ts';
 import type { TransformerModel } from '../models/model.ts';
-import { sha256File } from './provenance.ts';
+import { sha256File } from './run-dir.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 
 export type ModelSource =

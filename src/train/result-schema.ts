@@ -101,6 +101,16 @@ export const runResultSchema = z.object({
       warmupFraction: z.number().nonnegative(),
     })
     .optional(),
+  /**
+   * The architecture the run built, as a Hugging Face config.json object (models/config.ts
+   * `toHfConfigJson`; `parseHfConfig` reads it back), so reports caption and count the model the run
+   * trained instead of guessing it from a pretraining cache or the name's built-in config. Not part of
+   * `config`, so it never changes a run id. Optional: results written before it existed lack it.
+   */
+  modelConfig: z
+    .record(z.string(), z.unknown())
+    .refine((c) => ['roberta', 'gpt2', 'deberta-v2'].includes(c.model_type as string), { message: "model_type must be 'roberta', 'gpt2' or 'deberta-v2'" })
+    .optional(),
   status: runStatusSchema,
   error: z.string().optional(),
   epochs: z.array(epochRecordSchema),

@@ -71,7 +71,7 @@ export const trainRunConfigSchema = z.object({
   gradAccumulation: z.number().int().positive().default(1),
   /**
    * The most examples one forward/backward pass takes on this machine; an update's examples are
-   * split into passes of at most this many and their gradients accumulated (train/accumulate.ts,
+   * split into passes of at most this many and their gradients accumulated (train/step.ts,
    * exact for unequal splits). Absent: batchSize, i.e. one pass per simulated device. Where the
    * computation runs, not what it computes: not part of the run id (run-identity.ts).
    */
@@ -118,7 +118,7 @@ export const trainRunConfigSchema = z.object({
    * The split of per-epoch evaluation and best-epoch selection: `dev` (absent; the paper's protocol,
    * which then reports the dev score of the epoch it chose on dev) or `heldout`: `heldoutSize`
    * examples of the training split, never trained on and never reported, so the epoch is chosen
-   * without looking at the reported split (eval-protocol.ts; the slice: train/heldout.ts).
+   * without looking at the reported split (eval-protocol.ts, which also draws the slice).
    */
   selectOn: z.enum(['dev', 'heldout']).optional(),
   /**

@@ -14,7 +14,7 @@ import type { TransformerModel } from '../models/model.ts';
 export interface TaskBatch {
   /** Real (non-padding) input tokens, for tokens/s. */
   tokens: number;
-  /** What the loss averages over: examples (classification) or loss tokens (LM); see accumulate.ts. */
+  /** What the loss averages over: examples (classification) or loss tokens (LM); see step.ts. */
   units: number;
   /** The batch's loss; `labelSmoothing` as the run config gives it. */
   loss(model: TransformerModel, ctx: ForwardContext, labelSmoothing: number): tf.Scalar;
@@ -52,7 +52,7 @@ export interface TaskData {
    * The eval sets `evaluate` can score, by split name ('dev', 'test'; GLUE's dev files, e.g. MNLI
    * matched + mismatched, are one set 'dev'). The first is the default; a training run holds the
    * split it selects on (eval-protocol.ts: dev, or 'heldout', the slice of the training split that
-   * heldout.ts holds out, last) and the one it reports.
+   * eval-protocol.ts holds out, last) and the one it reports.
    */
   readonly evalSets: readonly { split: string; size: number }[];
   /** The constant added to the loss denominator (the reference GPT-2 loss: 1e-4; else 0). */

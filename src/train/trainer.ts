@@ -23,19 +23,15 @@ import type { ModelConfig } from '../models/config.ts';
 import { runResultSchema, type EpochRecord, type Reported, type RunBaseline, type RunResult } from './result-schema.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { UserError } from '../util/errors.ts';
-import { accumulatedStep } from './accumulate.ts';
+import { accumulatedStep } from './step.ts';
 import { describeSchedule, stepMicroBatches, trainingSchedule, type TrainingSchedule } from './batching.ts';
-import { AdamW } from './adamw.ts';
+import { AdamW, isNoDecay, LinearSchedule } from './optim.ts';
 import { defersReport, evalProtocol, evaluatesSelection, keepsCheckpoint, selectionProblem, type EvalProtocol } from './eval-protocol.ts';
 import { toHfConfig } from './model-source.ts';
-import { isNoDecay } from './param-groups.ts';
 import { Progress, formatDuration } from './progress.ts';
-import { collectProvenance } from './provenance.ts';
+import { collectProvenance, RUN_FILES } from './run-dir.ts';
 import { trainRunConfigSchema, type TrainRunConfig } from './run-config.ts';
-import { RUN_FILES } from './run-dir.ts';
-import { runKeys } from './run-identity.ts';
-import { LinearSchedule } from './schedule.ts';
-import { streamRng } from './seeds.ts';
+import { runKeys, streamRng } from './run-identity.ts';
 import { setupRun, type RunSetup } from './setup.ts';
 import { initialiseFrom } from './init-from.ts';
 import type { EvalOutput, TaskData } from './task-data.ts';
@@ -170,6 +166,8 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
     seed: config.seed,
     config: { ...config },
     ...(state.schedule !== undefined ? { schedule: state.schedule } : {}),
+    // The architecture built, so reports never guess it from the name or a cache (issue 19).
+    modelConfig: toHfConfig(setup.modelConfig),
     status,
     ...(error !== undefined ? { error } : {}),
     epochs: state.epochs,

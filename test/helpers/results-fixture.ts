@@ -37,6 +37,8 @@ export interface FixtureRun {
   finishedAt?: string;
   /** provenance.model (default `model`): a pretrained run records "<weights dir> (model.safetensors sha256:…)". */
   provenanceModel?: string;
+  /** The architecture the run recorded as built (HF config.json form); absent: an older result without one. */
+  modelConfig?: Record<string, unknown>;
   /** provenance.datasets: data file → hash (default none). */
   datasets?: Record<string, string>;
   /** The evaluation protocol (train/eval-protocol.ts); either set: the result records `reported`. */
@@ -91,6 +93,7 @@ function makeRun(f: FixtureRun, profile: string): RunResult & { mlflow?: Record<
     task: f.task,
     seed: f.seed,
     config: config as unknown as Record<string, unknown>,
+    ...(f.modelConfig !== undefined ? { modelConfig: f.modelConfig } : {}),
     status,
     ...(status === 'failed' ? { error: f.error ?? 'NaN loss at step 12' } : {}),
     epochs,

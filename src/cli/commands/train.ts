@@ -24,7 +24,7 @@ import { UserError } from '../../util/errors.ts';
 import { intFlag, numberFlag, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { METHOD_FLAGS, methodConfigFromFlags } from './params.ts';
-import { abandonOutDir, commitOutDir, stageOutDir } from '../../train/staged-out.ts';
+import { abandonOutDir, commitOutDir, stageOutDir } from '../../train/run-dir.ts';
 
 /** The method option flags of `lora-repro params`, plus a JSON escape hatch for the rest. */
 const TRAIN_METHOD_FLAGS = { ...METHOD_FLAGS, 'method-config': { type: 'string' } } as const;
@@ -211,7 +211,7 @@ export const trainCommand: Command = {
     }
     await initBackend(values.backend);
     const runId = runKeys(config).runId;
-    // Staged: nothing under --out changes until the run has a result (src/train/staged-out.ts).
+    // Staged: nothing under --out changes until the run has a result (src/train/run-dir.ts).
     const staged = stageOutDir(resolve(values.out ?? `results/adhoc/${runId}`), runId, values.force === true, (line) => console.error(line));
     let result: Awaited<ReturnType<typeof runTraining>>;
     try {
