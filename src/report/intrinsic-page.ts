@@ -3,18 +3,17 @@
  * on a log axis, with the 100% and 90% lines, d_int90, LoRA's counts at r = 1…64 and, if read,
  * LoRA's scores at those counts) and the page intrinsic.html, in the profile folder.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { formatCount, formatDint } from '../analysis/intrinsic-dim.ts';
 import { UserError } from '../util/errors.ts';
 import type { ChartEntry } from './charts/build.ts';
-import { texEscape } from './format-tex.ts';
 import { buildIntrinsic, DINT_FRACTION, intrinsicCaption, intrinsicFindings, intrinsicCsv, intrinsicMarkdown, intrinsicTables, type IntrinsicModel, type IntrinsicTask } from './intrinsic.ts';
 import type { ResultsFolder } from './results.ts';
-import { taskCaption, taskName } from './section7-format.ts';
+import { taskCaption, taskName, texTables } from './section7-format.ts';
 import { studyPageHtml } from './section7-html.ts';
-import { emitChart, type WrittenStudy } from './section7-page.ts';
+import { emitChart, writeStudyFiles, type WrittenStudy } from './section7-page.ts';
 import { scoredRuns, type ScoredRun } from './section7-runs.ts';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -60,15 +59,6 @@ function intrinsicSpec(m: IntrinsicModel, t: IntrinsicTask, runs: readonly Score
   } as unknown as TopLevelSpec;
 }
 
-function intrinsicTex(m: IntrinsicModel): string {
-  const parts = [`% ${texEscape(intrinsicCaption(m))}`, '% Needs \\usepackage{booktabs}.'];
-  for (const t of intrinsicTables(m)) {
-    parts.push('\\begin{table}[t]\\centering\\small', `\\caption{${texEscape(t.title)}}`, `\\begin{tabular}{l${'r'.repeat(t.head.length - 1)}}`, '\\toprule', `${t.head.map(texEscape).join(' & ')} \\\\`, '\\midrule');
-    parts.push(...t.rows.map((r) => `${r.map(texEscape).join(' & ')} \\\\`), '\\bottomrule', '\\end{tabular}', '\\end{table}', '');
-  }
-  return parts.join('\n');
-}
-
 /** Writes into `out` (default: the runs' profile folder), as writeSection7. */
 export async function writeIntrinsic(folder: ResultsFolder, lora: { folder: ResultsFolder } | undefined, out?: string): Promise<WrittenStudy<IntrinsicModel>> {
   const outDir = out ?? folder.dir;
@@ -79,31 +69,28 @@ export async function writeIntrinsic(folder: ResultsFolder, lora: { folder: Resu
   }
   const loraRuns = lora === undefined ? undefined : scoredRuns(lora.folder, 'section7');
   const model = buildIntrinsic(folder.profile, runs, loraRuns, lora === undefined ? undefined : `${lora.folder.dir} (experiment section7)`);
-  const files: string[] = [];
-  const put = (name: string, text: string) => {
-    const f = join(outDir, name);
-    writeFileSync(f, text);
-    files.push(f);
-  };
-  put('intrinsic.json', JSON.stringify(model, null, 1) + '\n');
-  put('intrinsic.md', intrinsicMarkdown(model));
-  put('intrinsic.tex', intrinsicTex(model));
-  put('intrinsic.csv', intrinsicCsv(model));
+  const files = writeStudyFiles(outDir, 'intrinsic', {
+    json: JSON.stringify(model, null, 1) + '\n',
+    md: intrinsicMarkdown(model),
+    tex: texTables(intrinsicCaption(model), intrinsicTables(model)),
+    csv: intrinsicCsv(model),
+  });
   const charts: ChartEntry[] = [];
   for (const t of model.tasks) {
     if (t.points.every((p) => p.mean === undefined)) continue;
     await emitChart(outDir, charts, 'intrinsic dimension', `intrinsic-${t.info.task}`, `Intrinsic dimension: ${taskName(t.info.task)}`, intrinsicSpec(model, t, runs));
   }
-  put(
-    'intrinsic.html',
-    studyPageHtml({
-      title: `Intrinsic dimension from our runs: profile “${folder.profile}”`,
-      caption: intrinsicCaption(model),
-      tables: intrinsicTables(model),
-      charts,
-      closing: { heading: 'The papers’ finding beside ours', items: [intrinsicFindings(model)] },
-      notes: [...model.notes, ...folder.notes],
-      generatedAt: model.generatedAt,
+  files.push(
+    ...writeStudyFiles(outDir, 'intrinsic', {
+      html: studyPageHtml({
+        title: `Intrinsic dimension from our runs: profile “${folder.profile}”`,
+        caption: intrinsicCaption(model),
+        tables: intrinsicTables(model),
+        charts,
+        closing: { heading: 'The papers’ finding beside ours', items: [intrinsicFindings(model)] },
+        notes: [...model.notes, ...folder.notes],
+        generatedAt: model.generatedAt,
+      }),
     }),
   );
   return { model, files, charts };

@@ -15,7 +15,7 @@ import { formatCount, formatDint, intrinsicDimension, type Dint } from '../analy
 import { loraCount } from '../analysis/section7.ts';
 import { mean, median } from '../util/stats.ts';
 import { csvLine } from '../util/csv.ts';
-import { taskCaption, taskName, type PlainTable } from './section7-format.ts';
+import { mdTable, taskCaption, taskName, type PlainTable } from './section7-format.ts';
 import { aggregateRuns, aggText, baseModelConfig, displayScale, reportedWords, type Agg, type ScoredRun } from './section7-runs.ts';
 import type { TaskInfo } from './section7.ts';
 
@@ -183,9 +183,8 @@ export function intrinsicTables(m: IntrinsicModel): PlainTable[] {
 }
 
 export function intrinsicMarkdown(m: IntrinsicModel): string {
-  const line = (c: string[]) => `| ${c.join(' | ')} |`;
   const parts = [`# Intrinsic dimension from our runs (profile ${m.profile})`, '', intrinsicCaption(m), ''];
-  for (const t of intrinsicTables(m)) parts.push(`## ${t.title}`, '', line(t.head), line(t.head.map((_, i) => (i === 0 ? '---' : '---:'))), ...t.rows.map(line), '');
+  for (const t of intrinsicTables(m)) parts.push(`## ${t.title}`, '', mdTable(t.head, t.rows), '');
   const f = intrinsicFindings(m);
   parts.push('## The papers’ finding beside ours', '', `- ${f.head}`, ...f.lines.map((l) => `  - ours: ${l}`), '');
   if (m.notes.length > 0) parts.push('Notes:', '', ...m.notes.map((n) => `- ${n}`), '');

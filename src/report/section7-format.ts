@@ -31,7 +31,8 @@ export function captionOf(m: Section7Model): string {
   return `Paper Section 7 from our runs, ${m.tasks.map((t) => taskCaption(m.profile, t)).join('; ')}. Cells: mean ± sample std over seeds. The paper’s rows (GPT-3 175B on WikiSQL and MultiNLI, ../shared/reference/paper-other.md) stand beneath ours for orientation: other model, other tasks.${scale}`;
 }
 
-function mdTable(head: string[], rows: string[][]): string {
+/** A Markdown table, the first column left-aligned and the others right (the study pages' md files). */
+export function mdTable(head: string[], rows: string[][]): string {
   const line = (c: string[]) => `| ${c.join(' | ')} |`;
   return [line(head), line(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n');
 }
@@ -104,8 +105,13 @@ export function section7Markdown(m: Section7Model): string {
 }
 
 export function section7Tex(m: Section7Model): string {
-  const parts = [`% ${texEscape(captionOf(m))}`, '% Needs \\usepackage{booktabs}.'];
-  for (const t of section7Tables(m)) {
+  return texTables(captionOf(m), section7Tables(m));
+}
+
+/** A study page's tables as booktabs LaTeX, the caption as a comment above them (section7.tex, intrinsic.tex). */
+export function texTables(caption: string, tables: PlainTable[]): string {
+  const parts = [`% ${texEscape(caption)}`, '% Needs \\usepackage{booktabs}.'];
+  for (const t of tables) {
     parts.push(
       '\\begin{table}[t]\\centering\\small',
       `\\caption{${texEscape(t.title)}}`,

@@ -30,6 +30,15 @@ export interface WrittenStudy<M> {
   charts: ChartEntry[];
 }
 
+/** Writes `<name>.<format>` in `outDir` for each format given (a study's json, md, tex, csv, then html); the paths, in that order. */
+export function writeStudyFiles(outDir: string, name: string, texts: Record<string, string>): string[] {
+  return Object.entries(texts).map(([format, text]) => {
+    const file = join(outDir, `${name}.${format}`);
+    writeFileSync(file, text);
+    return file;
+  });
+}
+
 export async function writeSection7(folder: ResultsFolder, opts: { out?: string; log?: (line: string) => void } = {}): Promise<WrittenStudy<Section7Model>> {
   const outDir = opts.out ?? folder.dir;
   mkdirSync(outDir, { recursive: true });
@@ -40,16 +49,12 @@ export async function writeSection7(folder: ResultsFolder, opts: { out?: string;
   const lora = runs.filter((r) => r.method === 'lora');
   const analyses = analyseSection7(outDir, lora, opts.log);
   const model = buildSection7(folder.profile, lora, analyses, outDir);
-  const files: string[] = [];
-  const put = (name: string, text: string) => {
-    const f = join(outDir, name);
-    writeFileSync(f, text);
-    files.push(f);
-  };
-  put('section7.json', JSON.stringify(model, null, 1) + '\n');
-  put('section7.md', section7Markdown(model));
-  put('section7.tex', section7Tex(model));
-  put('section7.csv', section7Csv(model));
+  const files = writeStudyFiles(outDir, 'section7', {
+    json: JSON.stringify(model, null, 1) + '\n',
+    md: section7Markdown(model),
+    tex: section7Tex(model),
+    csv: section7Csv(model),
+  });
 
   const charts: ChartEntry[] = [];
   const g = 'section 7';
@@ -61,20 +66,21 @@ export async function writeSection7(folder: ResultsFolder, opts: { out?: string;
   }
   if (model.table7.length > 0) await emitChart(outDir, charts, g, 'section7-table7', 'Table 7: ΔW against W per layer', table7Spec(model));
 
-  put(
-    'section7.html',
-    studyPageHtml({
-      title: `Paper Section 7 from our runs: profile “${folder.profile}”`,
-      caption: captionOf(model),
-      tables: section7Tables(model),
-      charts,
-      closing: {
-        heading: 'The paper’s findings beside ours',
-        items: model.findings.map((f) => ({ head: `${f.verdict.toUpperCase()}: ${f.paper}`, lines: f.ours.length > 0 ? f.ours : ['no runs for it in this profile'] })),
-        footer: 'Within seed noise: a difference within 2 standard errors of the two means, from the seed std pooled over the table row. Top direction shared: φ(1,1) > 0.5 (the paper’s reading of Figure 3), above chance at 10× its random expectation; directions 2–8 random-like: φ within twice their random expectation. Reproduced: every comparison as the paper; partly: some.',
-      },
-      notes: [...model.skipped, ...folder.notes],
-      generatedAt: model.generatedAt,
+  files.push(
+    ...writeStudyFiles(outDir, 'section7', {
+      html: studyPageHtml({
+        title: `Paper Section 7 from our runs: profile “${folder.profile}”`,
+        caption: captionOf(model),
+        tables: section7Tables(model),
+        charts,
+        closing: {
+          heading: 'The paper’s findings beside ours',
+          items: model.findings.map((f) => ({ head: `${f.verdict.toUpperCase()}: ${f.paper}`, lines: f.ours.length > 0 ? f.ours : ['no runs for it in this profile'] })),
+          footer: 'Within seed noise: a difference within 2 standard errors of the two means, from the seed std pooled over the table row. Top direction shared: φ(1,1) > 0.5 (the paper’s reading of Figure 3), above chance at 10× its random expectation; directions 2–8 random-like: φ within twice their random expectation. Reproduced: every comparison as the paper; partly: some.',
+        },
+        notes: [...model.skipped, ...folder.notes],
+        generatedAt: model.generatedAt,
+      }),
     }),
   );
   return { model, files, charts };
