@@ -68,10 +68,7 @@ export function buildModel(source: ModelSource, config: ModelConfig, seed: numbe
     return { model, description: `${source.dir} (model.safetensors sha256:${sha256File(weights)})`, loadNotes: loadReportLines(report, weights) };
   }
   const model = createModel(config, { seed });
-  const hash = createHash('sha256').update(canonicalJson(toHfConfig(config))).digest('hex').slice(0, 16);
+  const hash = createHash('sha256').update(canonicalJson(toHfConfigJson(config))).digest('hex').slice(0, 16);
   const label = source.kind === 'builtin' ? `builtin:${source.name}` : `${source.file !== undefined ? `${source.file}, ` : ''}config sha256:${hash}`;
   return { model, description: `${label} (random init, seed ${seed})`, loadNotes: [] };
 }
-
-/** The model config as a Hugging Face config.json object (see toHfConfigJson). */
-export const toHfConfig = toHfConfigJson;

@@ -19,7 +19,7 @@ import { PAPER_DECODING, type DecodingOptions } from '../generate/paper-decoding
 import { sizeOf } from '../methods/count.ts';
 import type { AppliedMethod } from '../methods/method.ts';
 import { configureMethod } from '../methods/registry.ts';
-import type { ModelConfig } from '../models/config.ts';
+import { toHfConfigJson, type ModelConfig } from '../models/config.ts';
 import { runResultSchema, type EpochRecord, type Reported, type RunBaseline, type RunResult } from './result-schema.ts';
 import type { TextTokenizer } from '../tokenizers/types.ts';
 import { UserError } from '../util/errors.ts';
@@ -27,7 +27,6 @@ import { accumulatedStep } from './step.ts';
 import { describeSchedule, stepMicroBatches, trainingSchedule, type TrainingSchedule } from './batching.ts';
 import { AdamW, isNoDecay, LinearSchedule } from './optim.ts';
 import { defersReport, evalProtocol, evaluatesSelection, keepsCheckpoint, selectionProblem, type EvalProtocol } from './eval-protocol.ts';
-import { toHfConfig } from './model-source.ts';
 import { Progress, formatDuration } from './progress.ts';
 import { collectProvenance, RUN_FILES } from './run-dir.ts';
 import { trainRunConfigSchema, type TrainRunConfig } from './run-config.ts';
@@ -124,7 +123,7 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
     // After apply, so the fresh weights' draws (and every other stream) are those of any run.
     if (config.initFrom !== undefined) initNote = initialiseFrom(applied, config.initFrom);
     trainableParams = { counted: sizeOf(applied.trainable), formula: method.formula(setup.modelConfig), head: sizeOf(applied.head) };
-    if (setup.source.kind !== 'pretrained') writeFileSync(join(opts.outDir, RUN_FILES.baseConfig), JSON.stringify(toHfConfig(setup.modelConfig), null, 2) + '\n');
+    if (setup.source.kind !== 'pretrained') writeFileSync(join(opts.outDir, RUN_FILES.baseConfig), JSON.stringify(toHfConfigJson(setup.modelConfig), null, 2) + '\n');
     writeFileSync(join(opts.outDir, RUN_FILES.vocabMap), JSON.stringify(setup.vocabMap) + '\n');
     log(`run ${runId}: ${config.method} on ${config.model} / ${config.task}, seed ${config.seed}`);
     log(`model ${setup.modelDescription}; tokenizer ids: ${setup.vocabMap.mode}`);
@@ -167,7 +166,7 @@ export async function runTraining(input: TrainRunConfig, opts: TrainOptions): Pr
     config: { ...config },
     ...(state.schedule !== undefined ? { schedule: state.schedule } : {}),
     // The architecture built, so reports never guess it from the name or a cache (issue 19).
-    modelConfig: toHfConfig(setup.modelConfig),
+    modelConfig: toHfConfigJson(setup.modelConfig),
     status,
     ...(error !== undefined ? { error } : {}),
     epochs: state.epochs,
