@@ -17,6 +17,7 @@ import { archLabel, completeArchitecture, isDefaultArchitecture } from '../src/p
 import { CORPUS_EXTRAS } from '../src/pretrain/pretrain-config.ts';
 import { nonDefaultOptions, optionsLabel } from '../src/pretrain/pretrain-options.ts';
 import { TEMP_PREFIX } from '../src/util/atomic-write.ts';
+import { runResultSchema } from '../src/train/result-schema.ts';
 import { UserError } from '../src/util/errors.ts';
 
 const settingsSchema = z.object({
@@ -34,6 +35,8 @@ const settingsSchema = z.object({
   shortSeqLen: z.number().int().positive(),
   corpusBytes: z.number().int().positive(),
   blasThreads: z.number().int().positive(),
+  /** The tokenizer's target size: always written by src/pretrain; optional for hand-made records. */
+  vocabSize: z.number().int().positive().optional(),
   /** The objective and corpus (src/pretrain/pretrain-options.ts): always written by src/pretrain but the last two, which only a non-default run has. */
   nspEvery: z.number().int().nonnegative().optional(),
   bagOfWords: z.boolean().optional(),
@@ -69,25 +72,25 @@ const pretrainMetaSchema = z.object({
 });
 type PretrainMetaFields = z.infer<typeof pretrainMetaSchema>;
 
-/** The RunResult fields read (src/train/result-schema.ts). */
-const runFieldsSchema = z.object({
-  task: z.string(),
-  method: z.string(),
-  seed: z.number().int(),
-  status: z.string().optional(),
-  headlineMetric: z.string(),
-  metrics: z.record(z.string(), z.number()),
-  bestEpoch: z.number().int().nullable().optional(),
-  wallSeconds: z.number().optional(),
-  finishedAt: z.string().optional(),
-  config: z.object({
-    model: z.string(),
-    learningRate: z.number(),
-    epochs: z.number().int(),
-    trainLimit: z.number().int().optional(),
-    evalLimit: z.number().int().optional(),
-  }),
-});
+/**
+ * The RunResult fields read: the trainer's own schema (src/train/result-schema.ts) for the record, and
+ * a view of the `config` fields used (the schema keeps `config` an open record). Status, best epoch,
+ * wall time and finish time may be missing in hand-made or older results.
+ */
+const runFieldsSchema = runResultSchema
+  .pick({ task: true, method: true, seed: true, status: true, headlineMetric: true, metrics: true, bestEpoch: true, wallSeconds: true, finishedAt: true, schedule: true, baseline: true })
+  .partial({ status: true, bestEpoch: true, wallSeconds: true, finishedAt: true })
+  .extend({
+    config: z.object({
+      model: z.string(),
+      learningRate: z.number(),
+      epochs: z.number().int(),
+      trainLimit: z.number().int().optional(),
+      evalLimit: z.number().int().optional(),
+      selectOn: z.enum(['dev', 'heldout']).optional(),
+      heldoutSize: z.number().int().optional(),
+    }),
+  });
 
 export const studyRunSchema = z.object({
   /** The run folder: the --runs folder's name, then the path below it. */
@@ -102,6 +105,12 @@ export const studyRunSchema = z.object({
   /** Training / evaluation subset sizes; null = the whole split. */
   trainLimit: z.number().int().nullable(),
   evalLimit: z.number().int().nullable(),
+  /** Where the reported epoch was chosen: `heldout` = on `heldoutSize` examples held out of the training split (lora-repro train --select-on); absent = on dev. */
+  heldoutSize: z.number().int().optional(),
+  /** The run's untrained baseline (majority class, train mean) on the same examples, in its headline metric; absent where not recorded. */
+  baseline: z.number().optional(),
+  /** Training examples the run trained on (RunResult.schedule.trainExamples); absent in runs that did not record it. */
+  trainExamples: z.number().int().optional(),
   /** Configured fine-tuning epochs, and the one reported (best on dev by default). */
   epochs: z.number().int(),
   bestEpoch: z.number().int().nullable(),
@@ -139,11 +148,12 @@ export const studyPointSchema = z.object({
   intermediate: z.number().int().optional(),
   /**
    * The pretraining objective (`mlm`, `mlm-nsp`, …: src/pretrain/pretrain-options.ts) and the extra
-   * corpus text (`wordnet`), each only where it is not the family's default (`lora-repro pretrain
-   * --objective / --corpus-extra`), so the points of the other axes read as they did.
+   * corpus text (`wordnet`), and the tokenizer's size, each only where it is not the family's default
+   * (`lora-repro pretrain --objective / --corpus-extra / --vocab`), so the points of the other axes read as they did.
    */
   objective: z.string().optional(),
   corpusExtra: z.string().optional(),
+  vocabSize: z.number().int().positive().optional(),
   /**
    * Parameters of the body fine-tuning starts from (the model folder's model.safetensors: no MLM
    * or next-sentence head), all and less the token / position / token-type embedding tables;
@@ -312,10 +322,10 @@ function cacheMetas(caches: readonly string[]): Map<string, PretrainMetaFields> 
 const cmp = (a: string | number, b: string | number): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The identity of a run within a point: two runs equal in all of it are one run done twice. */
-const runIdentity = (r: StudyRun): string => JSON.stringify([r.task, r.method, r.lr, r.seed, r.trainLimit, r.evalLimit, r.epochs, r.metric]);
+const runIdentity = (r: StudyRun): string => JSON.stringify([r.task, r.method, r.lr, r.seed, r.trainLimit, r.evalLimit, r.heldoutSize ?? null, r.epochs, r.metric]);
 
 export function compareRuns(a: StudyRun, b: StudyRun): number {
-  return cmp(a.task, b.task) || cmp(a.method, b.method) || a.lr - b.lr || (a.trainLimit ?? Infinity) - (b.trainLimit ?? Infinity) || (a.evalLimit ?? Infinity) - (b.evalLimit ?? Infinity) || a.epochs - b.epochs || a.seed - b.seed || cmp(a.run, b.run);
+  return cmp(a.task, b.task) || cmp(a.method, b.method) || a.lr - b.lr || (a.trainLimit ?? Infinity) - (b.trainLimit ?? Infinity) || (a.evalLimit ?? Infinity) - (b.evalLimit ?? Infinity) || (a.heldoutSize ?? 0) - (b.heldoutSize ?? 0) || a.epochs - b.epochs || a.seed - b.seed || cmp(a.run, b.run);
 }
 
 export function collectStudy(opts: CollectOptions): Study {
@@ -353,6 +363,9 @@ export function collectStudy(opts: CollectOptions): Study {
           run: runName, task: r.task, method: r.method, lr: r.config.learningRate, seed: r.seed, metric: r.headlineMetric, value,
           trainLimit: r.config.trainLimit ?? null, evalLimit: r.config.evalLimit ?? null, epochs: r.config.epochs,
           bestEpoch: r.bestEpoch ?? null, wallSeconds: r.wallSeconds ?? null,
+          ...(r.schedule === undefined ? {} : { trainExamples: r.schedule.trainExamples }),
+          ...(r.baseline?.metrics[r.headlineMetric] === undefined ? {} : { baseline: r.baseline.metrics[r.headlineMetric] }),
+          ...(r.config.selectOn === 'heldout' && r.config.heldoutSize !== undefined ? { heldoutSize: r.config.heldoutSize } : {}),
         },
       });
     }

@@ -19,7 +19,7 @@ import { parseCommandArgs } from '../src/cli/args.ts';
 import { describeFsError } from '../src/cli/error-boundary.ts';
 import { writeFileAtomic } from '../src/util/atomic-write.ts';
 import { UserError } from '../src/util/errors.ts';
-import { studyTable, writeStudyChart } from './stand-in-study-chart.ts';
+import { dataSizeTable, studyTable, writeStudyChart } from './stand-in-study-chart.ts';
 import { collectStudy, readStudy, describeModel } from './stand-in-study-data.ts';
 
 /**
@@ -136,9 +136,11 @@ async function chartCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, { in: { type: 'string' }, out: { type: 'string' } }, false);
   const study = readStudy(resolve(values.in ?? DEFAULT_JSON));
   if (study.points.length === 0) throw new UserError(`${values.in ?? DEFAULT_JSON}: no model points to chart: collect finished runs first`);
-  const w = await writeStudyChart(study, resolve(values.out ?? DEFAULT_CHARTS));
+  const written = await writeStudyChart(study, resolve(values.out ?? DEFAULT_CHARTS));
   console.log(studyTable(study));
-  console.log(`\nchart: ${w.svgPath} (${w.width}×${w.height}), ${w.pngPath}, ${w.specPath}`);
+  const sizes = dataSizeTable(study);
+  if (sizes !== '') console.log(`\n${sizes}`);
+  for (const w of written) console.log(`\nchart: ${w.svgPath} (${w.width}×${w.height}), ${w.pngPath}, ${w.specPath}`);
   return 0;
 }
 

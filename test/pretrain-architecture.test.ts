@@ -75,7 +75,7 @@ describe('pretraining architecture flags (the width / depth study)', function ()
     const shipCache = join(cache, 'ship');
     await assert.rejects(
       pretrainCommand.run(['--model', 'roberta', '--synthetic', '--steps', '2', '--hidden', '64', '--cache', shipCache, '--ship', '--artifacts', artifacts]),
-      (e: unknown) => e instanceof UserError && /--ship .*default architecture and schedule: drop --hidden/.test(e.message),
+      (e: unknown) => e instanceof UserError && /--ship .*default corpus, objective, tokenizer size, architecture and schedule: drop --hidden/.test(e.message),
     );
     assert.ok(!existsSync(artifacts) && !existsSync(shipCache), 'refused before anything was trained or written');
     await assert.rejects(pretrainCommand.run(['--model', 'roberta', '--synthetic', '--heads', '3', '--cache', cache]), UserError);

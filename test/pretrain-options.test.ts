@@ -1,13 +1,13 @@
 /**
- * `lora-repro pretrain --corpus-extra wordnet` and `--objective mlm|mlm-nsp|mlm-nsp-bow` (issue 18, the
- * corpus and objective axes of the stand-in study; src/pretrain/pretrain-options.ts, wordnet-text.ts):
+ * `lora-repro pretrain --corpus-extra wordnet`, `--objective mlm|mlm-nsp|mlm-nsp-bow` and `--vocab N`
+ * (issue 18, the corpus, objective and tokenizer axes of the stand-in study; src/pretrain/pretrain-options.ts, wordnet-text.ts):
  * the WordNet reader against glosses read off the database by hand, the corpus rule (extras never
  * displace the data directory's text), absent / default flags leaving cache keys and the shipped
  * stand-in's match untouched, bad values as UserErrors, and `mlm` training without the next-sentence
  * and bag-of-words heads.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../src/backend/select.ts';
@@ -18,7 +18,7 @@ import { ensurePretrained, locatePretrained } from '../src/pretrain/cache.ts';
 import { pairableDocuments } from '../src/pretrain/next-sentence.ts';
 import { pretrainModel } from '../src/pretrain/pretrain.ts';
 import { SYNTHETIC_PRETRAIN, pretrainModelConfig, type PretrainSettings } from '../src/pretrain/pretrain-config.ts';
-import { nonDefaultOptions, objectiveOf, optionsLabel, resolveCorpusExtra, resolveObjective } from '../src/pretrain/pretrain-options.ts';
+import { corpusExtraSources, nonDefaultOptions, objectiveOf, optionsLabel, resolveCorpusExtra, resolveObjective, resolveVocab } from '../src/pretrain/pretrain-options.ts';
 import { artifactsRoot, readShipped, shippedMismatch } from '../src/pretrain/shipped.ts';
 import { parseWordNetDataLine, wordNetDocuments } from '../src/pretrain/wordnet-text.ts';
 import { UserError } from '../src/util/errors.ts';
@@ -106,6 +106,36 @@ describe('pretraining corpus and objective options (the corpus / objective study
     assert.equal(optionsLabel({ objective: 'mlm', corpusExtra: 'wordnet' }), 'wordnet-mlm');
   });
 
+  it('--vocab: absent or the default size leaves the key alone; another size is a key, a record field and a label of its own', () => {
+    assert.equal(resolveVocab('roberta', undefined, undefined), undefined);
+    assert.equal(resolveVocab('roberta', '/data', 8000), undefined);
+    assert.equal(locatePretrained({ family: 'roberta', seed: 0, settings: { steps: 2, ...resolveVocab('roberta', undefined, 8000) } }).key, KEY_STEPS2_BEFORE);
+    const v4000 = resolveVocab('roberta', undefined, 4000);
+    assert.deepEqual(v4000, { vocabSize: 4000 });
+    const key4000 = locatePretrained({ family: 'roberta', seed: 0, settings: { steps: 2, ...v4000 } }).key;
+    assert.notEqual(key4000, KEY_STEPS2_BEFORE);
+    assert.notEqual(locatePretrained({ family: 'roberta', seed: 0, settings: { steps: 2, vocabSize: 16000 } }).key, key4000);
+    const d = SYNTHETIC_PRETRAIN.roberta;
+    assert.deepEqual(nonDefaultOptions('roberta', { ...d, ...v4000 }), { vocabSize: 4000 });
+    assert.deepEqual(nonDefaultOptions('gpt2', { ...SYNTHETIC_PRETRAIN.gpt2, vocabSize: 16000 }), { vocabSize: 16000 });
+    assert.deepEqual(nonDefaultOptions('roberta', { ...d, ...resolveObjective('roberta', undefined, 'mlm'), vocabSize: 16000 }), { objective: 'mlm', vocabSize: 16000 });
+    assert.equal(optionsLabel({ vocabSize: 16000 }), 'v16000');
+    assert.equal(optionsLabel({ corpusExtra: 'wordnet', objective: 'mlm', vocabSize: 4000 }), 'wordnet-mlm-v4000');
+    assert.throws(() => resolveVocab('roberta', undefined, 300), userError(/--vocab must be an integer of at least 512/));
+  });
+
+  it('--vocab N trains the tokenizer at that size and sizes the model to it', async () => {
+    // TINY_PRETRAIN's own size is 400; --vocab 600 asks for more on the same corpus.
+    const base = await ensurePretrained({ family: 'roberta', seed: 0, settings: { ...TINY_PRETRAIN, steps: 2, shortSeqSteps: 0 }, cacheDir: cache });
+    const big = await ensurePretrained({ family: 'roberta', seed: 0, settings: { ...TINY_PRETRAIN, steps: 2, shortSeqSteps: 0, ...resolveVocab('roberta', undefined, 600) }, cacheDir: cache });
+    assert.equal(base.meta.tokenizer.vocabSize, 400);
+    assert.equal(big.meta.settings.vocabSize, 600);
+    assert.equal(big.meta.tokenizer.vocabSize, 600, 'the synthetic corpus has merges enough for 600 tokens');
+    const config = JSON.parse(readFileSync(join(big.dir, 'config.json'), 'utf8')) as { vocab_size: number };
+    assert.equal(config.vocab_size, 600);
+    assert.notEqual(big.meta.key, base.meta.key);
+  });
+
   it('the data-directory default still matches the shipped stand-in; --corpus-extra wordnet gets its own key and corpus', function () {
     sharedOrSkip(this, 'data/glue');
     const dataDir = locateDataDir({ env: {} }) as string;
@@ -123,15 +153,33 @@ describe('pretraining corpus and objective options (the corpus / objective study
     // The data directory's text is all there; WordNet has what it leaves of the 16 MiB.
     assert.deepEqual(wn.corpus.sources.slice(0, -1).map((s) => s.usedBytes), want.corpus.sources.map((s) => s.usedBytes));
     assert.equal(wn.corpus.bytes <= wn.settings.corpusBytes && wn.corpus.bytes > want.corpus.bytes, true);
+    // --corpus-extra synthetic: the stand-in tasks' generated text in the same place.
+    const syn = locatePretrained({ family: 'roberta', dataDir, seed: 0, settings: { corpusExtra: resolveCorpusExtra('synthetic', dataDir) } });
+    assert.ok(syn.key !== want.key && syn.key !== wn.key);
+    assert.match(syn.corpus.description, /synthetic generators/);
+    assert.deepEqual(syn.corpus.sources.slice(0, -1).map((s) => s.usedBytes), want.corpus.sources.map((s) => s.usedBytes));
+    assert.equal(syn.corpus.bytes <= syn.settings.corpusBytes && syn.corpus.bytes > want.corpus.bytes, true);
+  });
+
+  it('--corpus-extra synthetic: the generators\' sentences, one per document, the same every time', () => {
+    const [a] = corpusExtraSources({ corpusExtra: ['synthetic'] });
+    const [b] = corpusExtraSources({ corpusExtra: ['synthetic'] });
+    assert.equal(a?.name, 'synthetic generators');
+    assert.deepEqual(a?.documents.slice(0, 50), b?.documents.slice(0, 50));
+    const bytes = (a?.documents ?? []).reduce((n, d) => n + Buffer.byteLength(d) + 1, 0);
+    assert.ok(bytes >= 8 * 1024 * 1024, `${bytes} bytes: more than the data directory leaves of the budget`);
+    assert.ok((a?.documents ?? []).every((d) => d.length > 0 && !d.includes('\n')));
   });
 
   it('bad values are one-line UserErrors', async () => {
     const run = (argv: string[]) => pretrainCommand.run([...argv, '--cache', join(cache, 'bad')]);
     await assert.rejects(run(['--model', 'roberta', '--synthetic', '--objective', 'nsp']), userError(/--objective must be one of mlm, mlm-nsp, mlm-nsp-bow, got 'nsp'/));
     await assert.rejects(run(['--model', 'gpt2', '--synthetic', '--objective', 'mlm']), userError(/masked-LM stand-ins/));
-    await assert.rejects(run(['--model', 'roberta', '--corpus-extra', 'wiki']), userError(/--corpus-extra must be one of wordnet, got 'wiki'/));
+    await assert.rejects(run(['--model', 'roberta', '--corpus-extra', 'wiki']), userError(/--corpus-extra must be one of synthetic, wordnet, got 'wiki'/));
     await assert.rejects(run(['--model', 'roberta', '--synthetic', '--corpus-extra', 'wordnet']), userError(/there is none/));
     await assert.rejects(run(['--model', 'roberta', '--synthetic', '--objective', 'mlm', '--ship']), userError(/drop --objective/));
+    await assert.rejects(run(['--model', 'roberta', '--synthetic', '--vocab', '100']), userError(/--vocab must be an integer of at least 512/));
+    await assert.rejects(run(['--model', 'gpt2', '--synthetic', '--vocab', '4000', '--ship']), userError(/drop --vocab/));
   });
 
   it('--objective mlm trains masked LM on blocks only: no next-sentence head, no pair steps, no bag of words', async () => {

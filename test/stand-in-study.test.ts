@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectStudy, describeModel, readStudy } from '../bench/stand-in-study-data.ts';
-import { studySpec, studyTable } from '../bench/stand-in-study-chart.ts';
+import { dataSizeSpec, dataSizeTable, mainSettings, studySpec, studyTable } from '../bench/stand-in-study-chart.ts';
 import { main } from '../bench/stand-in-study.ts';
 import { f32, writeSafetensors } from '../src/io/safetensors.ts';
 
@@ -22,13 +22,21 @@ function writeJson(file: string, value: unknown): void {
   writeFileSync(file, JSON.stringify(value));
 }
 
+/** A RunResult schedule (src/train/result-schema.ts) for `n` training examples, batch 16, 4 epochs. */
+function schedule(n: number) {
+  const stepsPerEpoch = Math.ceil(n / 16);
+  return { trainExamples: n, effectiveBatch: 16, microBatch: 16, microBatchesPerStep: 1, stepsPerEpoch, totalSteps: 4 * stepsPerEpoch, warmupSteps: 0, warmupFraction: 0 };
+}
+
 /** A result.json with only the fields collect reads. */
-function result(model: string, o: { task?: string; method?: string; seed?: number; value: number; lr?: number; status?: string; finishedAt?: string }) {
+function result(model: string, o: { task?: string; method?: string; seed?: number; value: number; lr?: number; status?: string; finishedAt?: string; trainLimit?: number | null; trainExamples?: number; heldout?: number }) {
   const task = o.task ?? 'sst2';
+  const trainLimit = o.trainLimit === undefined ? 2000 : o.trainLimit;
   return {
     task, method: o.method ?? 'lora', seed: o.seed ?? 0, status: o.status ?? 'finished', headlineMetric: 'accuracy', metrics: { accuracy: o.value },
     bestEpoch: 2, wallSeconds: 10, finishedAt: o.finishedAt ?? '2026-01-01T00:00:00Z',
-    config: { model, learningRate: o.lr ?? 2.5e-3, epochs: 4, trainLimit: 2000, evalLimit: 872 },
+    ...(o.trainExamples === undefined ? {} : { schedule: schedule(o.trainExamples), baseline: { kind: 'majority', description: 'majority class', metrics: { accuracy: 0.509 } } }),
+    config: { model, learningRate: o.lr ?? 2.5e-3, epochs: 4, ...(trainLimit === null ? {} : { trainLimit }), evalLimit: 872, ...(o.heldout === undefined ? {} : { selectOn: 'heldout', heldoutSize: o.heldout }) },
   };
 }
 
@@ -89,6 +97,45 @@ describe('bench/stand-in-study', () => {
     assert.match(study.skipped[1].reason, /failed/);
     assert.match(study.skipped[2].reason, /no longer exists/);
     assert.ok(!JSON.stringify(study).includes(root), 'no absolute path in the study');
+  });
+
+  it('fine-tuning data: runs of one point at several training-set sizes get their own table and chart; the compute view keeps the main setting', async () => {
+    const runs = join(root, 'ft');
+    // The main setting (2000 examples) on both points; the final model also at 8000 and at the whole split (67,349 recorded).
+    writeJson(join(runs, 'a', 'result.json'), result(snap, { value: 0.6, trainExamples: 2000 }));
+    writeJson(join(runs, 'b', 'result.json'), result(final, { value: 0.7, trainExamples: 2000 }));
+    writeJson(join(runs, 'c', 'result.json'), result(final, { value: 0.74, trainLimit: 8000, trainExamples: 8000 }));
+    writeJson(join(runs, 'd', 'result.json'), result(final, { value: 0.78, trainLimit: 8000, trainExamples: 8000, seed: 1 }));
+    writeJson(join(runs, 'e', 'result.json'), result(final, { value: 0.8, trainLimit: null, trainExamples: 67349 }));
+    // A task run on the final model only: in the fine-tuning-data view, not a column of the compute table.
+    writeJson(join(runs, 'h', 'result.json'), result(final, { task: 'cola', value: 0.1, trainExamples: 2000 }));
+    writeJson(join(runs, 'i', 'result.json'), result(final, { task: 'cola', value: 0.2, trainLimit: null, trainExamples: 8551 }));
+    // Epochs chosen on a held-out slice: a line of their own, never mixed with the dev-selected runs.
+    writeJson(join(runs, 'f', 'result.json'), result(final, { value: 0.69, trainExamples: 2000, heldout: 300 }));
+    writeJson(join(runs, 'g', 'result.json'), result(final, { value: 0.79, trainLimit: 1_000_000, trainExamples: 67049, heldout: 300 }));
+    const study = collectStudy({ runs: [runs] });
+    assert.deepEqual(study.points[1].runs.filter((r) => r.task === 'sst2').map((r) => [r.trainLimit, r.trainExamples, r.heldoutSize]), [[2000, 2000, undefined], [2000, 2000, 300], [8000, 8000, undefined], [8000, 8000, undefined], [1_000_000, 67049, 300], [null, 67349, undefined]]);
+    assert.equal(mainSettings(study).get('sst2'), '2000 train, 4 ep, eval 872');
+    // The compute table: one column per method at the main setting only.
+    const table = studyTable(study);
+    assert.match(table, /\| 400 \/ 400 \(final\) \| 410k \| 1\.3 \| 6\.500 \| 70\.0 \|$/m);
+    assert.ok(!table.includes('8000') && !table.includes('cola'), table);
+    assert.equal(mainSettings(study).get('cola'), undefined);
+    const sizes = dataSizeTable(study);
+    assert.match(sizes, /\| cola \| 4 ep, eval 872 \| 8,551 \| 20\.0 \| 50\.9 \|/);
+    assert.match(sizes, /\| sst2 \| 4 ep, eval 872 \| 2,000 \| 70\.0 \| 50\.9 \|/);
+    assert.match(sizes, /\| sst2 \| 4 ep, eval 872 \| 8,000 \| 76\.0 ± 2\.8 \(2\) \| 50\.9 \|/);
+    assert.match(sizes, /\| sst2 \| 4 ep, eval 872 \| 67,349 \| 80\.0 \|/);
+    assert.match(sizes, /\| sst2 \| 4 ep, eval 872, epoch chosen on 300 held out \| 2,000 \| 69\.0 \|/);
+    assert.match(sizes, /\| sst2 \| 4 ep, eval 872, epoch chosen on 300 held out \| 67,049 \| 79\.0 \|/);
+    assert.equal(sizes.split('\n').filter((l) => l.startsWith('| roberta')).length, 7, 'the snapshot has one size only: no rows');
+    assert.equal(dataSizeTable({ ...study, points: [study.points[0]] }), '');
+    assert.equal(dataSizeSpec({ ...study, points: [study.points[0]] }), undefined);
+    const json = join(root, 'study.json');
+    assert.equal(await main(['collect', '--runs', runs, '--out', json]), 0);
+    assert.equal(await main(['chart', '--in', json, '--out', join(root, 'charts')]), 0);
+    assert.match(readFileSync(join(root, 'charts', 'stand-in-study-data-size.svg'), 'utf8'), /Fine-tuned score against fine-tuning data/);
+    assert.ok(log.join('\n').includes('| sst2 | 4 ep, eval 872 | 67,349 | 80.0 |'));
   });
 
   it('collect: without the finished run, a snapshot keeps its own measured seconds; --cache finds the finished run', () => {

@@ -74,7 +74,7 @@ export const PRETRAIN_FAMILIES = ['roberta', 'gpt2', 'deberta'] as const satisfi
 export type PretrainFamily = (typeof PRETRAIN_FAMILIES)[number];
 
 /** Extra pretraining text beyond the data directory's (pretrain-options.ts). */
-export const CORPUS_EXTRAS = ['wordnet'] as const;
+export const CORPUS_EXTRAS = ['synthetic', 'wordnet'] as const;
 export type CorpusExtra = (typeof CORPUS_EXTRAS)[number];
 
 /** The model's sizes (hidden … seqLen) are the stand-in shape of ../models/stand-ins.ts. */

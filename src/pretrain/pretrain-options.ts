@@ -1,9 +1,9 @@
 /**
- * The corpus and objective axes of the stand-in study (issue 18, docs/stand-ins.md) as pretraining
- * options: `lora-repro pretrain --corpus-extra wordnet` and `--objective mlm|mlm-nsp|mlm-nsp-bow`.
- * architecture.ts is the width / depth axis, built the same way.
+ * The corpus, objective and tokenizer axes of the stand-in study (issue 18, docs/stand-ins.md) as
+ * pretraining options: `lora-repro pretrain --corpus-extra wordnet|synthetic`, `--objective mlm|mlm-nsp|mlm-nsp-bow`
+ * and `--vocab N`. architecture.ts is the width / depth axis, built the same way.
  *
- * Both turn into PretrainSettings overrides, which the cache key hashes and pretrain.json /
+ * All three turn into PretrainSettings overrides, which the cache key hashes and pretrain.json /
  * snapshot.json record (where the study's collect step reads them back: `nonDefaultOptions`).
  * A flag that asks for the default gives no override at all, so the settings, the cache key and the
  * shipped stand-ins' match (shipped.ts shippedMismatch) are exactly the default's.
@@ -19,6 +19,7 @@
 import { UserError } from '../util/errors.ts';
 import { wordNetDocuments } from './wordnet-text.ts';
 import type { CorpusExtraSource } from '../data/corpus.ts';
+import { syntheticCorpusDocuments } from '../data/synthetic.ts';
 import { CORPUS_EXTRAS, PRETRAIN_FAMILIES, pretrainDefaults, type CorpusExtra, type PretrainFamily, type PretrainSettings } from './pretrain-config.ts';
 
 export const OBJECTIVES = ['mlm', 'mlm-nsp', 'mlm-nsp-bow'] as const;
@@ -62,28 +63,47 @@ export function objectiveOf(s: Pick<PretrainSettings, 'family' | 'nspEvery' | 'b
   return `mlm-nsp-bow(${pairBow ? 'pairs' : 'blocks'} only)`;
 }
 
-/** A settings record's objective and corpus extra as the study records them (bench/stand-in-study-data.ts). */
+/**
+ * `--vocab N`: the byte-level BPE tokenizer's target size (the default 8000, STAND_IN_SIZE). The
+ * tokenizer is trained on the same corpus at that size and the model's embedding table (and MLM head)
+ * follow it. Undefined without the flag or for the default size (then nothing is overridden).
+ */
+export function resolveVocab(family: PretrainFamily, dataDir: string | undefined, flag: number | undefined): Pick<PretrainSettings, 'vocabSize'> | undefined {
+  if (flag === undefined) return undefined;
+  // 256 byte tokens and the family's special tokens come first; fewer than 512 would leave almost no merges.
+  if (!Number.isInteger(flag) || flag < MIN_VOCAB) throw new UserError(`--vocab must be an integer of at least ${MIN_VOCAB} (256 byte tokens, the special tokens and the merges), got ${flag}`);
+  return flag === pretrainDefaults(family, dataDir).vocabSize ? undefined : { vocabSize: flag };
+}
+
+const MIN_VOCAB = 512;
+
+/** A settings record's objective, corpus extra and tokenizer size as the study records them (bench/stand-in-study-data.ts). */
 export interface StudyOptions {
   objective?: string;
   corpusExtra?: string;
+  /** The tokenizer's target size, only where not the family's default. */
+  vocabSize?: number;
 }
 
 /**
- * The objective and corpus extra of a settings record (pretrain.json, snapshot.json) where they are
- * not the family's default; nothing for the default, an unknown family, or a record without the fields.
+ * The objective, corpus extra and tokenizer size of a settings record (pretrain.json, snapshot.json)
+ * where they are not the family's default; nothing for the default, an unknown family, or a record
+ * without the fields.
  */
-export function nonDefaultOptions(family: string, s: Partial<Pick<PretrainSettings, 'nspEvery' | 'bagOfWords' | 'pairBagOfWords' | 'corpusExtra'>>): StudyOptions {
+export function nonDefaultOptions(family: string, s: Partial<Pick<PretrainSettings, 'nspEvery' | 'bagOfWords' | 'pairBagOfWords' | 'corpusExtra' | 'vocabSize'>>): StudyOptions {
   const extra = corpusExtraOf(s);
   const out: StudyOptions = extra === '' ? {} : { corpusExtra: extra };
-  if (!(PRETRAIN_FAMILIES as readonly string[]).includes(family) || s.nspEvery === undefined || s.bagOfWords === undefined) return out;
+  if (!(PRETRAIN_FAMILIES as readonly string[]).includes(family)) return out;
   const f = family as PretrainFamily;
+  if (s.vocabSize !== undefined && s.vocabSize !== pretrainDefaults(f, '').vocabSize) out.vocabSize = s.vocabSize;
+  if (s.nspEvery === undefined || s.bagOfWords === undefined) return out;
   const objective = objectiveOf({ family: f, nspEvery: s.nspEvery, bagOfWords: s.bagOfWords, pairBagOfWords: s.pairBagOfWords });
   return objective === objectiveOf(pretrainDefaults(f, '')) ? out : { objective, ...out };
 }
 
-/** `wordnet`, `mlm`, `wordnet-mlm`: the non-default corpus and objective in one word, '' for the default's (run-folder names, chart labels). */
+/** `wordnet`, `mlm`, `wordnet-mlm`, `v16000`: the non-default corpus, objective and tokenizer size in one word, '' for the default's (run-folder names, chart labels). */
 export function optionsLabel(v: StudyOptions): string {
-  return [v.corpusExtra, v.objective].filter((x) => x !== undefined && x !== '').join('-');
+  return [v.corpusExtra, v.objective, v.vocabSize === undefined ? undefined : `v${v.vocabSize}`].filter((x) => x !== undefined && x !== '').join('-');
 }
 
 /** The `corpusExtra` setting of `--corpus-extra NAME[,NAME…]` (sorted, de-duplicated), or undefined without the flag. */
@@ -104,7 +124,16 @@ function corpusExtraOf(s: Pick<PretrainSettings, 'corpusExtra'>): string {
   return (s.corpusExtra ?? []).join('+');
 }
 
+/**
+ * Generated text for `--corpus-extra synthetic`: the stand-in tasks' generators (../data/synthetic.ts,
+ * the corpus of the no-data profile) under their corpus seed, one sentence per document. 8 MiB, more
+ * than the ~6.2 MB the data directory leaves of the 16 MiB budget, so the budget, not the generator,
+ * decides how much is used (../data/corpus.ts de-duplicates and subsamples it as any source).
+ */
+const SYNTHETIC_EXTRA_BYTES = 8 * 1024 * 1024;
+
 const EXTRA_SOURCES: Readonly<Record<CorpusExtra, { name: string; documents: () => string[] }>> = {
+  synthetic: { name: 'synthetic generators', documents: () => syntheticCorpusDocuments(SYNTHETIC_EXTRA_BYTES).flat() },
   wordnet: { name: 'WordNet 3.0 glosses + examples', documents: () => wordNetDocuments() },
 };
 

@@ -5,7 +5,7 @@ import { locateDataDir } from '../../data/corpus.ts';
 import { ensurePretrained } from '../../pretrain/cache.ts';
 import { artifactsRoot, exportShipped } from '../../pretrain/shipped.ts';
 import { ARCH_FIELDS, archLabel, resolveArchitecture } from '../../pretrain/architecture.ts';
-import { OBJECTIVES, resolveCorpusExtra, resolveObjective } from '../../pretrain/pretrain-options.ts';
+import { OBJECTIVES, resolveCorpusExtra, resolveObjective, resolveVocab } from '../../pretrain/pretrain-options.ts';
 import { CORPUS_EXTRAS, PRETRAIN_FAMILIES, pretrainDefaults, type PretrainFamily } from '../../pretrain/pretrain-config.ts';
 import { UserError } from '../../util/errors.ts';
 import { intFlag, parseCommandArgs } from '../args.ts';
@@ -26,11 +26,14 @@ export const pretrainCommand: Command = {
     '                                                   FFN 4 × hidden. Part of the cache key; not with --ship',
     '       [--short-seq-steps N]                       steps on 32-token pieces before full blocks (default: a fixed count,',
     '                                                   RoBERTa 12000, whatever --steps is); part of the cache key; not with --ship',
-    `       [--corpus-extra ${CORPUS_EXTRAS.join('|')}]                    add WordNet 3.0's glosses and examples (METEOR's WordNet) to the`,
-    '                                                   data-directory corpus, in what it leaves of the byte budget',
+    `       [--corpus-extra ${CORPUS_EXTRAS.join('|')}]          add WordNet 3.0's glosses and examples (METEOR's WordNet), or the`,
+    '                                                   stand-in tasks\' generated text, to the data-directory corpus, in what',
+    '                                                   it leaves of the byte budget',
     `       [--objective ${OBJECTIVES.join('|')}]       RoBERTa / DeBERTa objective (default mlm-nsp-bow: masked LM, next-sentence`,
     '                                                   pairs, bag of words of <s>; mlm: masked LM on blocks only); both part of',
     '                                                   the cache key when not the default; not with --ship (docs/stand-ins.md)',
+    '       [--vocab N]                                 the byte-level BPE tokenizer\'s size (default 8000), trained on the same',
+    '                                                   corpus; part of the cache key when not the default; not with --ship',
     '',
     'Trains a byte-level BPE tokenizer and a small model from scratch (RoBERTa: masked LM, next-sentence',
     'prediction and bag of words on <s>; DeBERTa-v2: the same on [CLS], RoBERTa\'s size and schedule;',
@@ -72,6 +75,7 @@ export const pretrainCommand: Command = {
         'short-seq-steps': { type: 'string' },
         'corpus-extra': { type: 'string' },
         objective: { type: 'string' },
+        vocab: { type: 'string' },
       },
       false,
     );
@@ -91,14 +95,16 @@ export const pretrainCommand: Command = {
     const dataDir = values.synthetic ? undefined : locateDataDir({ flag: values['data-dir'] });
     const objective = resolveObjective(family, dataDir, values.objective);
     const corpusExtra = resolveCorpusExtra(values['corpus-extra'], dataDir);
+    const vocab = resolveVocab(family, dataDir, values.vocab === undefined ? undefined : intFlag('vocab', values.vocab, 1));
     const studyFlags = [
       ...Object.keys(archFlags),
       ...(shortSeqSteps === undefined ? [] : ['short-seq-steps']),
       ...(corpusExtra === undefined ? [] : ['corpus-extra']),
       ...(objective === undefined ? [] : ['objective']),
+      ...(vocab === undefined ? [] : ['vocab']),
     ];
     if (values.ship && studyFlags.length > 0) {
-      throw new UserError(`--ship exports the shipped stand-in, with the default corpus and objective and the default architecture and schedule: drop ${studyFlags.map((f) => `--${f}`).join(' ')} (or --ship)`);
+      throw new UserError(`--ship exports the shipped stand-in, with the default corpus, objective, tokenizer size, architecture and schedule: drop ${studyFlags.map((f) => `--${f}`).join(' ')} (or --ship)`);
     }
     const arch = resolveArchitecture(family, dataDir, archFlags);
     // No flag (or one naming the default): no override at all, so the settings (and the cache key) are the defaults' exactly.
@@ -108,6 +114,7 @@ export const pretrainCommand: Command = {
       ...(shortSeqSteps === undefined ? {} : { shortSeqSteps }),
       ...(corpusExtra === undefined ? {} : { corpusExtra }),
       ...(objective ?? {}),
+      ...(vocab ?? {}),
     };
     if (arch !== undefined) process.stderr.write(`[pretrain ${family}] architecture ${archLabel(arch)} (${arch.heads} heads, FFN ${arch.intermediate})\n`);
     const planned = { ...pretrainDefaults(family, dataDir), ...overrides };
