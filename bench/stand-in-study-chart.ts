@@ -52,8 +52,11 @@ function wrap(line: string, width: number): string[] {
   return out;
 }
 
-const settingOf = (r: StudyRun): string =>
-  `${r.trainLimit ?? 'all'} train, ${r.epochs} ep, eval ${r.evalLimit ?? 'all'}${r.heldoutSize === undefined ? '' : `, epoch chosen on ${r.heldoutSize} held out`}`;
+/** A run's fine-tuning setting but its training-set size: epochs, evaluation split, where the epoch was chosen. */
+const restOf = (r: StudyRun): string => `${r.epochs} ep, eval ${r.evalLimit ?? 'all'}${r.heldoutSize === undefined ? '' : `, epoch chosen on ${r.heldoutSize} held out`}`;
+const settingOf = (r: StudyRun): string => `${r.trainLimit ?? 'all'} train, ${restOf(r)}`;
+/** The training examples a run trained on, or its --limit where it did not record them (null: neither). */
+const examplesOf = (r: StudyRun): number | null => r.trainExamples ?? r.trainLimit;
 
 /**
  * Each task's main fine-tuning setting: the one run on the most model points (ties: fewer training
@@ -62,19 +65,25 @@ const settingOf = (r: StudyRun): string =>
  * `--extra="--limit 8000"` on the final model) are the fine-tuning-data view (dataSizeTable, dataSizeSpec).
  */
 export function mainSettings(study: Study): Map<string, string> {
-  const points = new Map<string, Map<string, { n: Set<string>; limit: number }>>();
+  // Per task and setting: the points run at it, and its --limit (for ties).
+  const byTask = new Map<string, Map<string, { points: Set<string>; limit: number }>>();
   for (const p of study.points) {
     for (const r of p.runs) {
-      const byTask = points.get(r.task) ?? new Map<string, { n: Set<string>; limit: number }>();
-      const e = byTask.get(settingOf(r)) ?? { n: new Set<string>(), limit: r.trainLimit ?? Infinity };
-      byTask.set(settingOf(r), { ...e, n: e.n.add(p.id) });
-      points.set(r.task, byTask);
+      let settings = byTask.get(r.task);
+      if (settings === undefined) byTask.set(r.task, (settings = new Map()));
+      let e = settings.get(settingOf(r));
+      if (e === undefined) settings.set(settingOf(r), (e = { points: new Set(), limit: r.trainLimit ?? Infinity }));
+      e.points.add(p.id);
     }
   }
-  const main = [...points].map(([task, m]) => [task, [...m].sort(([, a], [, b]) => b.n.size - a.n.size || a.limit - b.limit)[0]] as const);
   // A task run on one point of several compares nothing across pretraining: it has no main setting.
   const need = Math.min(2, study.points.length);
-  return new Map(main.filter(([, [, e]]) => e.n.size >= need).map(([task, [setting]]) => [task, setting]));
+  const main = new Map<string, string>();
+  for (const [task, settings] of byTask) {
+    const [setting, e] = [...settings].sort(([, a], [, b]) => b.points.size - a.points.size || a.limit - b.limit)[0]!;
+    if (e.points.size >= need) main.set(task, setting);
+  }
+  return main;
 }
 
 /** The study with each task's runs at its main setting only (points left without runs dropped). */
@@ -302,9 +311,6 @@ interface SizeRow {
   baseline?: number;
 }
 
-/** A run's setting without its training-set size. */
-const restOf = (r: StudyRun): string => settingOf(r).replace(/^\S+ train, /, '');
-
 /**
  * The runs of every (model point, task, setting but the training data) fine-tuned on at least two
  * training-set sizes (the number of examples each run trained on, or its --limit where the run did not
@@ -314,7 +320,7 @@ function sizeRows(study: Study): SizeRow[] {
   const l = labeller(study);
   const groups = new Map<string, { p: StudyPoint; runs: StudyRun[] }>();
   for (const p of study.points) {
-    for (const r of p.runs.filter((x) => (x.trainExamples ?? x.trainLimit) != null)) {
+    for (const r of p.runs.filter((x) => examplesOf(x) !== null)) {
       const k = JSON.stringify([p.id, r.task, restOf(r)]);
       groups.set(k, { p, runs: [...(groups.get(k)?.runs ?? []), r] });
     }
@@ -324,14 +330,12 @@ function sizeRows(study: Study): SizeRow[] {
   const several = new Set(lines.map((g) => JSON.stringify([g.p.id, restOf(g.runs[0] as StudyRun)]))).size > 1;
   return lines.flatMap(({ p, runs }) =>
       runs.map((r) => ({
-        panel: `${r.task} (${r.metric} ×${SCALE})`, label: `${l.method(r)}${several ? ` · ${keyWithVariant(p)}, ${restOf(r)}` : ''}`, examples: examplesOf(r),
+        panel: `${r.task} (${r.metric} ×${SCALE})`, label: `${l.method(r)}${several ? ` · ${keyWithVariant(p)}, ${restOf(r)}` : ''}`, examples: examplesOf(r) as number,
         value: r.value * SCALE, seed: r.seed, run: r.run, pretraining: keyWithVariant(p), task: r.task, method: l.method(r), rest: restOf(r),
         ...(r.baseline === undefined ? {} : { baseline: r.baseline * SCALE }),
       })),
     );
 }
-
-const examplesOf = (r: StudyRun): number => (r.trainExamples ?? r.trainLimit) as number;
 
 /** The fine-tuning-data view as a markdown table (one row per pretraining, task, setting and size; a column per method), '' when there is none. */
 export function dataSizeTable(study: Study): string {

@@ -63,6 +63,9 @@ export function objectiveOf(s: Pick<PretrainSettings, 'family' | 'nspEvery' | 'b
   return `mlm-nsp-bow(${pairBow ? 'pairs' : 'blocks'} only)`;
 }
 
+/** 256 byte tokens and the family's special tokens come first; fewer than 512 would leave almost no merges. */
+const MIN_VOCAB = 512;
+
 /**
  * `--vocab N`: the byte-level BPE tokenizer's target size (the default 8000, STAND_IN_SIZE). The
  * tokenizer is trained on the same corpus at that size and the model's embedding table (and MLM head)
@@ -70,12 +73,9 @@ export function objectiveOf(s: Pick<PretrainSettings, 'family' | 'nspEvery' | 'b
  */
 export function resolveVocab(family: PretrainFamily, dataDir: string | undefined, flag: number | undefined): Pick<PretrainSettings, 'vocabSize'> | undefined {
   if (flag === undefined) return undefined;
-  // 256 byte tokens and the family's special tokens come first; fewer than 512 would leave almost no merges.
   if (!Number.isInteger(flag) || flag < MIN_VOCAB) throw new UserError(`--vocab must be an integer of at least ${MIN_VOCAB} (256 byte tokens, the special tokens and the merges), got ${flag}`);
   return flag === pretrainDefaults(family, dataDir).vocabSize ? undefined : { vocabSize: flag };
 }
-
-const MIN_VOCAB = 512;
 
 /** A settings record's objective, corpus extra and tokenizer size as the study records them (bench/stand-in-study-data.ts). */
 export interface StudyOptions {
